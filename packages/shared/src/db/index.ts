@@ -1,0 +1,47 @@
+import { fileURLToPath } from 'node:url'
+import type { Client } from '@libsql/client'
+import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
+import { migrate } from 'drizzle-orm/libsql/migrator'
+import * as schema from './schema/index.ts'
+
+export * from './schema/index.ts'
+export { schema }
+
+export type Db = LibSQLDatabase<typeof schema> & { $client: Client }
+
+export interface CreateDbOptions {
+  /** Auth token for a remote libSQL server (sqld / Turso). */
+  authToken?: string
+  /** Apply the committed migrations before returning (default true). */
+  migrate?: boolean
+}
+
+/** Folder of the committed drizzle-kit migrations. */
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
+
+/**
+ * Opens a libSQL database and applies the committed migrations.
+ * `file:` and `:memory:` URLs run embedded; `libsql:`, `http(s):` and `ws(s):` URLs talk to a libSQL server.
+ * @example const db = await createDb('file:./data/genimage.db')
+ */
+export async function createDb(url: string, options: CreateDbOptions = {}): Promise<Db> {
+  const { createClient } = await import('@libsql/client')
+  const client = createClient({ url, authToken: options.authToken })
+  if (url.startsWith('file:')) {
+    // Several processes (edge, runners, CLI) share one file: WAL lets readers go on while one writes.
+    await client.execute('PRAGMA journal_mode = WAL')
+    await client.execute('PRAGMA busy_timeout = 5000')
+  }
+  const db = drizzle(client, { schema }) as Db
+  if (options.migrate !== false) await migrate(db, { migrationsFolder })
+  return db
+}
+
+/** Creates the parent folder of a `file:` URL so a fresh checkout can start without set-up. */
+export async function ensureDbDirectory(url: string): Promise<void> {
+  if (!url.startsWith('file:')) return
+  const { mkdir } = await import('node:fs/promises')
+  const { dirname } = await import('node:path')
+  const path = url.slice('file:'.length)
+  if (path && path !== ':memory:') await mkdir(dirname(path), { recursive: true })
+}
