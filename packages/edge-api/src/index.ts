@@ -1,1 +1,9 @@
-export {}
+export { type AppDeps, type AppEnv, createApp } from './app.ts'
+export { EdgeConfig, edgeEnvironment, type EdgeEnvironment } from './config.ts'
+export { ApiError } from './errors.ts'
+export { NO_MODELS_HINT } from './routes/models.ts'
+export { RunnerClient } from './runners/runner-client.ts'
+export { RunnerPool, type RunnerState } from './runners/runner-pool.ts'
+export { sniffImage, type ImageFormat } from './sniff.ts'
+export type { DetectionRecord, DetectionStore } from './store/detection-store.ts'
+export { createLibsqlStore } from './store/libsql-store.ts'

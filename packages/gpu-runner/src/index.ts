@@ -1,1 +1,8 @@
-export {}
+export { runnerConfigFromEnv, type RunnerConfig } from './config.ts'
+export { createSession, EXECUTION_PROVIDERS, NoExecutionProviderError } from './inference/execution-providers.ts'
+export { runModel, softmaxRows } from './inference/run-model.ts'
+export { createTransform, ImageDecodeError } from './preprocess/transform.ts'
+export { loadModel, loadModelRepository, type LoadedModel, type ModelRepository } from './repository/model-repository.ts'
+export { createRunnerApp } from './server/runner-app.ts'
+export { NO_MODEL_HINT, startRunner, type RunningRunner } from './server/start-runner.ts'
+export { writeHandmadeModel, type HandmadeModel } from './models/handmade.ts'

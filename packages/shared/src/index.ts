@@ -1,1 +1,3 @@
 export * from './contracts/index.ts'
+export * from './oip/index.ts'
+export * from './result.ts'

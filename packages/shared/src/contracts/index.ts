@@ -1,1 +1,4 @@
+export * from './detect.ts'
+export * from './errors.ts'
+export * from './inference.ts'
 export * from './model-card.ts'

@@ -1,0 +1,49 @@
+import { resolve } from 'node:path'
+import { loadModelRepository, writeHandmadeModel } from '@genimage/gpu-runner'
+import type { Command } from 'commander'
+
+/** `genimage models …`: write and inspect model folders the runner serves. */
+export function registerModelCommands(program: Command): void {
+  const models = program.command('models').description('model folders (model.onnx + card.json) the runner serves')
+
+  models
+    .command('handmade')
+    .description('write the handmade NPR residual statistic (untrained, accuracy unmeasured) as a servable model folder')
+    .option('--out <dir>', 'model folder to write', 'models/npr-residual-handmade')
+    .option('--size <pixels>', 'square input size', '64')
+    .action(async (opts: { out: string; size: string }) => {
+      const written = await writeHandmadeModel(resolve(opts.out), {
+        size: Number(opts.size),
+        command: `npx genimage models handmade --out ${opts.out} --size ${opts.size}`,
+      })
+      console.log(`wrote ${written.dir} (${written.card.name}@${written.card.version}): a fixed statistic, not a trained detector`)
+    })
+
+  models
+    .command('list')
+    .description('validate and list the model folders in a model directory')
+    .option('--dir <dir>', 'model directory', process.env.MODEL_DIR ?? 'models')
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const repository = await loadModelRepository(resolve(opts.dir), { providers: ['cpu'], maxPixels: 1 })
+      const rows = [...repository.models.values()].map((m) => ({
+        name: m.card.name,
+        version: m.card.version,
+        architecture: m.card.architecture,
+        provenance: m.card.provenance.kind,
+        accuracy: m.card.metrics[0]?.accuracy ?? null,
+        dir: m.dir,
+      }))
+      if (opts.json) {
+        console.log(JSON.stringify({ models: rows, problems: repository.problems }, null, 2))
+        return
+      }
+      if (rows.length === 0) console.log(`no models in ${opts.dir}`)
+      for (const r of rows) {
+        const acc = r.accuracy === null ? 'accuracy not measured' : `val accuracy ${(r.accuracy * 100).toFixed(1)}%`
+        console.log(`${r.name}@${r.version}  ${r.architecture}  ${r.provenance}  ${acc}  ${r.dir}`)
+      }
+      for (const p of repository.problems) console.log(`refused ${p.dir}: ${p.reason}`)
+      if (repository.problems.length > 0) process.exitCode = 1
+    })
+}

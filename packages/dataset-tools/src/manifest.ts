@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { once } from 'node:events'
+import { createDb, ensureDbDirectory, manifestImages, type Db } from '@genimage/shared/db'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
+import { readImageHeader } from './image-info.ts'
+import { defaultImageConcurrency, forEachConcurrent } from './pool.ts'
+import { silentProgress, type Progress } from './progress.ts'
+import { TOOL_FOLDER } from './state.ts'
+import { assertDirectory, chunked, countImages, walkImages, type LayoutImage, type WalkOptions } from './walk.ts'
+
+/** One manifest row as the tools produce it. */
+export type ManifestRecord = typeof manifestImages.$inferInsert
+
+export interface ManifestOptions extends WalkOptions {
+  /** libSQL URL; default `file:<root>/.genimage/manifest.db`. */
+  dbUrl?: string
+  /** Also write every record of this root as JSON Lines here. */
+  jsonlPath?: string
+  concurrency?: number
+  progress?: Progress
+  signal?: AbortSignal
+}
+
+export interface ManifestReport {
+  root: string
+  dbUrl: string
+  /** Images in the manifest for this root after the run. */
+  records: number
+  /** Hashed and (re)written by this run. */
+  written: number
+  /** Already recorded with the same size and modification time. */
+  unchanged: number
+  /** Rows removed because their file is gone. */
+  removed: number
+  /** Files whose header could not be read (still recorded, format `unknown`). */
+  unreadable: string[]
+  jsonlPath?: string
+  interrupted: boolean
+}
+
+const ROWS_PER_BATCH = 200
+
+/** The default manifest database of a root. */
+export function defaultManifestUrl(root: string): string {
+  return `file:${resolve(root, TOOL_FOLDER, 'manifest.db')}`
+}
+
+/** Reads one image and returns its manifest record: sha256 of the bytes, format, size and estimated JPEG quality. */
+export async function describeImage(dataset: string, image: LayoutImage): Promise<{ record: ManifestRecord; readable: boolean }> {
+  const [bytes, info] = await Promise.all([readFile(image.absPath), stat(image.absPath)])
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  const header = await readImageHeader(bytes)
+  const record: ManifestRecord = {
+    dataset,
+    path: image.relPath,
+    generator: image.generator,
+    split: image.split,
+    label: image.label,
+    format: header?.format ?? 'unknown',
+    width: header?.width ?? 0,
+    height: header?.height ?? 0,
+    bytes: bytes.length,
+    jpegQuality: header?.jpegQuality ?? null,
+    sha256,
+    mtimeMs: Math.floor(info.mtimeMs),
+  }
+  return { record, readable: header !== undefined }
+}
+
+async function unchangedPaths(db: Db, dataset: string, images: LayoutImage[]): Promise<Set<string>> {
+  const rows = await db
+    .select({ path: manifestImages.path, bytes: manifestImages.bytes, mtimeMs: manifestImages.mtimeMs })
+    .from(manifestImages)
+    .where(and(eq(manifestImages.dataset, dataset), inArray(manifestImages.path, images.map((image) => image.relPath))))
+  const recorded = new Map(rows.map((row) => [row.path, row]))
+  const unchanged = new Set<string>()
+  await Promise.all(
+    images.map(async (image) => {
+      const row = recorded.get(image.relPath)
+      if (!row) return
+      const info = await stat(image.absPath)
+      if (info.size === row.bytes && Math.floor(info.mtimeMs) === row.mtimeMs) unchanged.add(image.relPath)
+    }),
+  )
+  return unchanged
+}
+
+/**
+ * Records every image under `root` in the `manifest_images` table (libSQL): path, generator, split, label, format,
+ * width, height, bytes, estimated JPEG quality and sha256. Files already recorded with the same size and mtime are
+ * skipped, so an interrupted run continues and a re-run only hashes what changed. Rows of files that are gone are removed.
+ */
+export async function buildManifest(root: string, options: ManifestOptions = {}): Promise<ManifestReport> {
+  await assertDirectory(root, 'dataset root')
+  const dataset = resolve(root)
+  const dbUrl = options.dbUrl ?? defaultManifestUrl(root)
+  await ensureDbDirectory(dbUrl)
+  const db = await createDb(dbUrl)
+  const progress = options.progress ?? silentProgress
+  const report: ManifestReport = { root: dataset, dbUrl, records: 0, written: 0, unchanged: 0, removed: 0, unreadable: [], interrupted: false }
+  try {
+    if (progress.active) progress.start(await countImages(root, options), 'manifest')
+    for await (const batch of chunked(walkImages(root, options), ROWS_PER_BATCH)) {
+      if (options.signal?.aborted) break
+      const unchanged = await unchangedPaths(db, dataset, batch)
+      const records: ManifestRecord[] = []
+      await forEachConcurrent(batch.filter((image) => !unchanged.has(image.relPath)), options.concurrency ?? defaultImageConcurrency(), async (image) => {
+        const { record, readable } = await describeImage(dataset, image)
+        if (!readable) report.unreadable.push(image.relPath)
+        records.push(record)
+      })
+      if (records.length > 0) {
+        await db
+          .insert(manifestImages)
+          .values(records)
+          .onConflictDoUpdate({
+            target: [manifestImages.dataset, manifestImages.path],
+            set: {
+              generator: sql`excluded.generator`,
+              split: sql`excluded.split`,
+              label: sql`excluded.label`,
+              format: sql`excluded.format`,
+              width: sql`excluded.width`,
+              height: sql`excluded.height`,
+              bytes: sql`excluded.bytes`,
+              jpegQuality: sql`excluded.jpeg_quality`,
+              sha256: sql`excluded.sha256`,
+              mtimeMs: sql`excluded.mtime_ms`,
+            },
+          })
+      }
+      report.written += records.length
+      report.unchanged += unchanged.size
+      progress.increment(batch.length)
+    }
+    report.interrupted = Boolean(options.signal?.aborted)
+    if (!report.interrupted) report.removed = await removeVanished(db, dataset)
+    const counted = await db.select({ count: sql<number>`count(*)` }).from(manifestImages).where(eq(manifestImages.dataset, dataset))
+    report.records = Number(counted[0]?.count ?? 0)
+    if (options.jsonlPath && !report.interrupted) {
+      await writeManifestJsonl(db, dataset, options.jsonlPath)
+      report.jsonlPath = options.jsonlPath
+    }
+  } finally {
+    progress.stop()
+    db.$client.close()
+  }
+  return report
+}
+
+/** Streams the manifest of `dataset` (an absolute root) from the database, page by page, in path order. */
+export async function* readManifest(db: Db, dataset: string, pageSize = 2_000): AsyncGenerator<ManifestRecord> {
+  let after = ''
+  while (true) {
+    const page = await db
+      .select()
+      .from(manifestImages)
+      .where(and(eq(manifestImages.dataset, dataset), gt(manifestImages.path, after)))
+      .orderBy(asc(manifestImages.path))
+      .limit(pageSize)
+    if (page.length === 0) return
+    yield* page
+    after = page[page.length - 1]!.path
+  }
+}
+
+async function removeVanished(db: Db, dataset: string): Promise<number> {
+  const vanished: string[] = []
+  for await (const record of readManifest(db, dataset)) {
+    if (!(await stat(resolve(dataset, record.path)).then(() => true, () => false))) vanished.push(record.path)
+  }
+  for (let i = 0; i < vanished.length; i += ROWS_PER_BATCH) {
+    const paths = vanished.slice(i, i + ROWS_PER_BATCH)
+    await db.delete(manifestImages).where(and(eq(manifestImages.dataset, dataset), inArray(manifestImages.path, paths)))
+  }
+  return vanished.length
+}
+
+async function writeManifestJsonl(db: Db, dataset: string, path: string): Promise<void> {
+  const out = createWriteStream(path)
+  for await (const record of readManifest(db, dataset)) {
+    if (!out.write(`${JSON.stringify(record)}\n`)) await once(out, 'drain')
+  }
+  out.end()
+  await once(out, 'finish')
+}

@@ -1,0 +1,92 @@
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+
+/** The tfjs namespace GenImage-mini computes with. */
+export type Tf = typeof tf
+
+/** The active tfjs backend and why a faster one was not used. */
+export interface TfRuntime {
+  tf: Tf
+  backend: 'wasm' | 'cpu'
+  fallbackReason?: string
+}
+
+const require = createRequire(import.meta.url)
+let active: Promise<TfRuntime> | undefined
+
+/**
+ * Starts tfjs on the WebAssembly backend (single-threaded under Node, which also keeps results bit-exact from run
+ * to run), falling back to the pure JavaScript `cpu` backend when wasm cannot start. Idempotent.
+ */
+export function startTf(): Promise<TfRuntime> {
+  active ??= startWasmOrCpu()
+  return active
+}
+
+async function startWasmOrCpu(): Promise<TfRuntime> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm')
+    if (tf.findBackend('wasm') == null) wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep)
+    if (await tf.setBackend('wasm')) {
+      await tf.ready()
+      return { tf, backend: 'wasm' }
+    }
+    throw new Error(`setBackend('wasm') returned false`)
+  } catch (error) {
+    await tf.setBackend('cpu')
+    await tf.ready()
+    return { tf, backend: 'cpu', fallbackReason: (error as Error).message }
+  }
+}
+
+/** Root folder of an installed package, found from its main entry (the upscalerjs packages do not export package.json). */
+export function packageRoot(name: string): string {
+  let dir = path.dirname(require.resolve(name))
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error(`cannot find the package folder of ${name}`)
+    dir = parent
+  }
+  return dir
+}
+
+interface LayersModelJson {
+  modelTopology: object
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>
+}
+
+/** Loads a tfjs LayersModel (model.json + weight shards) from the file system, without fetch. */
+export async function loadLayersModelFromFile(modelJsonPath: string): Promise<tf.LayersModel> {
+  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as LayersModelJson
+  const shards = await Promise.all(
+    json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(path.join(path.dirname(modelJsonPath), p))),
+  )
+  const weights = Buffer.concat(shards)
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  )
+}
+
+/** Converts a batch of tensors in [0, 255] (NHWC) into 8-bit RGB buffers, rounding and clamping. */
+export async function toRgbBuffers(batch: tf.Tensor4D): Promise<Buffer[]> {
+  const [count, height, width, channels] = batch.shape
+  const bytes = tf.tidy(() => batch.clipByValue(0, 255).round().cast('int32'))
+  const values = await bytes.data()
+  bytes.dispose()
+  const size = height * width * channels
+  return Array.from({ length: count }, (_, i) => Buffer.from(Uint8Array.from(values.subarray(i * size, (i + 1) * size))))
+}
+
+/** Stacks equal-sized 8-bit RGB buffers into a float NHWC batch with values in [0, 255]. */
+export function fromRgbBuffers(images: readonly Buffer[], height: number, width: number): tf.Tensor4D {
+  const data = new Float32Array(images.length * height * width * 3)
+  images.forEach((image, i) => data.set(image, i * height * width * 3))
+  return tf.tensor4d(data, [images.length, height, width, 3])
+}

@@ -1,0 +1,36 @@
+import { serve } from '@hono/node-server'
+import { createDb, ensureDbDirectory } from '@genimage/shared/db'
+import { createApp } from '../app.ts'
+import { edgeEnvironment } from '../config.ts'
+import { RunnerPool } from '../runners/runner-pool.ts'
+import { createLibsqlStore } from '../store/libsql-store.ts'
+
+export interface RunningEdge {
+  url: string
+  close(): Promise<void>
+}
+
+/** Starts the edge API on Node: opens (and migrates) the database, then serves until closed. */
+export async function startEdge(env: Record<string, string | undefined> = process.env): Promise<RunningEdge> {
+  const settings = edgeEnvironment(env)
+  await ensureDbDirectory(settings.databaseUrl)
+  const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
+  const app = createApp({ store: createLibsqlStore(db), runners: new RunnerPool(settings.runnerUrls), config: settings.config })
+  const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
+    const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
+    s.once('error', fail)
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : settings.port
+  return {
+    url: `http://${settings.host}:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => {
+          db.$client.close()
+          done()
+        })
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      }),
+  }
+}

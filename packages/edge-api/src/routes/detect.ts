@@ -1,0 +1,165 @@
+import { type DetectedImage, type DetectResponse, DetectForm, ErrorCode, type ModelMetadata } from '@genimage/shared'
+import { Hono } from 'hono'
+import type { AppEnv, AppDeps } from '../app.ts'
+import { ApiError } from '../errors.ts'
+import { byteLimit } from '../middleware/byte-limit.ts'
+import type { Scores } from '../runners/runner-client.ts'
+import type { RunnerState } from '../runners/runner-pool.ts'
+import { sniffImage } from '../sniff.ts'
+import type { DetectionRecord } from '../store/detection-store.ts'
+
+interface Upload {
+  bytes: Uint8Array
+  filename?: string
+  sha256: string
+}
+
+/** `POST /v1/detect`: multipart `image` parts (one or more) and an optional `model`. */
+export function detectRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { config } = deps
+  const app = new Hono<AppEnv>()
+  app.post(
+    '/',
+    byteLimit({ maxBytes: config.maxRequestBytes }),
+    async (c) => {
+      const started = performance.now()
+      const requestId = c.get('requestId')
+      const { uploads, model } = await readForm(c.req.raw, config)
+      const { runner, metadata, scores } = await scoreWithRetry(deps, model, uploads, requestId)
+      const labels = metadata.card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
+      const version = metadata.card?.version ?? metadata.versions?.[0] ?? 'unknown'
+      const totalMs = performance.now() - started
+      const createdAt = new Date()
+      const images: DetectedImage[] = uploads.map((upload, index) => {
+        const probabilities = scores.probabilities[index] ?? []
+        const byLabel = Object.fromEntries(labels.map((label, i) => [label, probabilities[i] ?? 0]))
+        const natureIndex = labels.indexOf('nature')
+        const aiGenerated = clamp01(1 - (natureIndex >= 0 ? (probabilities[natureIndex] ?? 0) : 0))
+        const generators = labels.length > 2
+          ? labels.map((name, i) => ({ name, probability: probabilities[i] ?? 0 })).filter((g) => g.name !== 'nature').sort((a, b) => b.probability - a.probability)
+          : undefined
+        return {
+          index,
+          ...(upload.filename ? { filename: upload.filename } : {}),
+          sha256: upload.sha256,
+          bytes: upload.bytes.byteLength,
+          ai_generated: aiGenerated,
+          verdict: aiGenerated >= config.threshold ? 'ai' : 'real',
+          scores: byLabel,
+          ...(generators ? { generators } : {}),
+          detection_id: crypto.randomUUID(),
+        }
+      })
+      const records: DetectionRecord[] = images.map((image) => ({
+        id: image.detection_id,
+        requestId,
+        imageSha256: image.sha256,
+        imageBytes: image.bytes,
+        modelName: metadata.name,
+        modelVersion: version,
+        aiGenerated: image.ai_generated,
+        verdict: image.verdict,
+        scores: image.scores,
+        apiKeyId: c.get('apiKeyId') ?? null,
+        runner: runner.client.url,
+        latencyMs: totalMs,
+        createdAt,
+      }))
+      await deps.store.recordDetections(records)
+      const body: DetectResponse = {
+        id: requestId,
+        model: { name: metadata.name, version },
+        threshold: config.threshold,
+        images,
+        timings: { total_ms: round(performance.now() - started), runner_ms: round(scores.computeMs) },
+      }
+      return c.json(body)
+    },
+  )
+  return app
+}
+
+async function readForm(request: Request, config: AppDeps['config']): Promise<{ uploads: Upload[]; model?: string }> {
+  const type = request.headers.get('content-type') ?? ''
+  if (!type.toLowerCase().startsWith('multipart/form-data')) {
+    throw new ApiError('unsupported_media_type', 'send multipart/form-data with one or more `image` file parts')
+  }
+  let form: FormData
+  try {
+    form = await request.formData()
+  } catch (error) {
+    if (error instanceof ApiError) throw error
+    throw new ApiError('invalid_request', 'multipart body could not be parsed')
+  }
+  const fields = DetectForm.safeParse({ model: stringField(form, 'model') })
+  if (!fields.success) throw new ApiError('invalid_request', `model: ${fields.error.issues[0]?.message}`)
+  const parts = form.getAll('image')
+  if (parts.length === 0) throw new ApiError('missing_image', 'no `image` part in the form')
+  if (parts.length > config.maxImagesPerRequest) {
+    throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
+  }
+  const uploads: Upload[] = []
+  for (const [index, part] of parts.entries()) {
+    if (typeof part === 'string') throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
+    const bytes = new Uint8Array(await part.arrayBuffer())
+    if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
+    const sniffed = sniffImage(bytes)
+    if (!sniffed) {
+      throw new ApiError('unsupported_media_type', 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF', { image: index })
+    }
+    if (sniffed.width !== undefined && sniffed.height !== undefined && sniffed.width * sniffed.height > config.maxImagePixels) {
+      throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, { image: index })
+    }
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+    uploads.push({
+      bytes,
+      sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+      ...(part.name && part.name !== 'blob' ? { filename: part.name.slice(0, 255) } : {}),
+    })
+  }
+  return { uploads, ...(fields.data.model ? { model: fields.data.model } : {}) }
+}
+
+function stringField(form: FormData, name: string): string | undefined {
+  const value = form.get(name)
+  return typeof value === 'string' ? value : undefined
+}
+
+/** Scores on the least-busy runner serving the model; once more on another runner if that one is unreachable or busy. */
+async function scoreWithRetry(
+  deps: AppDeps,
+  model: string | undefined,
+  uploads: Upload[],
+  requestId: string,
+): Promise<{ runner: RunnerState; metadata: ModelMetadata; scores: Scores }> {
+  const wanted = model ?? deps.config.defaultModel
+  for (let attempt = 0; ; attempt++) {
+    const pick = await deps.runners.pick(wanted)
+    if (!pick.ok) throw new ApiError(pick.reason, pick.message)
+    const { runner } = pick
+    runner.inflight += 1
+    const result = await runner.client.infer(pick.model.name, uploads.map((u) => u.bytes), requestId)
+    runner.inflight -= 1
+    if (result.ok) return { runner, metadata: pick.model, scores: result.data }
+    if (result.retryable) {
+      if (result.error.code === 'runner_unreachable') deps.runners.markFailed(runner, result.error.message)
+      if (attempt === 0) continue
+      throw new ApiError('no_runner_available', `runners failed: ${result.error.message}`)
+    }
+    const known = ErrorCode.safeParse(result.error.code)
+    const code = known.success && known.data !== 'internal_error' ? known.data : 'runner_error'
+    throw new ApiError(code, result.error.message, result.error.image === undefined ? {} : { image: result.error.image })
+  }
+}
+
+function defaultLabels(width: number): string[] {
+  return width === 2 ? ['nature', 'ai'] : Array.from({ length: width }, (_, i) => (i === 0 ? 'nature' : `class_${i}`))
+}
+
+function clamp01(x: number): number {
+  return Math.min(1, Math.max(0, x))
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}

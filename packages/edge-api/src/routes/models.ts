@@ -1,0 +1,36 @@
+import type { ModelsResponse } from '@genimage/shared'
+import { Hono } from 'hono'
+import type { AppDeps, AppEnv } from '../app.ts'
+
+/** The command that produces a servable model, shown when no runner serves any. */
+export const NO_MODELS_HINT =
+  'No detector is loaded. Put a model folder (model.onnx + card.json) in the runner\'s model directory, ' +
+  'e.g. `npx genimage models handmade --out models/npr-residual-handmade`, then restart the runner.'
+
+/** `GET /v1/models`: every model a ready runner serves, with its card's facts. */
+export function modelRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  app.get('/', async (c) => {
+    const served = await deps.runners.models()
+    const body: ModelsResponse = {
+      models: served.map(({ metadata, runners }) => {
+        const card = metadata.card
+        return {
+          name: metadata.name,
+          version: card?.version ?? metadata.versions?.[0] ?? 'unknown',
+          task: card?.task ?? 'binary',
+          architecture: card?.architecture ?? 'unknown',
+          labels: card?.labels ?? [],
+          input: { height: card?.input.height ?? 0, width: card?.input.width ?? 0 },
+          provenance: card?.provenance.kind ?? 'unknown',
+          description: card?.description ?? '',
+          metrics: (card?.metrics ?? []).map((m) => ({ dataset: m.dataset, split: m.split, accuracy: m.accuracy })),
+          runners,
+        }
+      }),
+      ...(served.length === 0 ? { hint: NO_MODELS_HINT } : {}),
+    }
+    return c.json(body)
+  })
+  return app
+}

@@ -1,0 +1,66 @@
+/** Image formats the detect path accepts, identified by their magic bytes. */
+export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'tiff'
+
+export interface SniffedImage {
+  format: ImageFormat
+  /** Dimensions read from the header when the format makes that cheap; undefined otherwise. */
+  width?: number
+  height?: number
+}
+
+/** Identifies an image by its leading bytes (never by the declared MIME type) and reads its size where cheap. */
+export function sniffImage(bytes: Uint8Array): SniffedImage | undefined {
+  const at = (offset: number, ...values: number[]) => values.every((v, i) => bytes[offset + i] === v)
+  const ascii = (offset: number, text: string) => at(offset, ...[...text].map((ch) => ch.charCodeAt(0)))
+  if (at(0, 0xff, 0xd8, 0xff)) return { format: 'jpeg', ...jpegSize(bytes) }
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) {
+    return bytes.length >= 24 && ascii(12, 'IHDR') ? { format: 'png', width: u32be(bytes, 16), height: u32be(bytes, 20) } : { format: 'png' }
+  }
+  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) {
+    return bytes.length >= 10 ? { format: 'gif', width: u16le(bytes, 6), height: u16le(bytes, 8) } : { format: 'gif' }
+  }
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return { format: 'webp', ...webpSize(bytes) }
+  if (ascii(4, 'ftyp') && (ascii(8, 'avif') || ascii(8, 'avis'))) return { format: 'avif' }
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return { format: 'tiff' }
+  return undefined
+}
+
+function u16le(b: Uint8Array, o: number): number {
+  return (b[o] as number) | ((b[o + 1] as number) << 8)
+}
+function u16be(b: Uint8Array, o: number): number {
+  return ((b[o] as number) << 8) | (b[o + 1] as number)
+}
+function u32be(b: Uint8Array, o: number): number {
+  return (((b[o] as number) << 24) >>> 0) + ((b[o + 1] as number) << 16) + ((b[o + 2] as number) << 8) + (b[o + 3] as number)
+}
+
+function jpegSize(b: Uint8Array): { width?: number; height?: number } {
+  let o = 2
+  while (o + 9 < b.length) {
+    if (b[o] !== 0xff) return {}
+    const marker = b[o + 1] as number
+    if (marker === 0xff) {
+      o += 1
+      continue
+    }
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
+    if (isSof) return { height: u16be(b, o + 5), width: u16be(b, o + 7) }
+    if (marker === 0xd9 || marker === 0xda) return {}
+    o += 2 + u16be(b, o + 2)
+  }
+  return {}
+}
+
+function webpSize(b: Uint8Array): { width?: number; height?: number } {
+  const chunk = String.fromCharCode(...b.subarray(12, 16))
+  if (chunk === 'VP8X' && b.length >= 30) {
+    return { width: 1 + ((b[24] as number) | ((b[25] as number) << 8) | ((b[26] as number) << 16)), height: 1 + ((b[27] as number) | ((b[28] as number) << 8) | ((b[29] as number) << 16)) }
+  }
+  if (chunk === 'VP8L' && b.length >= 25) {
+    const bits = (b[21] as number) | ((b[22] as number) << 8) | ((b[23] as number) << 16) | ((b[24] as number) << 24)
+    return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >>> 14) & 0x3fff) }
+  }
+  if (chunk === 'VP8 ' && b.length >= 30) return { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff }
+  return {}
+}

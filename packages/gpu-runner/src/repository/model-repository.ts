@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ModelCard } from '@genimage/shared'
+import type * as ort from 'onnxruntime-node'
+import { createSession, type ExecutionProvider } from '../inference/execution-providers.ts'
+import { createTransform, type ImageTransform } from '../preprocess/transform.ts'
+
+/** A detector ready to serve: its card, an open session and the transform its input config derives. */
+export interface LoadedModel {
+  card: ModelCard
+  dir: string
+  session: ort.InferenceSession
+  provider: ExecutionProvider
+  transform: ImageTransform
+}
+
+export interface ModelRepository {
+  models: Map<string, LoadedModel>
+  /** Folders that looked like models but could not be loaded, with the reason. */
+  problems: { dir: string; reason: string }[]
+}
+
+export interface LoadOptions {
+  providers: readonly string[]
+  maxPixels: number
+  intraOpThreads?: number
+  log?: (message: string) => void
+}
+
+/**
+ * Loads every `<dir>/<model>/card.json` + ONNX file. A missing directory is an empty repository;
+ * a folder whose card is invalid or whose file does not match the card's sha256 is reported, not served.
+ */
+export async function loadModelRepository(dir: string, options: LoadOptions): Promise<ModelRepository> {
+  const repository: ModelRepository = { models: new Map(), problems: [] }
+  let entries: string[]
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return repository
+    throw error
+  }
+  for (const entry of entries.sort()) {
+    const folder = join(dir, entry)
+    try {
+      const model = await loadModel(folder, options)
+      if (!model) continue
+      if (repository.models.has(model.card.name)) {
+        throw new Error(`duplicate model name ${model.card.name}`)
+      }
+      repository.models.set(model.card.name, model)
+      options.log?.(`loaded ${model.card.name}@${model.card.version} from ${folder} on ${model.provider}`)
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      repository.problems.push({ dir: folder, reason })
+      options.log?.(`skipped ${folder}: ${reason}`)
+    }
+  }
+  return repository
+}
+
+/** Loads one model folder; undefined when the folder holds no card.json (not a model folder). */
+export async function loadModel(folder: string, options: LoadOptions): Promise<LoadedModel | undefined> {
+  let raw: string
+  try {
+    raw = await readFile(join(folder, 'card.json'), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  const parsed = ModelCard.safeParse(JSON.parse(raw))
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new Error(`card.json is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`)
+  }
+  const card = parsed.data
+  const bytes = await readFile(join(folder, card.file))
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  if (sha256 !== card.sha256) throw new Error(`${card.file} has sha256 ${sha256}, the card says ${card.sha256}`)
+  const { session, provider, skipped } = await createSession(bytes, options.providers, {
+    intraOpThreads: options.intraOpThreads,
+  })
+  for (const s of skipped) options.log?.(`${card.name}: provider ${s.provider} skipped: ${s.reason}`)
+  if (!session.inputNames.includes(card.input.name)) {
+    throw new Error(`graph has no input named ${card.input.name} (inputs: ${session.inputNames.join(', ')})`)
+  }
+  if (!session.outputNames.includes(card.output.name)) {
+    throw new Error(`graph has no output named ${card.output.name} (outputs: ${session.outputNames.join(', ')})`)
+  }
+  return {
+    card,
+    dir: folder,
+    session,
+    provider,
+    transform: createTransform(card.input, { maxPixels: options.maxPixels }),
+  }
+}

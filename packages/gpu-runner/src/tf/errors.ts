@@ -1,0 +1,13 @@
+/** Stable machine-readable codes for failures of the tfjs backend layer. */
+export type TfErrorCode = 'tf_backend_unavailable' | 'tf_backend_unknown' | 'tf_kernel_unsupported'
+
+/** An error from the tfjs backend layer, carrying a stable `code`. */
+export class TfBackendError extends Error {
+  readonly code: TfErrorCode
+
+  constructor(code: TfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TfBackendError'
+    this.code = code
+  }
+}

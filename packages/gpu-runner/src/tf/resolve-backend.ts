@@ -1,0 +1,130 @@
+import { access } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import * as tfjs from '@tensorflow/tfjs'
+import { TfBackendError } from './errors.ts'
+import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
+
+/** The tfjs API namespace, as `@tensorflow/tfjs` exports it. */
+export type Tf = typeof tfjs
+
+/** Backends the runner knows how to start, fastest first. */
+export const TF_BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const
+export type TfBackendName = (typeof TF_BACKEND_NAMES)[number]
+
+export interface ResolveTfBackendOptions {
+  /** Backends to try, in order. Default `['tensorflow', 'wasm', 'cpu']`. */
+  priority?: readonly TfBackendName[]
+  /** Worker threads for the wasm backend (XNNPACK pool). Default: all logical cores. */
+  threads?: number
+  /** Receives one line naming the backend that runs (and why earlier ones did not). Default: stderr. */
+  log?: (line: string) => void
+}
+
+/** Why one backend in the priority list was not used. */
+export interface TfBackendFailure {
+  name: TfBackendName
+  reason: string
+}
+
+export interface ResolvedTfBackend {
+  name: TfBackendName
+  tf: Tf
+  /** Failures of the backends tried before `name`, in priority order. */
+  reasons: TfBackendFailure[]
+  /** Threads the backend computes with (1 for `cpu`; the XNNPACK pool size for `wasm`). */
+  threads: number
+}
+
+const require = createRequire(import.meta.url)
+
+/** Folder (with trailing separator) holding the wasm binaries of `@tensorflow/tfjs-backend-wasm`. */
+export function wasmBinaryFolder(): string {
+  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep
+}
+
+type Attempt = (threads: number | undefined) => Promise<{ tf: Tf; threads: number }>
+
+async function importOptional(specifier: string): Promise<Tf> {
+  return (await import(specifier)) as Tf
+}
+
+const tryTensorflow: Attempt = async () => {
+  const errors: string[] = []
+  for (const specifier of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      const tf = await importOptional(specifier)
+      if (!(await tf.setBackend('tensorflow'))) throw new Error(`setBackend('tensorflow') returned false`)
+      return { tf, threads: 0 }
+    } catch (error) {
+      errors.push(`${specifier}: ${describe(error)}`)
+    }
+  }
+  throw new Error(errors.join('; '))
+}
+
+const tryWasm: Attempt = async (threads) => {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm')
+  const folder = wasmBinaryFolder()
+  await access(path.join(folder, 'tfjs-backend-wasm.wasm'))
+  if (tfjs.findBackend('wasm') == null) {
+    wasm.setWasmPaths(folder)
+    if (threads != null) wasm.setThreadsCount(threads)
+  }
+  if (!(await tfjs.setBackend('wasm'))) {
+    throw new Error(`setBackend('wasm') returned false: the module did not initialise (see the warning above)`)
+  }
+  registerWasmTrainingKernels(tfjs)
+  return { tf: tfjs, threads: wasm.getThreadsCount() }
+}
+
+const tryCpu: Attempt = async () => {
+  if (!(await tfjs.setBackend('cpu'))) throw new Error(`setBackend('cpu') returned false`)
+  return { tf: tfjs, threads: 1 }
+}
+
+const attempts: Record<TfBackendName, Attempt> = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu }
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name
+  return String(error)
+}
+
+/**
+ * Starts the first tfjs backend in `priority` that works on this machine and makes it the active one.
+ * `tensorflow` needs `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` (only in the GPU runner image);
+ * `wasm` loads its binaries from the installed package and gets the project's training kernels
+ * (see `registerWasmTrainingKernels`); `cpu` is pure JavaScript and always available.
+ *
+ * @throws TfBackendError code `tf_backend_unavailable`, listing why each backend failed, when none works;
+ *   code `tf_backend_unknown` for a name outside `TF_BACKEND_NAMES`.
+ * @example
+ * const { tf, name } = await resolveTfBackend({ priority: ['wasm', 'cpu'], threads: 2 })
+ */
+export async function resolveTfBackend(options: ResolveTfBackendOptions = {}): Promise<ResolvedTfBackend> {
+  const priority = options.priority ?? TF_BACKEND_NAMES
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const unknown = priority.filter((name) => !(TF_BACKEND_NAMES as readonly string[]).includes(name))
+  if (unknown.length > 0) {
+    throw new TfBackendError(
+      'tf_backend_unknown',
+      `unknown tfjs backend ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${TF_BACKEND_NAMES.join(', ')}`,
+    )
+  }
+  if (priority.length === 0) throw new TfBackendError('tf_backend_unavailable', 'no tfjs backend in the priority list')
+  const reasons: TfBackendFailure[] = []
+  for (const name of priority) {
+    try {
+      const { tf, threads } = await attempts[name](options.threads)
+      const skipped = reasons.map((r) => `${r.name}: ${r.reason}`).join('; ')
+      log(`tfjs backend: ${name} (threads: ${threads || 'native'})${skipped ? ` — skipped ${skipped}` : ''}`)
+      return { name, tf, reasons, threads }
+    } catch (error) {
+      reasons.push({ name, reason: describe(error) })
+    }
+  }
+  throw new TfBackendError(
+    'tf_backend_unavailable',
+    `no tfjs backend could start:\n${reasons.map((r) => `  - ${r.name}: ${r.reason}`).join('\n')}`,
+  )
+}

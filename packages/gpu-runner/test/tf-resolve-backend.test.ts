@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { resolveTfBackend, TfBackendError, type TfBackendName } from '../src/tf/index.ts'
+
+describe('resolveTfBackend', () => {
+  it('falls back from tensorflow (not installed here) to wasm, records why, and logs the choice', async () => {
+    const lines: string[] = []
+    const resolved = await resolveTfBackend({ priority: ['tensorflow', 'wasm', 'cpu'], log: (l) => lines.push(l) })
+    expect(resolved.name).toBe('wasm')
+    expect(resolved.tf.getBackend()).toBe('wasm')
+    expect(resolved.threads).toBeGreaterThanOrEqual(1)
+    expect(resolved.reasons.map((r) => r.name)).toEqual(['tensorflow'])
+    expect(resolved.reasons[0]?.reason).toMatch(/@tensorflow\/tfjs-node-gpu: .*; @tensorflow\/tfjs-node: /)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^tfjs backend: wasm .*skipped tensorflow/)
+    const sum = resolved.tf.tidy(() => resolved.tf.add(resolved.tf.tensor([1, 2]), 3).dataSync())
+    expect(Array.from(sum)).toEqual([4, 5])
+  })
+
+  it('resolves cpu when asked for it first', async () => {
+    const resolved = await resolveTfBackend({ priority: ['cpu', 'wasm'], log: () => {} })
+    expect(resolved.name).toBe('cpu')
+    expect(resolved.tf.getBackend()).toBe('cpu')
+    expect(resolved.reasons).toEqual([])
+  })
+
+  it('throws one error listing why each backend failed when none works', async () => {
+    const error = await resolveTfBackend({ priority: ['tensorflow'], log: () => {} }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TfBackendError)
+    expect((error as TfBackendError).code).toBe('tf_backend_unavailable')
+    expect((error as TfBackendError).message).toMatch(/no tfjs backend could start:\n {2}- tensorflow: @tensorflow\/tfjs-node-gpu: .*Cannot find/)
+  })
+
+  it('rejects unknown backend names, listing the known ones', async () => {
+    const error = await resolveTfBackend({ priority: ['webgpu' as TfBackendName], log: () => {} }).catch((e: unknown) => e)
+    expect((error as TfBackendError).code).toBe('tf_backend_unknown')
+    expect((error as TfBackendError).message).toContain('known: tensorflow, wasm, cpu')
+  })
+})

@@ -1,0 +1,140 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { resolveTfBackend } from '../src/tf/index.ts'
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
+type Computation = () => tf.Tensor[]
+
+/** Runs the same computation on `cpu` and `wasm` and returns both results as plain arrays. */
+async function onBothBackends(compute: Computation): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
+  const results: Record<string, Float32Array[]> = {}
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend)
+    const tensors = tf.tidy(compute)
+    results[backend] = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array))
+    tf.dispose(tensors)
+  }
+  return { cpu: results.cpu ?? [], wasm: results.wasm ?? [] }
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length)
+  let diff = 0
+  let scale = 1e-12
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
+    scale = Math.max(scale, Math.abs(expected[i] as number))
+  }
+  return diff / scale
+}
+
+function seededNormal(shape: number[], seed: number): tf.Tensor {
+  return tf.randomNormal(shape, 0, 1, 'float32', seed)
+}
+
+const explicitPad: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]]
+const pads: Pad[] = ['same', 'valid', explicitPad]
+const convCases = [1, 3, 7].flatMap((kernel) =>
+  [1, 2].flatMap((stride) => pads.map((pad) => ({ kernel, stride, pad }))),
+)
+
+beforeAll(async () => {
+  await resolveTfBackend({ priority: ['wasm'], log: () => {} })
+})
+
+describe('wasm conv2d gradients match cpu', () => {
+  it.each(convCases)('kernel $kernel stride $stride pad $pad', async ({ kernel, stride, pad }) => {
+    const seed = kernel * 10 + stride
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = seededNormal([2, 15, 14, 3], seed) as tf.Tensor4D
+      const filter = seededNormal([kernel, kernel, 3, 5], seed + 1) as tf.Tensor4D
+      const probe = (input: tf.Tensor4D, weights: tf.Tensor4D) => tf.conv2d(input, weights, stride, pad)
+      const weightsOut = probe(x, filter)
+      const dy = seededNormal(weightsOut.shape, seed + 2)
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(probe(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, filter])
+      return [dx as tf.Tensor, dw as tf.Tensor]
+    })
+    expect(relativeError(wasm[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)
+    expect(relativeError(wasm[1] as Float32Array, cpu[1] as Float32Array)).toBeLessThan(1e-4)
+  })
+
+  it('trains a conv layer through tf.layers on wasm (fused conv + bias + relu)', async () => {
+    await tf.setBackend('wasm')
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1 }),
+      ],
+    })
+    model.compile({ optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError' })
+    const xs = seededNormal([8, 16, 16, 3], 7)
+    const ys = tf.sum(xs, [1, 2, 3]).div(100).reshape([8, 1])
+    const history = await model.fit(xs, ys, { epochs: 8, batchSize: 8, verbose: 0 })
+    const losses = history.history.loss as number[]
+    expect(losses.at(-1)).toBeLessThan((losses[0] as number) * 0.8)
+    tf.dispose([xs, ys])
+    model.dispose()
+  })
+})
+
+describe('wasm max-pool gradient matches cpu', () => {
+  const poolCases = [2, 3].flatMap((size) =>
+    [1, 2].flatMap((stride) => (['same', 'valid'] as const).map((pad) => ({ size, stride, pad }))),
+  )
+
+  it.each(poolCases)('after ReLU: size $size stride $stride pad $pad', async ({ size, stride, pad }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = tf.relu(seededNormal([2, 9, 10, 4], size + stride)) as tf.Tensor4D
+      const dy = seededNormal(tf.maxPool(x, size, stride, pad).shape, 3)
+      const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), dy)))(x)
+      return [dx]
+    })
+    expect(relativeError(wasm[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)
+  })
+
+  it.each(poolCases)('all-negative windows: size $size stride $stride pad $pad', async ({ size, stride, pad }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = tf.sub(tf.neg(tf.abs(seededNormal([1, 8, 8, 3], 11))), 0.1) as tf.Tensor4D
+      const dy = tf.onesLike(tf.maxPool(x, size, stride, pad))
+      const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), dy)))(x)
+      return [dx, tf.maxPool(x, size, stride, pad)]
+    })
+    expect(relativeError(wasm[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)
+    expect(relativeError(wasm[1] as Float32Array, cpu[1] as Float32Array)).toBeLessThan(1e-4)
+  })
+})
+
+describe('wasm depthwise conv2d gradients match cpu', () => {
+  const depthwiseCases = [3, 7].flatMap((kernel) =>
+    [1, 2].flatMap((stride) => pads.flatMap((pad) => [1, 2].map((multiplier) => ({ kernel, stride, pad, multiplier })))),
+  )
+
+  it.each(depthwiseCases)('kernel $kernel stride $stride pad $pad multiplier $multiplier', async ({ kernel, stride, pad, multiplier }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = seededNormal([2, 13, 12, 4], kernel + stride) as tf.Tensor4D
+      const filter = seededNormal([kernel, kernel, 4, multiplier], 5) as tf.Tensor4D
+      const probe = (a: tf.Tensor, b: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad)
+      const dy = seededNormal(probe(x, filter).shape, 6)
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(probe(a, b), dy)))([x, filter])
+      return [dx as tf.Tensor, dw as tf.Tensor]
+    })
+    expect(relativeError(wasm[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)
+    expect(relativeError(wasm[1] as Float32Array, cpu[1] as Float32Array)).toBeLessThan(1e-4)
+  })
+})
+
+describe('wasm gather gradient (UnsortedSegmentSum) matches cpu', () => {
+  it('sums gradients of repeated indices on axis 0 and axis 1', async () => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const table = seededNormal([6, 5, 3], 21)
+      const indices = tf.tensor1d([4, 0, 4, 2, 4], 'int32')
+      const onRows = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, indices, 0), seededNormal([5, 5, 3], 22))))(table)
+      const onCols = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([1, 1, 3], 'int32'), 1), seededNormal([6, 3, 3], 23))))(table)
+      return [onRows, onCols]
+    })
+    expect(relativeError(wasm[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)
+    expect(relativeError(wasm[1] as Float32Array, cpu[1] as Float32Array)).toBeLessThan(1e-4)
+    expect(Array.from(cpu[0] as Float32Array).some((v) => v !== 0)).toBe(true)
+  })
+})

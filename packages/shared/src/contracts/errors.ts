@@ -1,0 +1,53 @@
+import { z } from 'zod'
+
+/** Every client-visible error carries one of these stable, machine-readable codes. */
+export const ErrorCode = z.enum([
+  'invalid_request',
+  'missing_image',
+  'unsupported_media_type',
+  'payload_too_large',
+  'image_too_large',
+  'corrupt_image',
+  'model_not_found',
+  'no_runner_available',
+  'runner_error',
+  'queue_full',
+  'unauthorized',
+  'forbidden',
+  'rate_limited',
+  'not_found',
+  'internal_error',
+])
+export type ErrorCode = z.infer<typeof ErrorCode>
+
+/** HTTP status each code is answered with. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  missing_image: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  image_too_large: 422,
+  corrupt_image: 422,
+  model_not_found: 404,
+  no_runner_available: 503,
+  runner_error: 502,
+  queue_full: 429,
+  unauthorized: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  not_found: 404,
+  internal_error: 500,
+}
+
+/** The one JSON error shape of the public API. */
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    /** Index of the offending `image` part in a multi-image request. */
+    image: z.number().int().nonnegative().optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  request_id: z.string().optional(),
+})
+export type ErrorResponse = z.infer<typeof ErrorResponse>

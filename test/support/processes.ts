@@ -1,0 +1,58 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+const cli = fileURLToPath(new URL('../../packages/cli/bin/genimage.js', import.meta.url))
+
+export interface Started {
+  child: ChildProcess
+  url: string
+  /** Everything the process wrote to stderr so far. */
+  logs: () => string
+  alive: () => boolean
+  stop: () => Promise<void>
+}
+
+/**
+ * Starts `genimage <command>` as its own process and resolves with the URL it reports listening on.
+ * Ports are 0 (the OS picks a free one), so tests never collide.
+ */
+export function startGenimage(command: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Started> {
+  const child = spawn(process.execPath, [cli, command], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  let exited = false
+  child.on('exit', () => {
+    exited = true
+  })
+  const stopped = new Promise<void>((done) => child.once('exit', () => done()))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start in ${timeoutMs} ms:\n${stderr}`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      stderr += chunk.toString()
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)
+      if (match?.[1]) {
+        clearTimeout(timer)
+        resolve({
+          child,
+          url: match[1],
+          logs: () => stderr,
+          alive: () => !exited,
+          stop: async () => {
+            if (!exited) child.kill('SIGTERM')
+            await stopped
+          },
+        })
+      }
+    }
+    child.stderr?.on('data', onData)
+    child.stdout?.on('data', () => {})
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${command} exited with ${code} before listening:\n${stderr}`))
+    })
+  })
+}
