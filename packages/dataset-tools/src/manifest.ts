@@ -20,6 +20,8 @@ export interface ManifestOptions extends WalkOptions {
   /** Also write every record of this root as JSON Lines here. */
   jsonlPath?: string
   concurrency?: number
+  /** Images hashed and committed together (default 200); a commit is the unit an interrupted run keeps. */
+  batchSize?: number
   progress?: Progress
   signal?: AbortSignal
 }
@@ -103,7 +105,7 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
   const report: ManifestReport = { root: dataset, dbUrl, records: 0, written: 0, unchanged: 0, removed: 0, unreadable: [], interrupted: false }
   try {
     if (progress.active) progress.start(await countImages(root, options), 'manifest')
-    for await (const batch of chunked(walkImages(root, options), ROWS_PER_BATCH)) {
+    for await (const batch of chunked(walkImages(root, options), options.batchSize ?? ROWS_PER_BATCH)) {
       if (options.signal?.aborted) break
       const unchanged = await unchangedPaths(db, dataset, batch)
       const records: ManifestRecord[] = []

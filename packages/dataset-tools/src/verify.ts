@@ -46,6 +46,8 @@ export interface VerifyReport {
   missing: VerifyProblem[]
   /** Files an earlier `ingest` quarantined (not on disk in the layout). */
   quarantinedEarlier: number
+  /** Folders taken from an interrupted earlier run instead of being decoded again. */
+  resumedFolders: number
   interrupted: boolean
   /** True when every file decoded, matched its checksums, and nothing listed is missing. */
   passed: boolean
@@ -77,7 +79,7 @@ export async function verify(root: string, options: VerifyOptions = {}): Promise
   const progress = options.progress ?? silentProgress
   const leaves = await listLeafFolders(root, options)
   progress.start(await countImages(root, options), 'verify')
-  const report: VerifyReport = { root, files: 0, ok: 0, subsets: [], missing: [], quarantinedEarlier: 0, interrupted: false, passed: false }
+  const report: VerifyReport = { root, files: 0, ok: 0, subsets: [], missing: [], quarantinedEarlier: 0, resumedFolders: 0, interrupted: false, passed: false }
 
   try {
     for (const leaf of leaves) {
@@ -115,6 +117,7 @@ export async function verify(root: string, options: VerifyOptions = {}): Promise
         state.done[leaf.relDir] = subset
         await writeJsonAtomic(statePath, state)
       } else {
+        report.resumedFolders++
         progress.increment(subset.files)
         for (const [, sums] of lists) for (const problem of subset.problems) sums.delete(problem.path)
       }

@@ -6,6 +6,7 @@ import { ModelCard } from '@genimage/shared'
 import * as ort from 'onnxruntime-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HANDMADE_AFFINE, buildHandmadeOnnx, writeHandmadeModel } from '../src/models/handmade.ts'
+import { softmaxRows } from '../src/inference/run-model.ts'
 import { loadModel } from '../src/repository/model-repository.ts'
 import { seededRandom } from './onnx-reference.ts'
 
@@ -86,7 +87,7 @@ describe('handmade residual-energy model folder', () => {
     }
   })
 
-  it('scores a batch of 3: blocky towards ai, noise towards nature, logits equal to the affine map of r', async () => {
+  it('scores a batch of 3 through the runner softmax: blocky towards ai, noise towards nature, logits equal to the affine map of r', async () => {
     const blocky = blockyImage()
     const slightlyNoisy = blockyImage().map((v) => v + 0.1 * random(1)[0]!)
     const noisy = random(3 * PLANE)
@@ -99,12 +100,8 @@ describe('handmade residual-energy model folder', () => {
       const logits = out.logits!
       expect(logits.dims).toEqual([3, 2])
       const values = logits.data as Float32Array
-      const probabilities = [0, 1, 2].map((i) => {
-        const [nature, ai] = [values[2 * i]!, values[2 * i + 1]!]
-        const max = Math.max(nature, ai)
-        const [en, ea] = [Math.exp(nature - max), Math.exp(ai - max)]
-        return { nature: en / (en + ea), ai: ea / (en + ea) }
-      })
+      const softmax = softmaxRows(values, 2)
+      const probabilities = [0, 1, 2].map((i) => ({ nature: softmax[2 * i]!, ai: softmax[2 * i + 1]! }))
       for (const p of probabilities) expect(p.nature + p.ai).toBeCloseTo(1, 6)
       ;[blocky, slightlyNoisy, noisy].forEach((image, i) => {
         const z = HANDMADE_AFFINE.scale * residualEnergy(image) + HANDMADE_AFFINE.offset

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { resolveTfBackend, TfBackendError, type TfBackendName } from '../src/tf/index.ts'
 
@@ -7,7 +8,8 @@ describe('resolveTfBackend', () => {
     const resolved = await resolveTfBackend({ priority: ['tensorflow', 'wasm', 'cpu'], log: (l) => lines.push(l) })
     expect(resolved.name).toBe('wasm')
     expect(resolved.tf.getBackend()).toBe('wasm')
-    expect(resolved.threads).toBeGreaterThanOrEqual(1)
+    // Stock tfjs-backend-wasm runs one thread under Node; the project's patch gives one per logical core.
+    expect(resolved.threads).toBe(Math.min(availableParallelism(), 8))
     expect(resolved.reasons.map((r) => r.name)).toEqual(['tensorflow'])
     expect(resolved.reasons[0]?.reason).toMatch(/@tensorflow\/tfjs-node-gpu: .*; @tensorflow\/tfjs-node: /)
     expect(lines).toHaveLength(1)

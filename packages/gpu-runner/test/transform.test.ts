@@ -1,5 +1,5 @@
 import type { InputConfig } from '@genimage/shared'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { createTransform, ImageDecodeError } from '../src/preprocess/transform.ts'
 
@@ -20,7 +20,7 @@ const solid = (w: number, h: number, rgb: [number, number, number]) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
 
 /** A w×h image whose left half is black and right half white. */
-async function halves(w: number, h: number): Promise<sharp.Sharp> {
+async function halves(w: number, h: number): Promise<Sharp> {
   const pixels = Buffer.alloc(w * h * 3)
   for (let y = 0; y < h; y++) for (let x = w / 2; x < w; x++) pixels.fill(255, (y * w + x) * 3, (y * w + x) * 3 + 3)
   return sharp(pixels, { raw: { width: w, height: h, channels: 3 } })

@@ -7,7 +7,7 @@ import type { Tf } from './tf-runtime.ts'
  * `LATENT_CHANNELS` channels at 1/4 resolution (6× fewer numbers than the RGB input), then a decoder that
  * up-samples with pixel-shuffle — the way Stable Diffusion's images come out of a VAE decoder.
  *
- * Convolutions are written as pad + shifted slices + matrix multiply (im2col), so training needs only kernels
+ * Convolution gradients are computed with forward convolutions (see `conv3x3`), so training needs only kernels
  * every tfjs backend has (the wasm backend has no Conv2DBackpropFilter/Input).
  */
 export const AUTOENCODER_ARCH = 'conv-ae-v1'
@@ -119,19 +119,39 @@ export class ConvAutoencoder {
     const layer = LAYERS[index]!
     const { kernel, bias } = this.variables[index]!
     const [batch, height, width, channels] = x.shape
-    let columns: tfjs.Tensor
     if (layer.kernel === 1) {
-      columns = x.reshape([batch * height * width, channels])
-    } else {
-      const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-      const shifted: tfjs.Tensor4D[] = []
-      for (let dy = 0; dy < 3; dy++) {
-        for (let dx = 0; dx < 3; dx++) shifted.push(tf.slice(padded, [0, dy, dx, 0], [batch, height, width, channels]))
-      }
-      columns = tf.concat(shifted, 3).reshape([batch * height * width, 9 * channels])
+      const columns = x.reshape([batch * height * width, channels]) as tfjs.Tensor2D
+      return tf.add(tf.matMul(columns, kernel as tfjs.Tensor2D), bias).reshape([batch, height, width, layer.outChannels])
     }
-    return tf.add(tf.matMul(columns as tfjs.Tensor2D, kernel as tfjs.Tensor2D), bias).reshape([batch, height, width, layer.outChannels])
+    const filter = kernel.reshape([3, 3, channels, layer.outChannels]) as tfjs.Tensor4D
+    return tf.add(conv3x3(tf, x, filter), bias)
   }
+}
+
+/**
+ * A 3×3 'same' convolution whose gradients are themselves forward convolutions, so training needs only the
+ * Conv2D kernel (the wasm backend has no Conv2DBackpropFilter/Input): the input gradient convolves `dy` with the
+ * flipped, transposed filter; the filter gradient convolves the padded input (batch as channels) with `dy`.
+ */
+function conv3x3(tf: Tf, x: tfjs.Tensor4D, filter: tfjs.Tensor4D): tfjs.Tensor4D {
+  const op = tf.customGrad((input, weights, save) => {
+    const xs = input as tfjs.Tensor4D
+    const w = weights as tfjs.Tensor4D
+    save([xs, w])
+    return {
+      value: tf.conv2d(xs, w, 1, 'same'),
+      gradFunc: (dy, saved) => {
+        const [xSaved, wSaved] = saved as [tfjs.Tensor4D, tfjs.Tensor4D]
+        const dyT = dy as tfjs.Tensor4D
+        const dx = tf.conv2d(dyT, tf.transpose(tf.reverse(wSaved, [0, 1]), [0, 1, 3, 2]), 1, 'same')
+        const paddedByChannel = tf.transpose(tf.pad(xSaved, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tfjs.Tensor4D
+        const dyAsFilter = tf.transpose(dyT, [1, 2, 0, 3]) as tfjs.Tensor4D
+        const dw = tf.transpose(tf.conv2d(paddedByChannel, dyAsFilter, 1, 'valid'), [1, 2, 0, 3])
+        return [dx, dw]
+      },
+    }
+  })
+  return op(x, filter) as tfjs.Tensor4D
 }
 
 function spaceToDepth(tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D {

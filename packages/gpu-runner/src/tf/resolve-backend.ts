@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import * as tfjs from '@tensorflow/tfjs'
 import { TfBackendError } from './errors.ts'
@@ -15,7 +16,10 @@ export type TfBackendName = (typeof TF_BACKEND_NAMES)[number]
 export interface ResolveTfBackendOptions {
   /** Backends to try, in order. Default `['tensorflow', 'wasm', 'cpu']`. */
   priority?: readonly TfBackendName[]
-  /** Worker threads for the wasm backend (XNNPACK pool). Default: all logical cores. */
+  /**
+   * Threads for the wasm backend's XNNPACK pool (at most 8). Default: all logical cores. Needs the project's
+   * patch of `@tensorflow/tfjs-backend-wasm` (patches/, applied by `postinstall`); `1` skips the worker pool.
+   */
   threads?: number
   /** Receives one line naming the backend that runs (and why earlier ones did not). Default: stderr. */
   log?: (line: string) => void
@@ -68,8 +72,10 @@ const tryWasm: Attempt = async (threads) => {
   const folder = wasmBinaryFolder()
   await access(path.join(folder, 'tfjs-backend-wasm.wasm'))
   if (tfjs.findBackend('wasm') == null) {
+    const wanted = Math.min(threads ?? availableParallelism(), 8)
     wasm.setWasmPaths(folder)
-    if (threads != null) wasm.setThreadsCount(threads)
+    wasm.setThreadsCount(wanted)
+    if (wanted <= 1) tfjs.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
   }
   if (!(await tfjs.setBackend('wasm'))) {
     throw new Error(`setBackend('wasm') returned false: the module did not initialise (see the warning above)`)

@@ -1,0 +1,113 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ModelCard } from '@genimage/shared'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeModelFolder } from '../src/export/index.ts'
+import { runModel } from '../src/inference/run-model.ts'
+import { loadModel } from '../src/repository/model-repository.ts'
+import { resolveTfBackend } from '../src/tf/index.ts'
+import { trainDetector, trainEvents, TrainingCancelledError, type TrainEvent, type TrainOptions } from '../src/training/index.ts'
+import { makeSyntheticDataset } from './train-fixtures.ts'
+
+let root: string
+let work: string
+
+beforeAll(async () => {
+  await resolveTfBackend({ priority: ['wasm', 'cpu'], log: () => {} })
+  root = await makeSyntheticDataset({ generators: ['GenA', 'GenB'], size: 64, trainPerClass: 16, valPerClass: 8 })
+  work = await mkdtemp(join(tmpdir(), 'genimage-train-work-'))
+})
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+  await rm(work, { recursive: true, force: true })
+})
+
+const base = (): TrainOptions => ({ model: 'npr-tiny', dataRoot: root, trainOn: ['GenA'], epochs: 3, batchSize: 8, seed: 42 })
+
+async function weightsOf(result: Awaited<ReturnType<typeof trainDetector>>): Promise<number[]> {
+  const out: number[] = []
+  for (const variable of result.detector.params.all().values()) out.push(...((await variable.data()) as Float32Array))
+  return out
+}
+
+describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
+  it('learns well above chance, reports progress, and writes a folder the runner serves', async () => {
+    const events: TrainEvent[] = []
+    const result = await trainDetector({ ...base(), onProgress: (event) => void events.push(event) })
+    expect(result.valAccuracy).toBeGreaterThanOrEqual(0.9)
+    expect(Object.keys(result.evaluation.perGenerator).sort()).toEqual(['GenA', 'GenB'])
+
+    const steps = events.filter((e) => e.type === 'step')
+    expect(events[0]).toMatchObject({ type: 'start', totalSteps: 12, stepsPerEpoch: 4, trainImages: 32, valImages: 32 })
+    expect(steps.map((e) => e.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
+    expect(steps.every((e) => e.imagesPerSecond > 0 && e.etaSeconds >= 0 && Number.isFinite(e.loss))).toBe(true)
+    expect(steps.at(-1)).toMatchObject({ etaSeconds: 0, epoch: 3 })
+    expect(events.filter((e) => e.type === 'epoch').map((e) => e.epoch)).toEqual([1, 2, 3])
+    expect(events.at(-1)).toMatchObject({ type: 'done', steps: 12 })
+
+    const dir = join(work, 'npr-tiny-gena')
+    const card = await writeModelFolder(result, dir, { dataRoot: root, command: 'npx genimage train --model npr-tiny …', trainingData: 'synthetic' })
+    result.detector.dispose()
+    expect(ModelCard.parse(JSON.parse(await readFile(join(dir, 'card.json'), 'utf8')))).toEqual(card)
+    expect(card).toMatchObject({ architecture: 'npr-tiny', labels: ['nature', 'ai'], provenance: { kind: 'trained' } })
+    expect(card.metrics[0]).toMatchObject({ accuracy: result.valAccuracy, count: 16, perGenerator: { GenA: result.evaluation.perGenerator.GenA } })
+
+    const model = await loadModel(dir, { providers: ['cpu'], maxPixels: 10_000_000 })
+    const fake = await readFile(join(root, 'GenA', 'val', 'ai', '0000.png'))
+    const real = await readFile(join(root, 'GenA', 'val', 'nature', '0000.jpg'))
+    const tensors = await Promise.all([model!.transform(fake), model!.transform(real)])
+    const probabilities = await runModel(model!, tensors)
+    expect(probabilities[1]).toBeGreaterThan(0.5)
+    expect(probabilities[2]).toBeGreaterThan(0.5)
+    await model!.session.release()
+  })
+
+  it('resumes a killed run from its checkpoint and ends with exactly the weights of an uninterrupted run', async () => {
+    const straight = await trainDetector({ ...base(), epochs: 2 })
+    const expected = await weightsOf(straight)
+    straight.detector.dispose()
+
+    const checkpointDir = join(work, 'resume-ckpt')
+    const controller = new AbortController()
+    const killed = trainDetector({
+      ...base(), epochs: 2, checkpointDir, checkpointEvery: 3, signal: controller.signal,
+      onProgress: (event) => { if (event.type === 'step' && event.step === 5) controller.abort() },
+    })
+    await expect(killed).rejects.toBeInstanceOf(TrainingCancelledError)
+
+    const resumed = trainEvents({ ...base(), epochs: 2, checkpointDir, checkpointEvery: 3 })
+    const events: TrainEvent[] = []
+    for await (const event of resumed) events.push(event)
+    const result = await resumed.result
+    expect(events[0]).toMatchObject({ type: 'start', resumedFromStep: 5 })
+    expect(events.find((e) => e.type === 'step')).toMatchObject({ step: 6 })
+    expect(await weightsOf(result)).toEqual(expected)
+    result.detector.dispose()
+  })
+
+  it('refuses to resume a checkpoint made with other settings', async () => {
+    const checkpointDir = join(work, 'mismatch-ckpt')
+    ;(await trainDetector({ ...base(), epochs: 1, checkpointDir })).detector.dispose()
+    await expect(trainDetector({ ...base(), epochs: 1, seed: 7, checkpointDir })).rejects.toMatchObject({ code: 'checkpoint_mismatch' })
+  })
+
+  it('stops early when val accuracy stops improving', async () => {
+    const result = await trainDetector({ ...base(), epochs: 6, earlyStopPatience: 1, optimizer: { learningRate: 0 } })
+    expect(result.stoppedEarly).toBe(true)
+    expect(result.history).toHaveLength(2)
+    result.detector.dispose()
+  })
+
+  it('fails with stable codes on a missing root, an unknown generator and an undecodable image', async () => {
+    await expect(trainDetector({ ...base(), dataRoot: join(work, 'nope') })).rejects.toMatchObject({ code: 'not_a_directory' })
+    await expect(trainDetector({ ...base(), trainOn: ['Midjourney'] })).rejects.toMatchObject({ code: 'unknown_generator', message: expect.stringContaining('GenA') })
+    const broken = await makeSyntheticDataset({ size: 64, trainPerClass: 8, valPerClass: 2 })
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } }).png().toFile(join(broken, 'SynthGen', 'train', 'ai', '0000.png'))
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(broken, 'SynthGen', 'train', 'ai', '0001.png'), 'not a png'))
+    await expect(trainDetector({ ...base(), dataRoot: broken, trainOn: ['SynthGen'], epochs: 1 })).rejects.toMatchObject({ code: 'corrupt_image' })
+    await rm(broken, { recursive: true, force: true })
+  })
+})
