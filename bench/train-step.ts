@@ -5,7 +5,9 @@
  *
  * PyTorch comes from Debian's `python3-torch` (set PYTHON to use another interpreter).
  *
- *   npx tsx bench/train-step.ts [--threads 2] [--steps 10] [--backend wasm] [--only small-cnn|resnet18] [--no-torch]
+ *   npx tsx bench/train-step.ts [--threads 2] [--steps 10] [--backend wasm] [--only small-cnn|resnet18] [--no-torch] [--profile]
+ *
+ * --profile also prints, per workload, the kernels that took most of one step (tf.profile).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -67,8 +69,25 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
+/** Prints the kernels that took most of one profiled step, summed by kernel name. */
+async function printKernelProfile(tf: Tf, label: string, step: () => Promise<void>): Promise<void> {
+  const profile = await tf.profile(step)
+  const totals = new Map<string, { ms: number; calls: number }>()
+  for (const kernel of profile.kernels) {
+    const entry = totals.get(kernel.name) ?? { ms: 0, calls: 0 }
+    entry.ms += kernel.kernelTimeMs as number
+    entry.calls += 1
+    totals.set(kernel.name, entry)
+  }
+  const all = [...totals.values()].reduce((sum, t) => sum + t.ms, 0)
+  console.log(`  ${label} kernel profile (one step, ${all.toFixed(0)} ms in kernels):`)
+  for (const [name, { ms, calls }] of [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(`    ${name.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${calls} call(s)`)
+  }
+}
+
 /** Median seconds per training step of `workload` on the active tfjs backend. */
-async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: number): Promise<number> {
+async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: number, profile: boolean): Promise<number> {
   const model = workload.build(tf)
   const optimizer = tf.train.sgd(0.01)
   const images = tf.randomNormal([workload.batch, workload.size, workload.size, 3], 0, 1, 'float32', 1)
@@ -90,6 +109,7 @@ async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: numbe
     process.stderr.write(`  ${workload.name} tfjs step ${i + 1}/${warmup + steps}\r`)
   }
   process.stderr.write('\n')
+  if (profile) await printKernelProfile(tf, workload.name, step)
   tf.dispose([images, labels])
   model.dispose()
   optimizer.dispose()
@@ -117,6 +137,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', multiple: true },
     only: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 })
 const threads = Number(args.threads)
@@ -126,7 +147,7 @@ const priority = (args.backend ?? ['tensorflow', 'wasm', 'cpu']) as TfBackendNam
 const resolved = await resolveTfBackend({ priority, threads })
 console.log(`tfjs backend ${resolved.name}, ${resolved.threads} thread(s); pytorch ${threads} thread(s); median of ${steps} after ${warmup} warm-up`)
 for (const workload of workloads.filter((w) => args.only == null || w.name === args.only)) {
-  const tfjsSeconds = await timeTfjs(resolved.tf, workload, steps, warmup)
+  const tfjsSeconds = await timeTfjs(resolved.tf, workload, steps, warmup, args.profile ?? false)
   const torchSeconds = args['no-torch'] ? 'skipped' : timeTorch(workload, steps, warmup, threads)
   const ratio = typeof torchSeconds === 'number' ? `${(tfjsSeconds / torchSeconds).toFixed(2)}×` : torchSeconds
   console.log(`${workload.name.padEnd(10)} ${workload.size}×${workload.size} batch ${workload.batch}: ` +

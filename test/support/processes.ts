@@ -31,10 +31,13 @@ export function startGenimage(command: string, env: Record<string, string>, time
   const stopped = new Promise<void>((done) => child.once('exit', () => done()))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${command} did not start in ${timeoutMs} ms:\n${stderr}`)), timeoutMs)
+    let listening = false
     const onData = (chunk: Buffer) => {
       stderr += chunk.toString()
+      if (listening) return
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)
       if (match?.[1]) {
+        listening = true
         clearTimeout(timer)
         resolve({
           child,

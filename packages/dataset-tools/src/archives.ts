@@ -1,3 +1,4 @@
+/// <reference path="./yauzl.d.ts" />
 import { execFile } from 'node:child_process'
 import { opendir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'

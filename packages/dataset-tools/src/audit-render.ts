@@ -45,7 +45,7 @@ export function renderAuditSvg(report: AuditReport): string {
   const barHeight = 12
   const groupHeight = ruleNames.length * barHeight + 18
   const top = 50
-  const width = labelWidth + plotWidth + 40
+  const width = labelWidth + plotWidth + 70
   const height = top + report.generators.length * groupHeight + 30 + ruleNames.length * 16
   const x = (accuracy: number) => labelWidth + accuracy * plotWidth
   const parts = [

@@ -42,6 +42,9 @@ export function generatorNameForFolder(folder: string): string {
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif'])
 
+/** The same test as `isImageFileName`, as a case-insensitive regular expression source (for worker threads). */
+export const IMAGE_NAME_PATTERN = `\\.(${[...IMAGE_EXTENSIONS].map((extension) => extension.slice(1)).join('|')})$`
+
 /** True for image file names, whatever the case of the extension (ADM ships `.PNG`). */
 export function isImageFileName(name: string): boolean {
   const dot = name.lastIndexOf('.')

@@ -139,9 +139,12 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
       progress.increment(batch.length)
     }
     report.interrupted = Boolean(options.signal?.aborted)
-    if (!report.interrupted) report.removed = await removeVanished(db, dataset)
-    const counted = await db.select({ count: sql<number>`count(*)` }).from(manifestImages).where(eq(manifestImages.dataset, dataset))
-    report.records = Number(counted[0]?.count ?? 0)
+    report.records = await countRecords(db, dataset)
+    // Every file the walk saw has a row; more rows than that means some files are gone.
+    if (!report.interrupted && report.records > report.written + report.unchanged) {
+      report.removed = await removeVanished(db, dataset)
+      report.records = await countRecords(db, dataset)
+    }
     if (options.jsonlPath && !report.interrupted) {
       await writeManifestJsonl(db, dataset, options.jsonlPath)
       report.jsonlPath = options.jsonlPath
@@ -169,11 +172,16 @@ export async function* readManifest(db: Db, dataset: string, pageSize = 2_000): 
   }
 }
 
+async function countRecords(db: Db, dataset: string): Promise<number> {
+  const counted = await db.select({ count: sql<number>`count(*)` }).from(manifestImages).where(eq(manifestImages.dataset, dataset))
+  return Number(counted[0]?.count ?? 0)
+}
+
 async function removeVanished(db: Db, dataset: string): Promise<number> {
   const vanished: string[] = []
-  for await (const record of readManifest(db, dataset)) {
+  await forEachConcurrent(readManifest(db, dataset), 16, async (record) => {
     if (!(await stat(resolve(dataset, record.path)).then(() => true, () => false))) vanished.push(record.path)
-  }
+  })
   for (let i = 0; i < vanished.length; i += ROWS_PER_BATCH) {
     const paths = vanished.slice(i, i + ROWS_PER_BATCH)
     await db.delete(manifestImages).where(and(eq(manifestImages.dataset, dataset), inArray(manifestImages.path, paths)))

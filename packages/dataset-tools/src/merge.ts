@@ -1,13 +1,16 @@
 import { copyFileSync, constants, linkSync, lstatSync, mkdirSync, opendirSync, readlinkSync, statSync, symlinkSync } from 'node:fs'
 import { join, sep } from 'node:path'
-import { isImageFileName, MERGED_FOLDER } from './generators.ts'
+import { IMAGE_NAME_PATTERN, isImageFileName, MERGED_FOLDER } from './generators.ts'
+import { canLinkInParallel, linkInParallel } from './merge-parallel.ts'
 import { silentProgress, type Progress } from './progress.ts'
-import { assertDirectory, countImages, listLeafFolders, type WalkOptions } from './walk.ts'
+import { assertDirectory, countImages, listLeafFolders, type LeafFolder, type WalkOptions } from './walk.ts'
 
 /** How merged files point at the generator folders, from best to worst. */
 export type LinkMethod = 'hardlink' | 'symlink' | 'copy'
 
 export interface MergeOptions extends WalkOptions {
+  /** Link from one thread only (default: hard links spread over worker threads when there are several cores). */
+  sequential?: boolean
   /** Start with this method instead of hard links (e.g. `symlink` when the merged tree must stay on another disk). */
   method?: LinkMethod
   progress?: Progress
@@ -85,6 +88,22 @@ export async function merge(root: string, options: MergeOptions = {}): Promise<M
     }
   }
 
+  const targetPrefixOf = (leaf: LeafFolder) => `${join(merged, leaf.split, leaf.label)}${sep}${leaf.generator}_`
+  let skipParallelCounts = 0
+  if (method === 'hardlink' && !options.sequential && canLinkInParallel(leaves)) {
+    for (const leaf of leaves) mkdirSync(join(merged, leaf.split, leaf.label), { recursive: true })
+    const parallel = await linkInParallel(leaves, targetPrefixOf, IMAGE_NAME_PATTERN, progress, options.signal)
+    report.created.hardlink = parallel.created
+    if (parallel.interrupted || !parallel.fallback) {
+      progress.stop()
+      return { ...report, alreadyPresent: parallel.alreadyPresent, conflicts: parallel.conflicts, interrupted: parallel.interrupted }
+    }
+    report.fallbacks.push(`hardlink failed with ${parallel.fallback.code} for ${parallel.fallback.source}; using symlink from here on`)
+    method = 'symlink'
+    // The single-threaded pass below meets every file the workers linked again, as "already there".
+    skipParallelCounts = parallel.created
+  }
+
   try {
     let sinceYield = 0
     for (const leaf of leaves) {
@@ -92,7 +111,7 @@ export async function merge(root: string, options: MergeOptions = {}): Promise<M
       mkdirSync(targetDir, { recursive: true })
       // Plain concatenation: path.join per file costs more than the link itself.
       const sourcePrefix = `${leaf.absDir}${sep}`
-      const targetPrefix = `${targetDir}${sep}${leaf.generator}_`
+      const targetPrefix = targetPrefixOf(leaf)
       const relPrefix = `..${sep}..${sep}..${sep}${leaf.generator}${sep}${leaf.split}${sep}${leaf.label}${sep}`
       const dir = opendirSync(leaf.absDir, { bufferSize: 1024 })
       try {
@@ -115,6 +134,7 @@ export async function merge(root: string, options: MergeOptions = {}): Promise<M
       }
     }
     progress.increment(sinceYield)
+    report.alreadyPresent -= skipParallelCounts
   } finally {
     progress.stop()
   }

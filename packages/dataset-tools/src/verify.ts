@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { digest, readChecksumList, type HashAlgorithm } from './checksums.ts'
 import { generatorNameForFolder } from './generators.ts'
@@ -137,6 +137,8 @@ export async function verify(root: string, options: VerifyOptions = {}): Promise
       }
     }
   }
+  // A finished run leaves no checkpoint: the next run checks everything again.
+  if (!report.interrupted) await rm(statePath, { force: true })
   report.quarantinedEarlier = (await readQuarantine(root)).filter((record) => record.keptAt).length
   report.passed = !report.interrupted && report.files > 0 && report.files === report.ok && report.missing.length === 0
   return report

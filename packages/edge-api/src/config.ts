@@ -11,6 +11,17 @@ export const EdgeConfig = z.object({
   threshold: z.number().min(0).max(1).default(0.5),
   /** Model used when a request names none; otherwise the first served model by name. */
   defaultModel: z.string().optional(),
+  /**
+   * `auto` (default): keys are required as soon as one unrevoked key exists (`npx genimage keys create`), so a
+   * fresh local stack works without one; `required`: always; `optional`: never (a presented key is still checked).
+   */
+  apiKeys: z.enum(['auto', 'required', 'optional']).default('auto'),
+  /** Accept a `url` form field that the edge fetches (off by default: it makes the edge an HTTP client). */
+  allowUrlInput: z.boolean().default(false),
+  /** Deadline for fetching a `url` input, redirects and body included. */
+  urlFetchTimeoutMs: z.number().int().positive().default(10_000),
+  /** Redirects followed at most for a `url` input. */
+  urlMaxRedirects: z.number().int().nonnegative().default(3),
 })
 export type EdgeConfig = z.infer<typeof EdgeConfig>
 
@@ -24,6 +35,13 @@ const EdgeEnv = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().optional(),
   DETECT_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   DEFAULT_MODEL: z.string().optional(),
+  REQUIRE_API_KEY: z.enum(['true', 'false', 'auto']).default('auto'),
+  EDGE_ALLOW_URL_INPUT: z.enum(['true', 'false']).default('false'),
+  URL_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  RUNNER_REGISTRY: z.enum(['true', 'false']).default('true'),
+  RUNNER_HEARTBEAT_TTL_MS: z.coerce.number().int().positive().optional(),
+  BREAKER_THRESHOLD: z.coerce.number().int().positive().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
 export interface EdgeEnvironment {
@@ -32,6 +50,11 @@ export interface EdgeEnvironment {
   databaseUrl: string
   databaseAuthToken?: string
   runnerUrls: string[]
+  /** Also route to runners announced in the database's `runners` table (RUNNER_REGISTRY, default true). */
+  runnerRegistry: boolean
+  runnerHeartbeatTtlMs?: number
+  breakerThreshold?: number
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   config: EdgeConfig
 }
 
@@ -49,11 +72,18 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
     runnerUrls: e.RUNNER_URLS.split(',').map((u) => u.trim()).filter(Boolean),
+    runnerRegistry: e.RUNNER_REGISTRY === 'true',
+    runnerHeartbeatTtlMs: e.RUNNER_HEARTBEAT_TTL_MS,
+    breakerThreshold: e.BREAKER_THRESHOLD,
+    logLevel: e.LOG_LEVEL,
     config: EdgeConfig.parse({
       maxRequestBytes: e.MAX_REQUEST_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       threshold: e.DETECT_THRESHOLD,
       defaultModel: e.DEFAULT_MODEL,
+      apiKeys: { true: 'required', false: 'optional', auto: 'auto' }[e.REQUIRE_API_KEY],
+      allowUrlInput: e.EDGE_ALLOW_URL_INPUT === 'true',
+      urlFetchTimeoutMs: e.URL_FETCH_TIMEOUT_MS,
     }),
   }
 }

@@ -34,6 +34,7 @@ export function errorHandler(error: Error, c: Context): Response {
     },
     ...(requestId ? { request_id: requestId } : {}),
   }
+  c.set('errorCode' as never, apiError.code as never)
   if (apiError.extra.retryAfterSeconds !== undefined) c.header('retry-after', String(apiError.extra.retryAfterSeconds))
   return c.json(body, apiError.status)
 }

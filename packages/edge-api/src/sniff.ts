@@ -20,8 +20,9 @@ export function sniffImage(bytes: Uint8Array): SniffedImage | undefined {
     return bytes.length >= 10 ? { format: 'gif', width: u16le(bytes, 6), height: u16le(bytes, 8) } : { format: 'gif' }
   }
   if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return { format: 'webp', ...webpSize(bytes) }
-  if (ascii(4, 'ftyp') && (ascii(8, 'avif') || ascii(8, 'avis'))) return { format: 'avif' }
-  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return { format: 'tiff' }
+  if (ascii(4, 'ftyp') && isAvifBrand(bytes)) return { format: 'avif', ...avifSize(bytes) }
+  if (at(0, 0x49, 0x49, 0x2a, 0x00)) return { format: 'tiff', ...tiffSize(bytes, true) }
+  if (at(0, 0x4d, 0x4d, 0x00, 0x2a)) return { format: 'tiff', ...tiffSize(bytes, false) }
   return undefined
 }
 
@@ -30,6 +31,9 @@ function u16le(b: Uint8Array, o: number): number {
 }
 function u16be(b: Uint8Array, o: number): number {
   return ((b[o] as number) << 8) | (b[o + 1] as number)
+}
+function u32le(b: Uint8Array, o: number): number {
+  return ((b[o] as number) | ((b[o + 1] as number) << 8) | ((b[o + 2] as number) << 16) | ((b[o + 3] as number) << 24)) >>> 0
 }
 function u32be(b: Uint8Array, o: number): number {
   return (((b[o] as number) << 24) >>> 0) + ((b[o + 1] as number) << 16) + ((b[o + 2] as number) << 8) + (b[o + 3] as number)
@@ -63,4 +67,52 @@ function webpSize(b: Uint8Array): { width?: number; height?: number } {
   }
   if (chunk === 'VP8 ' && b.length >= 30) return { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff }
   return {}
+}
+
+const fourcc = (b: Uint8Array, o: number) => String.fromCharCode(...b.subarray(o, o + 4))
+
+/** The ftyp box names `avif`/`avis` as its major brand or among its compatible brands. */
+function isAvifBrand(b: Uint8Array): boolean {
+  const boxEnd = Math.min(b.length, u32be(b, 0))
+  if (['avif', 'avis'].includes(fourcc(b, 8))) return true
+  for (let o = 16; o + 4 <= boxEnd; o += 4) if (['avif', 'avis'].includes(fourcc(b, o))) return true
+  return false
+}
+
+/**
+ * The largest `ispe` (image spatial extent) property in the first 64 KiB: AVIF stores each item's
+ * width and height there, so a header bomb shows up before any decoding.
+ */
+function avifSize(b: Uint8Array): { width?: number; height?: number } {
+  let best: { width: number; height: number } | undefined
+  const end = Math.min(b.length, 65_536) - 16
+  for (let o = 4; o <= end; o++) {
+    if (b[o] !== 0x69 || fourcc(b, o) !== 'ispe' || u32be(b, o - 4) !== 20) continue
+    const width = u32be(b, o + 8)
+    const height = u32be(b, o + 12)
+    if (!best || width * height > best.width * best.height) best = { width, height }
+  }
+  return best ?? {}
+}
+
+/** ImageWidth (256) and ImageLength (257) from the first IFD of a TIFF, in either byte order. */
+function tiffSize(b: Uint8Array, little: boolean): { width?: number; height?: number } {
+  const u16 = (o: number) => (little ? u16le(b, o) : u16be(b, o))
+  const u32 = (o: number) => (little ? u32le(b, o) : u32be(b, o))
+  const ifd = u32(4)
+  if (ifd + 2 > b.length) return {}
+  const entries = u16(ifd)
+  const size: { width?: number; height?: number } = {}
+  for (let i = 0; i < entries; i++) {
+    const e = ifd + 2 + i * 12
+    if (e + 12 > b.length) break
+    const tag = u16(e)
+    if (tag !== 256 && tag !== 257) continue
+    const type = u16(e + 2)
+    const value = type === 3 ? u16(e + 8) : type === 4 ? u32(e + 8) : undefined
+    if (value === undefined) continue
+    if (tag === 256) size.width = value
+    else size.height = value
+  }
+  return size
 }

@@ -1,12 +1,30 @@
 // Under Deno, `vitest` resolves here (see deno.json): the same test files run on Deno.test with node:assert.
 import assert from 'node:assert/strict'
 
-declare const Deno: { test(name: string, fn: () => Promise<void> | void): void }
+declare const Deno: {
+  test(options: { name: string; fn: () => Promise<void> | void; sanitizeOps?: boolean; sanitizeResources?: boolean }): void
+}
 
 type Fn = () => unknown | Promise<unknown>
+
+/**
+ * Hooks and the tests registered after them form a group (in practice: one test file). A group's beforeAll
+ * hooks run before its first test and its afterAll hooks after its last; tests in a group with hooks skip
+ * Deno's per-test leak sanitizers, since a server opened in beforeAll legitimately outlives one test.
+ */
+interface Group {
+  beforeAll: Fn[]
+  afterAll: Fn[]
+  tests: number
+  done: number
+  started: boolean
+}
 const prefixes: string[] = []
-const hooks = { beforeAll: [] as Fn[], afterAll: [] as Fn[] }
-let beforeAllDone = false
+let group: Group = { beforeAll: [], afterAll: [], tests: 0, done: 0, started: false }
+const groupForHook = () => {
+  if (group.tests > 0) group = { beforeAll: [], afterAll: [], tests: 0, done: 0, started: false }
+  return group
+}
 
 export function describe(name: string, body: () => void): void {
   prefixes.push(name)
@@ -15,22 +33,34 @@ export function describe(name: string, body: () => void): void {
 }
 
 export function it(name: string, fn: Fn): void {
-  const full = [...prefixes, name].join(' › ')
-  Deno.test(full, async () => {
-    if (!beforeAllDone) {
-      beforeAllDone = true
-      for (const hook of hooks.beforeAll) await hook()
-    }
-    await fn()
+  const mine = group
+  mine.tests += 1
+  const hooked = mine.beforeAll.length + mine.afterAll.length > 0
+  Deno.test({
+    name: [...prefixes, name].join(' › '),
+    sanitizeOps: !hooked,
+    sanitizeResources: !hooked,
+    fn: async () => {
+      if (!mine.started) {
+        mine.started = true
+        for (const hook of mine.beforeAll) await hook()
+      }
+      try {
+        await fn()
+      } finally {
+        mine.done += 1
+        if (mine.done === mine.tests) for (const hook of mine.afterAll) await hook()
+      }
+    },
   })
 }
 export const test = it
 
 export function beforeAll(fn: Fn): void {
-  hooks.beforeAll.push(fn)
+  groupForHook().beforeAll.push(fn)
 }
 export function afterAll(fn: Fn): void {
-  hooks.afterAll.push(fn)
+  groupForHook().afterAll.push(fn)
 }
 
 function matchObject(actual: unknown, expected: unknown): boolean {
@@ -70,6 +100,43 @@ function matchers(actual: unknown, negate: boolean) {
   }
 }
 
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
+function throwMatchers(error: unknown, threw: boolean, negate: boolean) {
+  return (expected?: RegExp | string) => {
+    const message = error instanceof Error ? error.message : String(error)
+    const pass = threw && (expected === undefined || (typeof expected === 'string' ? message.includes(expected) : expected.test(message)))
+    if (pass === negate) throw new assert.AssertionError({ message: `expected ${negate ? 'no ' : ''}throw matching ${expected}, got ${threw ? message : 'no throw'}` })
+  }
+}
+
 export function expect(actual: unknown) {
-  return Object.assign(matchers(actual, false), { not: matchers(actual, true) })
+  const sync = (negate: boolean) => {
+    const toThrow = (expected?: RegExp | string) => {
+      const error = thrown(actual as () => unknown)
+      throwMatchers(error, error !== undefined, negate)(expected)
+    }
+    return { ...matchers(actual, negate), toThrow }
+  }
+  const rejects = {
+    toThrow: async (expected?: RegExp | string) => {
+      let error: unknown
+      let threw = false
+      try {
+        await (actual as Promise<unknown>)
+      } catch (e) {
+        error = e
+        threw = true
+      }
+      throwMatchers(error, threw, false)(expected)
+    },
+  }
+  return Object.assign(sync(false), { not: sync(true), rejects })
 }

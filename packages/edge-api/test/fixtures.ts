@@ -1,7 +1,9 @@
 import { createDb, detections } from '@genimage/shared/db'
 import { Hono } from 'hono'
-import { createApp } from '../src/app.ts'
-import { RunnerPool } from '../src/runners/runner-pool.ts'
+import { type AppDeps, createApp } from '../src/app.ts'
+import type { LogEntry } from '../src/middleware/observe.ts'
+import { RunnerPool, type RunnerPoolOptions } from '../src/runners/runner-pool.ts'
+import { libsqlKeyStore } from '../src/store/libsql-keys.ts'
 import { createLibsqlStore } from '../src/store/libsql-store.ts'
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
@@ -26,8 +28,8 @@ export function pngHeaderBomb(): Uint8Array {
 export interface PeerOptions {
   models?: string[]
   ready?: boolean
-  /** Status and body to answer inference with, instead of scores. */
-  failInfer?: { status: number; body: unknown }
+  /** Status, body and headers to answer inference with, instead of scores (may be changed while a test runs). */
+  failInfer?: { status: number; body: unknown; headers?: Record<string, string> }
 }
 
 /**
@@ -37,7 +39,7 @@ export interface PeerOptions {
  */
 export function oipPeer(options: PeerOptions = {}) {
   const models = options.models ?? ['fixture']
-  const calls = { infer: 0 }
+  const calls = { infer: 0, requestIds: [] as (string | undefined)[] }
   const app = new Hono()
   app.get('/v2/health/ready', (c) => c.json({ ready: options.ready ?? true }, options.ready === false ? 503 : 200))
   app.post('/v2/repository/index', (c) => c.json(models.map((name) => ({ name, version: '1', state: 'READY' }))))
@@ -54,7 +56,8 @@ export function oipPeer(options: PeerOptions = {}) {
   })
   app.post('/v2/models/:name/infer', async (c) => {
     calls.infer += 1
-    if (options.failInfer) return c.json(options.failInfer.body as object, options.failInfer.status as 422)
+    calls.requestIds.push(c.req.header('x-request-id'))
+    if (options.failInfer) return c.json(options.failInfer.body as object, options.failInfer.status as 422, options.failInfer.headers)
     const body = new Uint8Array(await c.req.arrayBuffer())
     const headerLength = Number(c.req.header('inference-header-content-length'))
     const header = JSON.parse(new TextDecoder().decode(body.subarray(0, headerLength)))
@@ -70,11 +73,18 @@ export function oipPeer(options: PeerOptions = {}) {
     }
     return c.json({ model_name: c.req.param('name'), outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [count, 2], data }] })
   })
-  return { app, calls }
+  return { app, calls, options }
 }
 
-/** The edge app wired to in-process peers (by host name) and a real in-memory libSQL database. */
-export async function edgeWith(peers: Record<string, ReturnType<typeof oipPeer> | 'down'>, config = {}) {
+export interface EdgeTestOptions extends Partial<Omit<AppDeps, 'store' | 'runners' | 'config'>> {
+  pool?: Omit<RunnerPoolOptions, 'fetchFn'>
+}
+
+/**
+ * The edge app wired to in-process peers (by host name) and a real in-memory libSQL database holding
+ * detections and API keys. Log entries are collected instead of printed.
+ */
+export async function edgeWith(peers: Record<string, ReturnType<typeof oipPeer> | 'down'>, config = {}, options: EdgeTestOptions = {}) {
   const db = await createDb(':memory:')
   const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init)
@@ -82,10 +92,12 @@ export async function edgeWith(peers: Record<string, ReturnType<typeof oipPeer> 
     if (!peer || peer === 'down') throw new TypeError('fetch failed: connection refused')
     return peer.app.fetch(request)
   }) as typeof fetch
-  const runners = new RunnerPool(Object.keys(peers).map((host) => `http://${host}`), { fetchFn, refreshMs: 0 })
-  const app = createApp({ store: createLibsqlStore(db), runners, config })
+  const { pool, ...deps } = options
+  const runners = new RunnerPool(Object.keys(peers).map((host) => `http://${host}`), { refreshMs: 0, ...pool, fetchFn })
+  const logs: LogEntry[] = []
+  const app = createApp({ store: createLibsqlStore(db), runners, keys: libsqlKeyStore(db), log: (e) => logs.push(e), ...deps, config })
   const rows = async () => db.select().from(detections)
-  return { app, db, rows }
+  return { app, db, rows, runners, logs, fetchFn }
 }
 
 export function form(parts: { name: string; value: Uint8Array | string; filename?: string }[]): FormData {

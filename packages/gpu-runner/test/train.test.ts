@@ -4,10 +4,13 @@ import { join } from 'node:path'
 import { ModelCard } from '@genimage/shared'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveZooModel } from '@genimage/shared/zoo'
 import { writeModelFolder } from '../src/export/index.ts'
 import { runModel } from '../src/inference/run-model.ts'
 import { loadModel } from '../src/repository/model-repository.ts'
 import { resolveTfBackend } from '../src/tf/index.ts'
+import { BatchSource } from '../src/training/batches.ts'
+import { loadSplit } from '../src/training/dataset.ts'
 import { trainDetector, trainEvents, TrainingCancelledError, type TrainEvent, type TrainOptions } from '../src/training/index.ts'
 import { makeSyntheticDataset } from './train-fixtures.ts'
 
@@ -109,5 +112,38 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(join(broken, 'SynthGen', 'train', 'ai', '0001.png'), 'not a png'))
     await expect(trainDetector({ ...base(), dataRoot: broken, trainOn: ['SynthGen'], epochs: 1 })).rejects.toMatchObject({ code: 'corrupt_image' })
     await rm(broken, { recursive: true, force: true })
+  })
+})
+
+describe('training batches', () => {
+  it('are reproducible per (seed, epoch, index); CNNSpot adds blur/JPEG degradation on top of the same crops', async () => {
+    const images = await loadSplit({ root, split: 'train', generators: ['GenA'], task: 'binary', headGenerators: [] })
+    const input = resolveZooModel('cnnspot-tiny').input
+    const plain = new BatchSource(images, { input, augmentations: [], seed: 3, batchSize: 8 })
+    const cnnspot = new BatchSource(images, { input, augmentations: ['blur-jpeg'], seed: 3, batchSize: 8 })
+    const again = new BatchSource(images, { input, augmentations: ['blur-jpeg'], seed: 3, batchSize: 8 })
+    const [a, b, c] = await Promise.all([plain.batch(1, 2), cnnspot.batch(1, 2), again.batch(1, 2)])
+    expect(c.images).toEqual(b.images)
+    expect(b.labels).toEqual(a.labels)
+    expect(b.images).not.toEqual(a.images)
+    const otherEpoch = await plain.batch(2, 2)
+    expect(otherEpoch.images).not.toEqual(a.images)
+  })
+
+  it('JPEG-align re-encodes PNG images so both classes carry JPEG compression', async () => {
+    const images = (await loadSplit({ root, split: 'train', generators: ['GenA'], task: 'binary', headGenerators: [] })).filter((i) => i.kind === 'ai')
+    const input = resolveZooModel('npr-tiny').input
+    const raw = await new BatchSource(images, { input, augmentations: [], seed: 1, batchSize: 8 }).batch(0, 0)
+    const aligned = await new BatchSource(images, { input, augmentations: [], seed: 1, batchSize: 8, jpegAlignQuality: 96 }).batch(0, 0)
+    expect(aligned.images).not.toEqual(raw.images)
+    // same crops (the change is compression noise, small next to the image content), not different pictures
+    const mean = raw.images.reduce((sum, v) => sum + v, 0) / raw.images.length
+    let change = 0
+    let content = 0
+    for (let i = 0; i < raw.images.length; i++) {
+      change += Math.abs(raw.images[i]! - aligned.images[i]!)
+      content += Math.abs(raw.images[i]! - mean)
+    }
+    expect(change / content).toBeLessThan(0.35)
   })
 })

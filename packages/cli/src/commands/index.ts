@@ -1,5 +1,9 @@
 import type { Command } from 'commander'
+import { registerDatasetCommands } from './dataset.ts'
+import { registerExperimentCommands } from './experiment.ts'
+import { registerKeysCommands } from './keys.ts'
 import { registerModelCommands } from './models.ts'
+import { registerReportCommands } from './report.ts'
 import { registerStartCommands } from './start.ts'
 import { registerTrainCommands } from './train.ts'
 
@@ -8,4 +12,8 @@ export function registerCommands(program: Command): void {
   registerStartCommands(program)
   registerModelCommands(program)
   registerTrainCommands(program)
+  registerDatasetCommands(program)
+  registerKeysCommands(program)
+  registerExperimentCommands(program)
+  registerReportCommands(program)
 }

@@ -1,4 +1,6 @@
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
+import { MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
 import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/gpu-runner/tf'
 import { writeModelFolder } from '@genimage/gpu-runner/export'
 import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/gpu-runner/training'
@@ -28,6 +30,7 @@ interface TrainFlags {
   backend: string
   threads?: string
   json?: boolean
+  dataName?: string
 }
 
 const list = (text: string | undefined) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
@@ -59,6 +62,12 @@ function reproducingCommand(flags: TrainFlags): string {
   return parts.join(' ')
 }
 
+/** GenImage-mini roots carry a manifest; a model trained on one must say it was not trained on GenImage. */
+function describeData(flags: TrainFlags): string {
+  if (flags.dataName) return flags.dataName
+  return existsSync(join(resolve(flags.data), MINI_MANIFEST_FILE)) ? 'GenImage-mini (not GenImage)' : basename(resolve(flags.data))
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 
 /** `genimage train`: trains a zoo detector on a GenImage-layout root and writes a model folder the runner serves. */
@@ -86,6 +95,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)')
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')
+    .option('--data-name <text>', 'what the data is, for the model card (default: "GenImage-mini (not GenImage)" for a mini root, else the folder name)')
     .option('--json', 'print progress events as JSON lines instead of a progress bar')
     .action(async (flags: TrainFlags) => {
       const ref = resolveZooModel(flags.model)
@@ -123,7 +133,7 @@ export function registerTrainCommands(program: Command): void {
       try {
         for await (const event of run) report(event)
         const result = await run.result
-        const card = await writeModelFolder(result, out, { dataRoot: resolve(flags.data), name: flags.name, command: reproducingCommand(flags) })
+        const card = await writeModelFolder(result, out, { dataRoot: resolve(flags.data), name: flags.name, command: reproducingCommand(flags), trainingData: describeData(flags) })
         result.detector.dispose()
         const perGenerator = Object.entries(result.evaluation.perGenerator).map(([g, a]) => `${g} ${pct(a)}`).join(', ')
         console.log(`\nwrote ${out} (model ${card.name}, best epoch ${result.bestEpoch}, val accuracy ${pct(result.valAccuracy)}; per generator: ${perGenerator})`)

@@ -134,9 +134,10 @@ export class ConvAutoencoder {
  * flipped, transposed filter; the filter gradient convolves the padded input (batch as channels) with `dy`.
  */
 function conv3x3(tf: Tf, x: tfjs.Tensor4D, filter: tfjs.Tensor4D): tfjs.Tensor4D {
-  const op = tf.customGrad((input, weights, save) => {
-    const xs = input as tfjs.Tensor4D
-    const w = weights as tfjs.Tensor4D
+  const op = tf.customGrad((...args: Array<tfjs.Tensor | tfjs.GradSaveFunc>) => {
+    const xs = args[0] as tfjs.Tensor4D
+    const w = args[1] as tfjs.Tensor4D
+    const save = args[2] as tfjs.GradSaveFunc
     save([xs, w])
     return {
       value: tf.conv2d(xs, w, 1, 'same'),
@@ -174,6 +175,8 @@ export interface AutoencoderTraining {
   learningRate: number
   random: Random
   onStep?: (step: number, loss: number) => void
+  /** Stops training early (the caller then discards the model). */
+  signal?: AbortSignal
 }
 
 /** Trains with Adam on mean squared error; returns the mean loss of each step. */
@@ -182,7 +185,7 @@ export async function trainAutoencoder(tf: Tf, model: ConvAutoencoder, options: 
   const trainable = model.variables.flatMap((v) => [v.kernel, v.bias])
   const losses: number[] = []
   const { patchSize } = options
-  for (let step = 0; step < options.steps; step++) {
+  for (let step = 0; step < options.steps && !options.signal?.aborted; step++) {
     const batch = Array.from({ length: options.batchSize }, () => options.patches[options.random.int(0, options.patches.length - 1)]!)
     const data = new Float32Array(batch.length * patchSize * patchSize * 3)
     batch.forEach((patch, i) => data.set(patch, i * patchSize * patchSize * 3))

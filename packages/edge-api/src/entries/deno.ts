@@ -1,9 +1,8 @@
 // Deno entry: `deno run --allow-net --allow-env --allow-read --allow-write --allow-ffi packages/edge-api/src/entries/deno.ts`
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
-import { createApp } from '../app.ts'
 import { edgeEnvironment } from '../config.ts'
-import { RunnerPool } from '../runners/runner-pool.ts'
-import { createLibsqlStore } from '../store/libsql-store.ts'
+import { createLibsqlEdgeApp } from './libsql-app.ts'
+import { nodeResolveHost } from './node-resolver.ts'
 
 declare const Deno: {
   env: { toObject(): Record<string, string> }
@@ -13,5 +12,5 @@ declare const Deno: {
 const settings = edgeEnvironment(Deno.env.toObject())
 await ensureDbDirectory(settings.databaseUrl)
 const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
-const app = createApp({ store: createLibsqlStore(db), runners: new RunnerPool(settings.runnerUrls), config: settings.config })
+const app = createLibsqlEdgeApp(db, settings, nodeResolveHost)
 Deno.serve({ port: settings.port, hostname: settings.host }, app.fetch)

@@ -1,9 +1,8 @@
 import { serve } from '@hono/node-server'
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
-import { createApp } from '../app.ts'
 import { edgeEnvironment } from '../config.ts'
-import { RunnerPool } from '../runners/runner-pool.ts'
-import { createLibsqlStore } from '../store/libsql-store.ts'
+import { createLibsqlEdgeApp } from './libsql-app.ts'
+import { nodeResolveHost } from './node-resolver.ts'
 
 export interface RunningEdge {
   url: string
@@ -15,7 +14,7 @@ export async function startEdge(env: Record<string, string | undefined> = proces
   const settings = edgeEnvironment(env)
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
-  const app = createApp({ store: createLibsqlStore(db), runners: new RunnerPool(settings.runnerUrls), config: settings.config })
+  const app = createLibsqlEdgeApp(db, settings, nodeResolveHost)
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
     s.once('error', fail)

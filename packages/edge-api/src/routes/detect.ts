@@ -1,7 +1,8 @@
 import { type DetectedImage, type DetectResponse, DetectForm, ErrorCode, type ModelMetadata } from '@genimage/shared'
 import { Hono } from 'hono'
-import type { AppEnv, AppDeps } from '../app.ts'
+import type { AppEnv, ResolvedDeps } from '../app.ts'
 import { ApiError } from '../errors.ts'
+import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { byteLimit } from '../middleware/byte-limit.ts'
 import type { Scores } from '../runners/runner-client.ts'
 import type { RunnerState } from '../runners/runner-pool.ts'
@@ -15,7 +16,7 @@ interface Upload {
 }
 
 /** `POST /v1/detect`: multipart `image` parts (one or more) and an optional `model`. */
-export function detectRoutes(deps: AppDeps): Hono<AppEnv> {
+export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const { config } = deps
   const app = new Hono<AppEnv>()
   app.post(
@@ -24,8 +25,9 @@ export function detectRoutes(deps: AppDeps): Hono<AppEnv> {
     async (c) => {
       const started = performance.now()
       const requestId = c.get('requestId')
-      const { uploads, model } = await readForm(c.req.raw, config)
+      const { uploads, model } = await readForm(c.req.raw, deps)
       const { runner, metadata, scores } = await scoreWithRetry(deps, model, uploads, requestId)
+      c.set('runner', runner.name)
       const labels = metadata.card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
       const version = metadata.card?.version ?? metadata.versions?.[0] ?? 'unknown'
       const totalMs = performance.now() - started
@@ -79,7 +81,8 @@ export function detectRoutes(deps: AppDeps): Hono<AppEnv> {
   return app
 }
 
-async function readForm(request: Request, config: AppDeps['config']): Promise<{ uploads: Upload[]; model?: string }> {
+async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads: Upload[]; model?: string }> {
+  const { config } = deps
   const type = request.headers.get('content-type') ?? ''
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
     throw new ApiError('unsupported_media_type', 'send multipart/form-data with one or more `image` file parts')
@@ -91,17 +94,21 @@ async function readForm(request: Request, config: AppDeps['config']): Promise<{ 
     if (error instanceof ApiError) throw error
     throw new ApiError('invalid_request', 'multipart body could not be parsed')
   }
-  const fields = DetectForm.safeParse({ model: stringField(form, 'model') })
-  if (!fields.success) throw new ApiError('invalid_request', `model: ${fields.error.issues[0]?.message}`)
-  const parts = form.getAll('image')
-  if (parts.length === 0) throw new ApiError('missing_image', 'no `image` part in the form')
+  const fields = DetectForm.safeParse({ model: stringField(form, 'model'), url: stringField(form, 'url') })
+  if (!fields.success) {
+    const issue = fields.error.issues[0]
+    throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
+  }
+  const parts: (File | string | Uint8Array<ArrayBuffer>)[] = form.getAll('image')
+  if (fields.data.url !== undefined) parts.push(await fetchUrlInput(fields.data.url, deps))
+  if (parts.length === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
   if (parts.length > config.maxImagesPerRequest) {
     throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
   }
   const uploads: Upload[] = []
   for (const [index, part] of parts.entries()) {
     if (typeof part === 'string') throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
-    const bytes = new Uint8Array(await part.arrayBuffer())
+    const bytes = part instanceof Uint8Array ? part : new Uint8Array(await part.arrayBuffer())
     if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
     const sniffed = sniffImage(bytes)
     if (!sniffed) {
@@ -114,7 +121,7 @@ async function readForm(request: Request, config: AppDeps['config']): Promise<{ 
     uploads.push({
       bytes,
       sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
-      ...(part.name && part.name !== 'blob' ? { filename: part.name.slice(0, 255) } : {}),
+      ...(!(part instanceof Uint8Array) && part.name && part.name !== 'blob' ? { filename: part.name.slice(0, 255) } : {}),
     })
   }
   return { uploads, ...(fields.data.model ? { model: fields.data.model } : {}) }
@@ -125,31 +132,64 @@ function stringField(form: FormData, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-/** Scores on the least-busy runner serving the model; once more on another runner if that one is unreachable or busy. */
+function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<ArrayBuffer>> {
+  const { config } = deps
+  if (!config.allowUrlInput) throw new ApiError('url_not_allowed', 'url input is disabled on this deployment (EDGE_ALLOW_URL_INPUT=true enables it)')
+  if (!deps.resolveHost) throw new ApiError('url_not_allowed', 'url input needs a DNS resolver, and this edge runtime has none configured')
+  return fetchImageUrl(url, {
+    resolveHost: deps.resolveHost,
+    fetchFn: deps.fetchUrl,
+    maxBytes: config.maxRequestBytes,
+    timeoutMs: config.urlFetchTimeoutMs,
+    maxRedirects: config.urlMaxRedirects,
+  })
+}
+
+/**
+ * Scores on the least-busy runner serving the model; once more on another runner if that one is unreachable,
+ * answers 502/503, or its queue is full (429). Failures feed the pool's circuit breaker.
+ */
 async function scoreWithRetry(
-  deps: AppDeps,
+  deps: ResolvedDeps,
   model: string | undefined,
   uploads: Upload[],
   requestId: string,
 ): Promise<{ runner: RunnerState; metadata: ModelMetadata; scores: Scores }> {
   const wanted = model ?? deps.config.defaultModel
-  for (let attempt = 0; ; attempt++) {
-    const pick = await deps.runners.pick(wanted)
-    if (!pick.ok) throw new ApiError(pick.reason, pick.message)
-    const { runner } = pick
-    runner.inflight += 1
-    const result = await runner.client.infer(pick.model.name, uploads.map((u) => u.bytes), requestId)
-    runner.inflight -= 1
-    if (result.ok) return { runner, metadata: pick.model, scores: result.data }
-    if (result.retryable) {
-      if (result.error.code === 'runner_unreachable') deps.runners.markFailed(runner, result.error.message)
-      if (attempt === 0) continue
-      throw new ApiError('no_runner_available', `runners failed: ${result.error.message}`)
+  const tried = new Set<RunnerState>()
+  let lastFailure: { code: string; message: string; retryAfterSeconds?: number } | undefined
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const pick = await deps.runners.pick(wanted, tried)
+    if (!pick.ok) {
+      if (lastFailure) break
+      throw new ApiError(pick.reason, pick.message)
     }
-    const known = ErrorCode.safeParse(result.error.code)
-    const code = known.success && known.data !== 'internal_error' ? known.data : 'runner_error'
-    throw new ApiError(code, result.error.message, result.error.image === undefined ? {} : { image: result.error.image })
+    const { runner } = pick
+    tried.add(runner)
+    if (attempt > 0) deps.metrics.countRetry()
+    runner.inflight += 1
+    let result: Awaited<ReturnType<typeof runner.client.infer>>
+    try {
+      result = await runner.client.infer(pick.model.name, uploads.map((u) => u.bytes), requestId)
+    } finally {
+      runner.inflight -= 1
+    }
+    if (result.ok) {
+      deps.runners.recordSuccess(runner)
+      return { runner, metadata: pick.model, scores: result.data }
+    }
+    if (!result.retryable) {
+      const known = ErrorCode.safeParse(result.error.code)
+      const code = known.success && known.data !== 'internal_error' ? known.data : 'runner_error'
+      throw new ApiError(code, result.error.message, result.error.image === undefined ? {} : { image: result.error.image })
+    }
+    if (result.error.code !== 'queue_full') deps.runners.recordFailure(runner, result.error.message, result.error.code === 'runner_unreachable')
+    lastFailure = result.error
   }
+  if (lastFailure?.code === 'queue_full') {
+    throw new ApiError('queue_full', 'every runner serving this model is at capacity; retry later', { retryAfterSeconds: lastFailure.retryAfterSeconds ?? 1 })
+  }
+  throw new ApiError('no_runner_available', `runners failed: ${lastFailure?.message ?? 'unknown'}`)
 }
 
 function defaultLabels(width: number): string[] {

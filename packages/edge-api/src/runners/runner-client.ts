@@ -9,7 +9,7 @@ import {
   type Result,
 } from '@genimage/shared'
 
-export type RunnerFailure = { code: string; message: string; image?: number }
+export type RunnerFailure = { code: string; message: string; image?: number; retryAfterSeconds?: number }
 export type RunnerResult<T> = Result<T, RunnerFailure>
 
 export interface Scores {
@@ -22,7 +22,7 @@ export interface Scores {
 export class RunnerClient {
   constructor(
     readonly url: string,
-    private readonly fetchFn: typeof fetch = fetch,
+    private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
     private readonly timeoutMs = 30_000,
   ) {}
 
@@ -88,14 +88,17 @@ export class RunnerClient {
     }
     if (response.ok) return { ok: true, data: body }
     const err = (body ?? {}) as { error?: unknown; code?: unknown; image?: unknown }
+    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
+    const busy = response.status === 429
     return {
       ok: false,
       status: response.status,
-      retryable: response.status === 503 || response.status === 502,
+      retryable: busy || response.status === 503 || response.status === 502,
       error: {
-        code: typeof err.code === 'string' ? err.code : 'runner_error',
+        code: busy ? 'queue_full' : typeof err.code === 'string' ? err.code : 'runner_error',
         message: typeof err.error === 'string' ? err.error : `runner answered ${response.status}`,
         ...(typeof err.image === 'number' ? { image: err.image } : {}),
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
       },
     }
   }

@@ -3,12 +3,39 @@ import { RunnerClient } from './runner-client.ts'
 
 /** What the edge knows about one runner. */
 export interface RunnerState {
+  name: string
   client: RunnerClient
+  /** `static`: from RUNNER_URLS; `registry`: announced in the database with a fresh heartbeat. */
+  origin: 'static' | 'registry'
   ready: boolean
+  /** The runner said (through the registry) it is shutting down: no new work goes to it. */
+  draining: boolean
   models: Map<string, ModelMetadata>
+  /** Requests this edge instance has in flight on the runner. */
   inflight: number
+  /** In-flight count the runner last reported through the registry (all edges together). */
+  reportedInflight: number
   checkedAt: number
+  consecutiveFailures: number
+  /** `open`: failed too often; nothing is sent until a health check passes again. */
+  breaker: 'closed' | 'open'
+  openedAt: number
   lastError?: string
+}
+
+/** A runner found in the registry. */
+export interface DiscoveredRunner {
+  name: string
+  url: string
+  ready: boolean
+  draining: boolean
+  inflight: number
+}
+
+/** Where runners beyond the static URLs come from (the libSQL registry in production). */
+export interface RunnerSource {
+  /** Runners with a fresh heartbeat that can serve detection. */
+  list(): Promise<DiscoveredRunner[]>
 }
 
 export type Pick =
@@ -16,64 +43,87 @@ export type Pick =
   | { ok: false; reason: 'no_runner_available' | 'model_not_found'; message: string }
 
 export interface RunnerPoolOptions {
-  /** How long a runner's readiness and model list are trusted before they are asked again. */
+  /** How long a runner's readiness and model list are trusted before they are asked again (default 2000). */
   refreshMs?: number
   fetchFn?: typeof fetch
+  /** Runners announced in the database, merged with the static URLs. */
+  registry?: RunnerSource
+  /** How often the registry is read (default: `refreshMs`). */
+  registryRefreshMs?: number
+  /** Consecutive failures (connection errors, 502/503) after which the breaker opens (default 3). */
+  breakerThreshold?: number
+  /** How long an open breaker waits before the next health check (default 1000). */
+  breakerCooldownMs?: number
+  clock?: () => number
 }
 
+const trimUrl = (url: string) => url.replace(/\/+$/, '')
+
 /**
- * Runners at fixed URLs. State is refreshed on demand (no background timers, so it runs on any edge runtime):
- * requests pick a ready runner that serves the model, fewest in-flight first.
+ * The runners the edge may route to: static URLs plus, when a registry is given, runners announced there.
+ * State is refreshed on demand (no background timers, so it runs on any edge runtime). Requests go to a
+ * ready runner that serves the model, fewest in-flight first; a runner that fails `breakerThreshold` times
+ * in a row gets no traffic until its health check passes again.
+ * @example new RunnerPool(['http://127.0.0.1:8788'], { registry: libsqlRunnerSource(db) })
  */
 export class RunnerPool {
-  readonly runners: RunnerState[]
+  runners: RunnerState[]
   private readonly refreshMs: number
+  private readonly registryRefreshMs: number
+  private readonly breakerThreshold: number
+  private readonly breakerCooldownMs: number
+  private readonly clock: () => number
+  private registryCheckedAt = Number.NEGATIVE_INFINITY
   private refreshing: Promise<void> | undefined
+  /** Last error reading the registry, if the latest read failed (the previous list is kept). */
+  registryError: string | undefined
 
-  constructor(urls: readonly string[], options: RunnerPoolOptions = {}) {
+  constructor(urls: readonly string[], private readonly options: RunnerPoolOptions = {}) {
     this.refreshMs = options.refreshMs ?? 2_000
-    this.runners = urls.map((url) => ({
-      client: new RunnerClient(url.replace(/\/+$/, ''), options.fetchFn),
-      ready: false,
-      models: new Map(),
-      inflight: 0,
-      checkedAt: 0,
-    }))
+    this.registryRefreshMs = options.registryRefreshMs ?? this.refreshMs
+    this.breakerThreshold = options.breakerThreshold ?? 3
+    this.breakerCooldownMs = options.breakerCooldownMs ?? 1_000
+    this.clock = options.clock ?? Date.now
+    this.runners = urls.map((url) => this.newState(trimUrl(url), trimUrl(url), 'static'))
   }
 
-  /** Asks every runner whose state is stale for readiness and models; concurrent callers share one refresh. */
+  /** Reads the registry and asks every runner whose state is stale for readiness and models; concurrent callers share one refresh. */
   async refresh(force = false): Promise<void> {
-    const now = Date.now()
-    const stale = this.runners.filter((r) => force || now - r.checkedAt >= this.refreshMs)
-    if (stale.length === 0) return
-    this.refreshing ??= Promise.all(stale.map((r) => this.check(r))).then(
-      () => {
-        this.refreshing = undefined
-      },
-    )
+    this.refreshing ??= this.refreshOnce(force).finally(() => {
+      this.refreshing = undefined
+    })
     await this.refreshing
   }
 
-  /** Chooses the ready runner serving `model` with the fewest requests in flight. */
-  async pick(model: string | undefined): Promise<Pick> {
+  /** Chooses the routable runner serving `model` with the fewest requests in flight, skipping `exclude`. */
+  async pick(model: string | undefined, exclude: ReadonlySet<RunnerState> = new Set()): Promise<Pick> {
     await this.refresh()
-    const ready = this.runners.filter((r) => r.ready)
-    if (ready.length === 0) {
-      return { ok: false, reason: 'no_runner_available', message: this.runners.length === 0 ? 'no runner is configured' : 'no runner is ready' }
+    const routable = this.runners.filter((r) => this.routable(r))
+    const candidates = routable.filter((r) => !exclude.has(r))
+    if (candidates.length === 0) {
+      const why = this.runners.length === 0 ? 'no runner is configured or registered' : routable.length > 0 ? 'no other runner is ready' : 'no runner is ready'
+      return { ok: false, reason: 'no_runner_available', message: why }
     }
     const name = model ?? this.defaultModel()
     if (!name) return { ok: false, reason: 'model_not_found', message: 'no runner serves any model' }
-    const serving = ready.filter((r) => r.models.has(name)).sort((a, b) => a.inflight - b.inflight)
+    const serving = candidates
+      .filter((r) => r.models.has(name))
+      .sort((a, b) => a.inflight - b.inflight || a.reportedInflight - b.reportedInflight)
     const chosen = serving[0]
-    if (!chosen) return { ok: false, reason: 'model_not_found', message: `no runner serves model ${name}` }
+    if (!chosen) {
+      const servedElsewhere = routable.some((r) => r.models.has(name))
+      return servedElsewhere
+        ? { ok: false, reason: 'no_runner_available', message: `no other runner serving ${name} is ready` }
+        : { ok: false, reason: 'model_not_found', message: `no runner serves model ${name}` }
+    }
     return { ok: true, runner: chosen, model: chosen.models.get(name) as ModelMetadata }
   }
 
-  /** Every model served by a ready runner, with how many runners serve it. */
+  /** Every model served by a routable runner, with how many runners serve it. */
   async models(): Promise<{ metadata: ModelMetadata; runners: number }[]> {
     await this.refresh()
     const byName = new Map<string, { metadata: ModelMetadata; runners: number }>()
-    for (const r of this.runners.filter((r) => r.ready)) {
+    for (const r of this.runners.filter((r) => this.routable(r))) {
       for (const [name, metadata] of r.models) {
         const entry = byName.get(name)
         if (entry) entry.runners += 1
@@ -83,29 +133,109 @@ export class RunnerPool {
     return [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
   }
 
-  /** Marks a runner not ready after a connection failure so the next request avoids it until it answers again. */
-  markFailed(runner: RunnerState, message: string): void {
-    runner.ready = false
+  /** Whether requests may go to this runner now. */
+  routable(runner: RunnerState): boolean {
+    return runner.ready && !runner.draining && runner.breaker === 'closed'
+  }
+
+  /**
+   * Counts a failed call. An unreachable runner is also marked not ready until it answers a health check;
+   * after `breakerThreshold` failures in a row the breaker opens.
+   */
+  recordFailure(runner: RunnerState, message: string, unreachable: boolean): void {
+    runner.consecutiveFailures += 1
     runner.lastError = message
+    if (unreachable) runner.ready = false
+    if (runner.consecutiveFailures >= this.breakerThreshold && runner.breaker === 'closed') {
+      runner.breaker = 'open'
+      runner.openedAt = this.clock()
+    }
+  }
+
+  /** Counts a successful call: the failure streak ends. */
+  recordSuccess(runner: RunnerState): void {
+    runner.consecutiveFailures = 0
+  }
+
+  private async refreshOnce(force: boolean): Promise<void> {
+    const now = this.clock()
+    if (this.options.registry && (force || now - this.registryCheckedAt >= this.registryRefreshMs)) {
+      this.registryCheckedAt = now
+      await this.syncRegistry(this.options.registry)
+    }
+    const due = this.runners.filter((r) =>
+      r.breaker === 'open' ? now - r.openedAt >= this.breakerCooldownMs && now - r.checkedAt >= this.breakerCooldownMs : force || now - r.checkedAt >= this.refreshMs,
+    )
+    await Promise.all(due.map((r) => this.check(r)))
+  }
+
+  private async syncRegistry(registry: RunnerSource): Promise<void> {
+    let found: DiscoveredRunner[]
+    try {
+      found = await registry.list()
+      this.registryError = undefined
+    } catch (error) {
+      this.registryError = error instanceof Error ? error.message : String(error)
+      return
+    }
+    const byUrl = new Map(found.map((d) => [trimUrl(d.url), d]))
+    this.runners = this.runners.filter((r) => r.origin === 'static' || byUrl.has(r.client.url))
+    for (const [url, d] of byUrl) {
+      let state = this.runners.find((r) => r.client.url === url)
+      if (!state) {
+        state = this.newState(d.name, url, 'registry')
+        this.runners.push(state)
+      }
+      state.draining = d.draining
+      state.reportedInflight = d.inflight
+      if (!d.ready) state.ready = false
+    }
+  }
+
+  private newState(name: string, url: string, origin: RunnerState['origin']): RunnerState {
+    return {
+      name,
+      client: new RunnerClient(url, this.options.fetchFn),
+      origin,
+      ready: false,
+      draining: false,
+      models: new Map(),
+      inflight: 0,
+      reportedInflight: 0,
+      checkedAt: Number.NEGATIVE_INFINITY,
+      consecutiveFailures: 0,
+      breaker: 'closed',
+      openedAt: 0,
+    }
   }
 
   private defaultModel(): string | undefined {
-    const names = new Set(this.runners.filter((r) => r.ready).flatMap((r) => [...r.models.keys()]))
+    const names = new Set(this.runners.filter((r) => this.routable(r)).flatMap((r) => [...r.models.keys()]))
     return [...names].sort()[0]
   }
 
   private async check(runner: RunnerState): Promise<void> {
-    runner.checkedAt = Date.now()
-    const ready = await runner.client.ready()
-    if (!ready) {
+    runner.checkedAt = this.clock()
+    const healthy = await this.healthCheck(runner)
+    if (!healthy) {
       runner.ready = false
+      if (runner.breaker === 'open') runner.openedAt = this.clock()
       return
     }
+    runner.ready = true
+    runner.lastError = undefined
+    if (runner.breaker === 'open') {
+      runner.breaker = 'closed'
+      runner.consecutiveFailures = this.breakerThreshold - 1
+    }
+  }
+
+  private async healthCheck(runner: RunnerState): Promise<boolean> {
+    if (!(await runner.client.ready())) return false
     const index = await runner.client.models()
     if (!index.ok) {
-      runner.ready = false
       runner.lastError = index.error.message
-      return
+      return false
     }
     const models = new Map<string, ModelMetadata>()
     for (const entry of index.data) {
@@ -118,7 +248,6 @@ export class RunnerPool {
       if (metadata.ok) models.set(entry.name, metadata.data)
     }
     runner.models = models
-    runner.ready = true
-    runner.lastError = undefined
+    return true
   }
 }

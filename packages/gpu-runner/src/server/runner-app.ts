@@ -1,22 +1,36 @@
 import {
-  decodeBytesTensor,
   decodeInferRequest,
   ERROR_STATUS,
-  type ErrorCode,
-  IMAGE_BYTES_INPUT,
   INFERENCE_HEADER_LENGTH,
   InferBodyError,
   type InferResponse,
   type ModelIndex,
-  type ModelMetadata,
   PROBABILITIES_OUTPUT,
 } from '@genimage/shared'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { runModel } from '../inference/run-model.ts'
+import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
+import { Limiter } from '../inference/limiter.ts'
+import { ImagePreprocessError, ModelScheduler } from '../inference/model-scheduler.ts'
 import { ImageDecodeError } from '../preprocess/transform.ts'
 import type { LoadedModel, ModelRepository } from '../repository/model-repository.ts'
+import { InflightTracker } from './drain.ts'
+import { modelMetadata, readInferInputs, RunnerError } from './infer-inputs.ts'
+import { RunnerMetrics } from './metrics.ts'
+import { jsonLog, type Log, requestLog } from './request-log.ts'
+
+/** How inference work is queued and decoded. */
+export interface ServingOptions {
+  batch: BatcherOptions
+  /** Image decodes running at once across all models (sharp work on libuv's thread pool). */
+  decodeConcurrency: number
+}
+
+export const DEFAULT_SERVING: ServingOptions = {
+  batch: { maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 64 },
+  decodeConcurrency: 8,
+}
 
 export interface RunnerAppDeps {
   name: string
@@ -24,31 +38,53 @@ export interface RunnerAppDeps {
   repository: ModelRepository
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number
-  /** While draining, the runner answers not-ready and refuses new inference. */
+  /** While draining, the runner answers not-ready and refuses new inference with 503. */
   isDraining?: () => boolean
+  serving?: ServingOptions
+  metrics?: RunnerMetrics
+  /** Requests in flight, for draining on shutdown. */
+  inflight?: InflightTracker
+  log?: Log
 }
 
-class RunnerError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly image?: number,
-  ) {
-    super(message)
-  }
-}
+type RunnerEnv = { Variables: { requestId: string; errorCode?: string; model?: string; images?: number } }
 
-/** The runner's HTTP API: Open Inference Protocol v2 endpoints over the loaded model repository. */
-export function createRunnerApp(deps: RunnerAppDeps): Hono {
-  const app = new Hono()
+/** The runner's HTTP API: Open Inference Protocol v2 endpoints over the loaded model repository, plus `/metrics`. */
+export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
+  const app = new Hono<RunnerEnv>()
   const draining = deps.isDraining ?? (() => false)
+  const serving = deps.serving ?? DEFAULT_SERVING
+  const metrics = deps.metrics ?? new RunnerMetrics()
+  const inflight = deps.inflight ?? new InflightTracker()
+  const log = deps.log ?? jsonLog('runner', { runner: deps.name })
+  const decodes = new Limiter(serving.decodeConcurrency)
+  const schedulers = new Map<string, ModelScheduler>()
+  for (const [name, model] of deps.repository.models) {
+    schedulers.set(name, new ModelScheduler(model, serving.batch, decodes, {
+      onBatch: (size, seconds) => {
+        metrics.batchSize.observe({ model: name }, size)
+        metrics.batchSeconds.observe({ model: name }, seconds)
+      },
+      onDepth: (admitted, queued) => {
+        metrics.queueDepth.set({ model: name }, admitted)
+        metrics.batchQueue.set({ model: name }, queued)
+      },
+    }))
+    metrics.queueDepth.set({ model: name }, 0)
+  }
 
+  app.use('*', requestLog({ log }))
   app.onError((error, c) => {
     if (error instanceof RunnerError) {
+      c.set('errorCode', error.code)
+      metrics.errors.inc({ code: error.code })
+      if (error.retryAfterSeconds !== undefined) c.header('retry-after', String(error.retryAfterSeconds))
       const body = { error: error.message, code: error.code, ...(error.image === undefined ? {} : { image: error.image }) }
       return c.json(body, ERROR_STATUS[error.code] as ContentfulStatusCode)
     }
-    console.error(JSON.stringify({ level: 'error', msg: 'unhandled runner error', error: String(error) }))
+    c.set('errorCode', 'internal_error')
+    metrics.errors.inc({ code: 'internal_error' })
+    log({ level: 'error', msg: 'unhandled runner error', request_id: c.get('requestId'), error: String(error) })
     return c.json({ error: 'internal error', code: 'internal_error' }, 500)
   })
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}`, code: 'not_found' }, 404))
@@ -59,6 +95,11 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
     return c.json({ ready }, ready ? 200 : 503)
   })
   app.get('/v2', (c) => c.json({ name: deps.name, version: deps.version, extensions: ['binary_tensor_data', 'model_repository'] }))
+  app.get('/metrics', (c) => {
+    metrics.inflight.set({}, inflight.inflight)
+    metrics.ready.set({}, draining() ? 0 : 1)
+    return c.body(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+  })
 
   const index = (): ModelIndex => ({
     models: [...deps.repository.models.values()].map((m) => ({ name: m.card.name, version: m.card.version, state: 'READY' })),
@@ -72,7 +113,7 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
     return found
   }
 
-  app.get('/v2/models/:name', (c) => c.json(metadata(model(c.req.param('name')))))
+  app.get('/v2/models/:name', (c) => c.json(modelMetadata(model(c.req.param('name')))))
   app.get('/v2/models/:name/ready', (c) => {
     const found = deps.repository.models.get(c.req.param('name'))
     const ready = Boolean(found) && !draining()
@@ -81,6 +122,21 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
 
   app.post(
     '/v2/models/:name/infer',
+    async (c, next) => {
+      if (draining()) throw new RunnerError('no_runner_available', 'runner is shutting down')
+      inflight.enter()
+      const started = performance.now()
+      try {
+        await next()
+      } finally {
+        inflight.leave()
+        const name = c.req.param('name')
+        if (deps.repository.models.has(name)) {
+          metrics.requests.inc({ model: name, code: c.get('errorCode') ?? 'ok' })
+          metrics.latency.observe({ model: name }, (performance.now() - started) / 1000)
+        }
+      }
+    },
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: () => {
@@ -88,8 +144,8 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
       },
     }),
     async (c) => {
-      if (draining()) throw new RunnerError('no_runner_available', 'runner is shutting down')
       const found = model(c.req.param('name'))
+      c.set('model', found.card.name)
       const body = new Uint8Array(await c.req.arrayBuffer())
       let decoded: ReturnType<typeof decodeInferRequest>
       try {
@@ -99,21 +155,21 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
         throw error
       }
       const started = performance.now()
-      const tensors = await imagesToTensors(found, decoded.request.inputs, decoded.binary)
-      const probabilities = await runModel(found, tensors)
+      const inputs = readInferInputs(found, decoded.request.inputs, decoded.binary)
+      const scheduler = schedulers.get(found.card.name) as ModelScheduler
+      const count = inputs.kind === 'images' ? inputs.images.length : inputs.tensors.length
+      c.set('images', count)
+      const rows = await score(scheduler, inputs)
+      metrics.images.inc({ model: found.card.name }, count)
+      const labels = found.card.labels.length
+      const data = new Array<number>(count * labels)
+      rows.forEach((row, i) => row.forEach((p, j) => (data[i * labels + j] = p)))
       const response: InferResponse = {
         model_name: found.card.name,
         model_version: found.card.version,
         ...(decoded.request.id ? { id: decoded.request.id } : {}),
         parameters: { compute_ms: Math.round((performance.now() - started) * 100) / 100 },
-        outputs: [
-          {
-            name: PROBABILITIES_OUTPUT,
-            datatype: 'FP32',
-            shape: [tensors.length, found.card.labels.length],
-            data: Array.from(probabilities),
-          },
-        ],
+        outputs: [{ name: PROBABILITIES_OUTPUT, datatype: 'FP32', shape: [count, labels], data }],
       }
       return c.json(response)
     },
@@ -122,72 +178,16 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono {
   return app
 }
 
-async function imagesToTensors(
-  model: LoadedModel,
-  inputs: { name: string; shape: number[]; datatype: string; data?: (number | string)[] }[],
-  binary: Map<string, Uint8Array>,
-): Promise<Float32Array[]> {
-  const input = inputs[0]
-  if (!input || inputs.length !== 1) throw new RunnerError('invalid_request', 'send exactly one input tensor')
-  if (input.name === IMAGE_BYTES_INPUT) {
-    if (input.datatype !== 'BYTES' || input.shape.length !== 1) {
-      throw new RunnerError('invalid_request', `${IMAGE_BYTES_INPUT} must be BYTES of shape [n]`)
+async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readInferInputs>): Promise<Float32Array[]> {
+  try {
+    return inputs.kind === 'images' ? await scheduler.scoreImages(inputs.images) : await scheduler.scoreTensors(inputs.tensors)
+  } catch (error) {
+    if (error instanceof QueueFullError) throw new RunnerError('queue_full', error.message, undefined, error.retryAfterSeconds)
+    if (error instanceof ImagePreprocessError) {
+      const cause = error.cause
+      if (cause instanceof ImageDecodeError) throw new RunnerError(cause.code, cause.message, error.index)
+      throw cause
     }
-    const count = input.shape[0] as number
-    const bytes = binary.get(input.name)
-    let images: Uint8Array[]
-    if (bytes) {
-      try {
-        images = decodeBytesTensor(bytes, count)
-      } catch (error) {
-        throw new RunnerError('invalid_request', (error as Error).message)
-      }
-    } else {
-      if (!input.data || input.data.length !== count || input.data.some((d) => typeof d !== 'string')) {
-        throw new RunnerError('invalid_request', `${IMAGE_BYTES_INPUT} JSON data must be ${count} base64 strings`)
-      }
-      images = (input.data as string[]).map((d) => Uint8Array.from(Buffer.from(d, 'base64')))
-    }
-    if (count === 0) throw new RunnerError('missing_image', 'no image in the request')
-    return Promise.all(
-      images.map((image, i) =>
-        model.transform(image).catch((error: unknown) => {
-          if (error instanceof ImageDecodeError) throw new RunnerError(error.code, error.message, i)
-          throw error
-        }),
-      ),
-    )
-  }
-  if (input.name === model.card.input.name && input.datatype === 'FP32') {
-    const { height, width, layout } = model.card.input
-    const expected = layout === 'NCHW' ? [3, height, width] : [height, width, 3]
-    const [n, ...rest] = input.shape
-    if (n === undefined || n < 1 || rest.join() !== expected.join()) {
-      throw new RunnerError('invalid_request', `${input.name} must have shape [n, ${expected.join(', ')}]`)
-    }
-    const values = binary.get(input.name)
-    const flat = values
-      ? new Float32Array(values.slice().buffer)
-      : Float32Array.from((input.data ?? []) as number[])
-    const per = 3 * height * width
-    if (flat.length !== n * per) throw new RunnerError('invalid_request', `${input.name} has ${flat.length} values, expected ${n * per}`)
-    return Array.from({ length: n }, (_, i) => flat.subarray(i * per, (i + 1) * per))
-  }
-  throw new RunnerError('invalid_request', `unknown input ${input.name}; send ${IMAGE_BYTES_INPUT} (BYTES) or ${model.card.input.name} (FP32)`)
-}
-
-function metadata(model: LoadedModel): ModelMetadata {
-  const { card } = model
-  const { height, width, layout } = card.input
-  return {
-    name: card.name,
-    versions: [card.version],
-    platform: 'onnxruntime_onnx',
-    inputs: [
-      { name: IMAGE_BYTES_INPUT, datatype: 'BYTES', shape: [-1] },
-      { name: card.input.name, datatype: 'FP32', shape: layout === 'NCHW' ? [-1, 3, height, width] : [-1, height, width, 3] },
-    ],
-    outputs: [{ name: PROBABILITIES_OUTPUT, datatype: 'FP32', shape: [-1, card.labels.length] }],
-    card,
+    throw error
   }
 }

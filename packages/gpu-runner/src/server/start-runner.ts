@@ -1,14 +1,30 @@
 import { resolve } from 'node:path'
 import { serve } from '@hono/node-server'
+import sharp from 'sharp'
 import type { RunnerConfig } from '../config.ts'
 import { loadModelRepository, type ModelRepository } from '../repository/model-repository.ts'
-import { createRunnerApp } from './runner-app.ts'
+import { type Announcer, announceInRegistry } from './announce.ts'
+import { type ClaimedWork, InflightTracker } from './drain.ts'
+import { RunnerMetrics } from './metrics.ts'
+import { jsonLog, type Log } from './request-log.ts'
+import { createRunnerApp, DEFAULT_SERVING } from './runner-app.ts'
 
 export interface RunningRunner {
   url: string
   repository: ModelRepository
-  /** Stops taking work, lets in-flight requests finish, then closes. */
+  metrics: RunnerMetrics
+  /**
+   * Drains and stops: readiness turns 503 and new inference is refused with 503 `no_runner_available`
+   * (the edge retries elsewhere), in-flight requests finish (up to the drain timeout), claimed work is
+   * given back, the registry row is removed, then the server closes.
+   */
   close(): Promise<void>
+}
+
+export interface StartRunnerOptions {
+  log?: Log
+  /** Jobs this runner holds; given back on shutdown. The job worker plugs in here. */
+  claimedWork?: ClaimedWork
 }
 
 /** The command that puts a detector in the model directory when there is none. */
@@ -17,7 +33,9 @@ export const NO_MODEL_HINT =
   'e.g. `npx genimage models handmade --out models/npr-residual-handmade`'
 
 /** Loads the model directory and serves the OIP v2 API until closed. */
-export async function startRunner(config: RunnerConfig, log = defaultLog): Promise<RunningRunner> {
+export async function startRunner(config: RunnerConfig, options: StartRunnerOptions = {}): Promise<RunningRunner> {
+  const log = options.log ?? jsonLog('runner', { runner: config.name })
+  if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurrency)
   const modelDir = resolve(config.modelDir)
   const repository = await loadModelRepository(modelDir, {
     providers: config.providers,
@@ -27,33 +45,76 @@ export async function startRunner(config: RunnerConfig, log = defaultLog): Promi
   })
   if (repository.models.size === 0) log({ level: 'warn', msg: `${NO_MODEL_HINT} (model directory: ${modelDir})` })
   let draining = false
+  const metrics = new RunnerMetrics()
+  const inflight = new InflightTracker()
+  const serving = config.serving ?? DEFAULT_SERVING
   const app = createRunnerApp({
     name: config.name,
     version: '0.1.0',
     repository,
     maxBodyBytes: config.maxBodyBytes,
     isDraining: () => draining,
+    serving,
+    metrics,
+    inflight,
+    log,
   })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => done(s))
     s.once('error', fail)
   })
+  const responses = new InflightTracker()
+  server.on('request', (_req, res) => {
+    responses.enter()
+    res.once('close', () => responses.leave())
+  })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host}:${port}`
-  log({ msg: `runner ${config.name} listening on ${url} with ${repository.models.size} model(s)` })
+  log({
+    msg: `runner ${config.name} listening on ${url} with ${repository.models.size} model(s)`,
+    batch: serving.batch,
+    decode_concurrency: serving.decodeConcurrency,
+    sharp_concurrency: sharp.concurrency(),
+    uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+  })
+  let announcer: Announcer | undefined
+  if (config.registry) {
+    announcer = await announceInRegistry(
+      {
+        name: config.name,
+        url: config.advertiseUrl ?? url,
+        models: [...repository.models.keys()],
+        capabilities: config.capabilities,
+        inflight: () => inflight.inflight,
+        draining: () => draining,
+      },
+      config.registry,
+      log,
+    ).catch((error: unknown) => {
+      log({ level: 'warn', msg: 'runner registry unavailable; serving without announcing', error: String(error) })
+      return undefined
+    })
+  }
+  let closing: Promise<void> | undefined
+  const close = async () => {
+    draining = true
+    log({ msg: 'draining: refusing new work', inflight: inflight.inflight })
+    await announcer?.drain()
+    const idle = await responses.whenIdle(config.drainTimeoutMs)
+    if (!idle) log({ level: 'warn', msg: `drain timeout after ${config.drainTimeoutMs} ms`, inflight: responses.inflight })
+    await options.claimedWork?.giveBack()
+    await announcer?.remove()
+    await new Promise<void>((done) => {
+      server.close(() => done())
+      if ('closeAllConnections' in server) server.closeAllConnections()
+    })
+    log({ msg: 'runner stopped' })
+  }
   return {
     url,
     repository,
-    close: () =>
-      new Promise<void>((done) => {
-        draining = true
-        server.close(() => done())
-        if ('closeIdleConnections' in server) server.closeIdleConnections()
-      }),
+    metrics,
+    close: () => (closing ??= close()),
   }
-}
-
-function defaultLog(entry: { level?: string; msg: string }): void {
-  console.error(JSON.stringify({ time: new Date().toISOString(), level: entry.level ?? 'info', component: 'runner', msg: entry.msg }))
 }

@@ -10,3 +10,4 @@ export {
   type Tf,
 } from './resolve-backend.ts'
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm-kernels/register.ts'
+export { createBatchNormGradConfig, registerBatchNormGradient } from './batch-norm-gradient.ts'

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import * as tfjs from '@tensorflow/tfjs'
+import { registerBatchNormGradient } from './batch-norm-gradient.ts'
 import { TfBackendError } from './errors.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
 
@@ -100,7 +101,8 @@ function describe(error: unknown): string {
  * Starts the first tfjs backend in `priority` that works on this machine and makes it the active one.
  * `tensorflow` needs `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` (only in the GPU runner image);
  * `wasm` loads its binaries from the installed package and gets the project's training kernels
- * (see `registerWasmTrainingKernels`); `cpu` is pure JavaScript and always available.
+ * (see `registerWasmTrainingKernels`); `cpu` is pure JavaScript and always available. Every backend gets
+ * the leaner batch-norm gradient (`registerBatchNormGradient`).
  *
  * @throws TfBackendError code `tf_backend_unavailable`, listing why each backend failed, when none works;
  *   code `tf_backend_unknown` for a name outside `TF_BACKEND_NAMES`.
@@ -122,6 +124,7 @@ export async function resolveTfBackend(options: ResolveTfBackendOptions = {}): P
   for (const name of priority) {
     try {
       const { tf, threads } = await attempts[name](options.threads)
+      registerBatchNormGradient(tf)
       const skipped = reasons.map((r) => `${r.name}: ${r.reason}`).join('; ')
       log(`tfjs backend: ${name} (threads: ${threads || 'native'})${skipped ? ` — skipped ${skipped}` : ''}`)
       return { name, tf, reasons, threads }

@@ -85,6 +85,7 @@ interface CheckpointExtra {
   bestAccuracy: number
   epochLossSum: number
   epochLossCount: number
+  stoppedEarly: boolean
 }
 
 /**
@@ -128,7 +129,7 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
     const trainSet = new Set(settings.trainOn)
     const ownVal = valImages.filter((image) => trainSet.has(image.generator))
 
-    let state: CheckpointExtra = { history: [], bestEpoch: 0, bestAccuracy: -1, epochLossSum: 0, epochLossCount: 0 }
+    let state: CheckpointExtra = { history: [], bestEpoch: 0, bestAccuracy: -1, epochLossSum: 0, epochLossCount: 0, stoppedEarly: false }
     let best: TensorValues | undefined
     let step = 0
     if (options.checkpointDir) {
@@ -155,12 +156,16 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
 
     await emit({ type: 'start', model: ref.name, backend: tf.getBackend(), epochs: settings.epochs, stepsPerEpoch, totalSteps, trainImages: trainImages.length, valImages: valImages.length, resumedFromStep })
     const trainable = [...detector.params.trainable.values()]
-    let stoppedEarly = false
     let secondsPerStep = 0
     const every = options.checkpointEvery ?? 20
-    const fetch = (at: number): Promise<Batch> | undefined => (at < totalSteps ? batches.batch(Math.floor(at / stepsPerEpoch), at % stepsPerEpoch) : undefined)
+    const fetch = (at: number): Promise<Batch> | undefined => {
+      if (at >= totalSteps) return undefined
+      const pending = batches.batch(Math.floor(at / stepsPerEpoch), at % stepsPerEpoch)
+      pending.catch(() => undefined)
+      return pending
+    }
     let next = fetch(step)
-    while (step < totalSteps && !stoppedEarly) {
+    while (step < totalSteps && !state.stoppedEarly) {
       if (options.signal?.aborted) {
         await checkpoint()
         throw new TrainingCancelledError(step)
@@ -182,8 +187,9 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
       })
       const endOfEpoch = step % stepsPerEpoch === 0
       if (endOfEpoch) {
-        const evaluation = scorePredictions(valImages, await predictLabels(detector, valTensors))
-        const own = scorePredictions(ownVal, await predictLabels(detector, valTensors.filter((_, i) => trainSet.has(valImages[i]!.generator))))
+        const predictions = await predictLabels(detector, valTensors)
+        const evaluation = scorePredictions(valImages, predictions)
+        const own = scorePredictions(ownVal, predictions.filter((_, i) => trainSet.has(valImages[i]!.generator)))
         const isBest = own.accuracy > state.bestAccuracy
         if (isBest) {
           state.bestAccuracy = own.accuracy
@@ -196,7 +202,7 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
         state.epochLossCount = 0
         await emit({ type: 'epoch', epochs: settings.epochs, ...record, isBest })
         if (options.earlyStopPatience !== undefined && record.epoch - state.bestEpoch >= options.earlyStopPatience && step < totalSteps) {
-          stoppedEarly = true
+          state.stoppedEarly = true
           await emit({ type: 'early-stop', epoch: record.epoch, bestEpoch: state.bestEpoch })
         }
       }
@@ -206,7 +212,7 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
     if (best) detector.params.load(best)
     const evaluation = scorePredictions(valImages, await predictLabels(detector, valTensors))
     await emit({ type: 'done', steps: step, bestEpoch: state.bestEpoch, valAccuracy: state.bestAccuracy, seconds: (Date.now() - started) / 1000 })
-    return { detector, history: state.history, bestEpoch: state.bestEpoch, valAccuracy: state.bestAccuracy, evaluation, steps: step, resumedFromStep, stoppedEarly, settings }
+    return { detector, history: state.history, bestEpoch: state.bestEpoch, valAccuracy: state.bestAccuracy, evaluation, steps: step, resumedFromStep, stoppedEarly: state.stoppedEarly, settings }
   } catch (error) {
     detector.dispose()
     throw error

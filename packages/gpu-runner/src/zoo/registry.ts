@@ -2,7 +2,12 @@ import type { ModelTask } from '@genimage/shared'
 import { headLabels, resolveZooModel, type Architecture, type Variant } from '@genimage/shared/zoo'
 import { Detector } from './detector.ts'
 import { Linear, Sequential, type Layer } from './layers.ts'
+import { buildF3Net, buildSpec } from './frequency.ts'
+import { buildGramNet } from './gramnet.ts'
 import { buildNpr } from './npr.ts'
+import { buildSwin } from './swin.ts'
+import { buildDeit } from './transformer.ts'
+import { buildUnivFdProbe } from './univfd.ts'
 import { ParamStore } from './params.ts'
 import { resnet50Spec, resnetTrunk } from './resnet.ts'
 
@@ -71,3 +76,9 @@ export function resnetClassifier(ctx: BuildContext, inChannels = 3): Layer {
 registerArchitecture('npr', (ctx) => buildNpr(ctx.store, ctx.variant, ctx.size, ctx.classes))
 registerArchitecture('resnet50', (ctx) => resnetClassifier(ctx))
 registerArchitecture('cnnspot', (ctx) => resnetClassifier(ctx))
+registerArchitecture('spec', (ctx) => buildSpec(ctx.store, ctx.variant, ctx.size, ctx.classes))
+registerArchitecture('f3net', (ctx) => buildF3Net(ctx.store, ctx.variant, ctx.size, ctx.classes))
+registerArchitecture('gramnet', (ctx) => buildGramNet(ctx.store, ctx.variant, ctx.classes))
+registerArchitecture('deit-s', (ctx) => buildDeit(ctx.store, ctx.variant, ctx.size, ctx.classes))
+registerArchitecture('swin-t', (ctx) => buildSwin(ctx.store, ctx.variant, ctx.size, ctx.classes))
+registerArchitecture('univfd-probe', (ctx) => buildUnivFdProbe(ctx.store, ctx.classes))

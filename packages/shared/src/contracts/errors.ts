@@ -17,6 +17,8 @@ export const ErrorCode = z.enum([
   'rate_limited',
   'not_found',
   'internal_error',
+  'url_not_allowed',
+  'url_fetch_failed',
 ])
 export type ErrorCode = z.infer<typeof ErrorCode>
 
@@ -37,6 +39,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   not_found: 404,
   internal_error: 500,
+  url_not_allowed: 400,
+  url_fetch_failed: 422,
 }
 
 /** The one JSON error shape of the public API. */

@@ -45,3 +45,6 @@ export async function ensureDbDirectory(url: string): Promise<void> {
   const path = url.slice('file:'.length)
   if (path && path !== ':memory:') await mkdir(dirname(path), { recursive: true })
 }
+export * from './runners.ts'
+export * from './api-keys.ts'
+export { cancelExperiment, createExperiment, deriveExperimentState, experimentProgress, getExperiment, isFinalState, listExperiments } from './experiment-store.ts'

@@ -1,0 +1,94 @@
+import { createApiKey, createDb, ensureDbDirectory, listApiKeys, revokeApiKey } from '@genimage/shared/db'
+import type { Command } from 'commander'
+
+const databaseUrl = () => process.env.DATABASE_URL ?? 'file:./data/genimage.db'
+
+async function openDb() {
+  const url = databaseUrl()
+  await ensureDbDirectory(url)
+  return createDb(url, { authToken: process.env.DATABASE_AUTH_TOKEN })
+}
+
+/** Parses `600`, `600/min` or `10/s` into requests per minute. */
+export function parseRateLimit(text: string): number {
+  const match = /^\s*(\d+)\s*(?:\/\s*(s|sec|second|m|min|minute|h|hour))?\s*$/i.exec(text)
+  if (!match) throw new Error(`rate limit "${text}" is not N, N/min, N/s or N/hour`)
+  const n = Number(match[1])
+  const unit = (match[2] ?? 'min').toLowerCase()
+  const perMinute = unit.startsWith('s') ? n * 60 : unit.startsWith('h') ? n / 60 : n
+  if (!Number.isInteger(perMinute) || perMinute <= 0) throw new Error(`rate limit "${text}" must come to a positive whole number per minute`)
+  return perMinute
+}
+
+/** `genimage keys create|list|revoke`: API keys for the edge, stored as sha256 hashes in DATABASE_URL. */
+export function registerKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('API keys for the edge (stored hashed in DATABASE_URL)')
+
+  keys
+    .command('create')
+    .description('create a key and print its secret (shown only this once)')
+    .requiredOption('--name <name>', 'who or what uses the key')
+    .option('--scopes <list>', 'comma-separated: detect, experiments, admin', 'detect')
+    .option('--rate-limit <rate>', 'requests per minute per edge instance: N, N/min, N/s')
+    .option('--json', 'print JSON')
+    .action(async (opts: { name: string; scopes: string; rateLimit?: string; json?: boolean }) => {
+      const db = await openDb()
+      try {
+        const key = await createApiKey(db, {
+          name: opts.name,
+          scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean),
+          ...(opts.rateLimit ? { rateLimitPerMinute: parseRateLimit(opts.rateLimit) } : {}),
+        })
+        if (opts.json) {
+          console.log(JSON.stringify(key, null, 2))
+          return
+        }
+        console.log(`created ${key.id} "${key.name}" scopes=${key.scopes.join(',')} rate limit=${key.rate_limit_per_minute ?? 'none'}/min`)
+        console.log(`\n  ${key.secret}\n`)
+        console.log('This secret is shown once; only its sha256 is stored. Send it as `Authorization: Bearer <secret>`.')
+        console.log('Edges with REQUIRE_API_KEY=auto (the default) require a key from now on (within 5 s).')
+      } finally {
+        db.$client.close()
+      }
+    })
+
+  keys
+    .command('list')
+    .description('list keys (never their secrets)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const db = await openDb()
+      try {
+        const all = await listApiKeys(db)
+        if (opts.json) {
+          console.log(JSON.stringify(all, null, 2))
+          return
+        }
+        if (all.length === 0) console.log('no API keys; create one with `npx genimage keys create --name <name> --scopes detect`')
+        for (const k of all) {
+          const state = k.revoked_at ? `revoked ${k.revoked_at}` : 'active'
+          console.log(`${k.id}  ${k.prefix}…  ${k.name}  scopes=${k.scopes.join(',')}  limit=${k.rate_limit_per_minute ?? 'none'}/min  ${state}`)
+        }
+      } finally {
+        db.$client.close()
+      }
+    })
+
+  keys
+    .command('revoke <id>')
+    .description('revoke a key; edges refuse it from their next request')
+    .action(async (id: string) => {
+      const db = await openDb()
+      try {
+        const key = await revokeApiKey(db, id)
+        if (!key) {
+          console.error(`no key with id ${id} (see \`npx genimage keys list\`)`)
+          process.exitCode = 1
+          return
+        }
+        console.log(`revoked ${key.id} "${key.name}" at ${key.revoked_at}`)
+      } finally {
+        db.$client.close()
+      }
+    })
+}

@@ -1,0 +1,139 @@
+import type { ExperimentDetail, ExperimentRun, RunMetric } from '@genimage/shared'
+import { describeDegradation, GENIMAGE_PAPER, isGenImageDataset, paperGeneratorName, publishedTable3Average } from '@genimage/shared/protocols'
+import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
+
+/** The markdown report and the SVG files it links to (file name → content). */
+export interface ExperimentReport {
+  markdown: string
+  files: Record<string, string>
+  /** Table 4 structure per model: mean accuracy on the own generator (diagonal) and on the others. */
+  crossGenerator: Array<{ model: string; diagonal: number; offDiagonal: number }>
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : (100 * x).toFixed(1))
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN)
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
+const table = (header: readonly string[], rows: readonly (readonly string[])[], align: 'l' | 'r' = 'r') =>
+  [row(header), row(header.map((_, i) => (i === 0 || align === 'l' ? '---' : '---:'))), ...rows.map(row)].join('\n')
+
+/** Runs of one model trained on one set, over all seeds. */
+interface RunGroup {
+  model: string
+  trainOn: string[]
+  runs: ExperimentRun[]
+}
+
+function groupRuns(runs: readonly ExperimentRun[]): RunGroup[] {
+  const groups = new Map<string, RunGroup>()
+  for (const run of runs) {
+    const key = `${run.model}|${run.trainOn.join('+')}`
+    const group = groups.get(key) ?? { model: run.model, trainOn: run.trainOn, runs: [] }
+    group.runs.push(run)
+    groups.set(key, group)
+  }
+  return [...groups.values()]
+}
+
+/** Mean over seeds of one cell; undefined when no seed has a metric for it. */
+function cell(group: RunGroup, testSet: string, degradation: string, pick: (m: RunMetric) => number | null = (m) => m.accuracy): number | undefined {
+  const values = group.runs.flatMap((r) => r.metrics.filter((m) => m.testSet === testSet && m.degradation === degradation).map(pick)).filter((v): v is number => v !== null)
+  return values.length ? mean(values) : undefined
+}
+
+/** Builds the report: the paper's table layout for the protocol, per-cell detail, and SVG charts. */
+export function buildExperimentReport(experiment: ExperimentDetail): ExperimentReport {
+  const { spec } = experiment
+  const genimage = isGenImageDataset(spec.generators)
+  const label = (g: string) => paperGeneratorName(g) ?? g
+  const groups = groupRuns(experiment.runDetails)
+  const testSets = [...new Set(experiment.runDetails.flatMap((r) => r.testOn))]
+  const files: Record<string, string> = {}
+  const crossGenerator: ExperimentReport['crossGenerator'] = []
+  const out: string[] = []
+
+  out.push(`# Experiment ${experiment.id}${experiment.name ? ` — ${experiment.name}` : ''}`, '')
+  out.push(`- protocol: **${spec.protocol}**, state: **${experiment.state}** (${experiment.runs.succeeded} of ${experiment.runDetails.length} runs succeeded${experiment.runs.failed ? `, ${experiment.runs.failed} failed` : ''})`)
+  out.push(`- dataset: \`${spec.dataRoot}\` — generators: ${spec.generators.map(label).join(', ')}${genimage ? ' (GenImage)' : ' (not GenImage: the paper\'s numbers are not comparable and are not shown beside these)'}`)
+  out.push(`- models: ${spec.models.join(', ')}; epochs ${spec.epochs}, batch ${spec.batchSize}, seeds ${spec.seeds.join(', ')}${spec.limitPerClass ? `, at most ${spec.limitPerClass} train images per generator and class` : ''}${spec.testLimitPerClass ? `, at most ${spec.testLimitPerClass} test images per generator and class` : ''}`)
+  out.push(`- debias: ${spec.debiasJpegQuality ? `training images JPEG-aligned at q${spec.debiasJpegQuality}` : 'none'}; degradations apply to ${spec.degradeReal ? 'real and generated' : 'generated images only'}; downscale interpolation ${spec.interpolation}`)
+  out.push(`- accuracy at threshold 0.5 in %, mean over seeds; 95% bootstrap intervals in the detail table`, '')
+
+  if (spec.protocol === 'table3' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.includes('none')))) {
+    out.push(`## ${spec.protocol === 'table3' ? 'Table 3 — trained on one generator, tested on every val subset' : 'Accuracy per test set'}`, '')
+    const header = ['model (trained on)', ...testSets.map(label), 'Avg', ...(genimage ? ['paper Avg'] : [])]
+    const rows = groups.map((g) => {
+      const values = testSets.map((t) => cell(g, t, 'none'))
+      const defined = values.filter((v): v is number => v !== undefined)
+      const published = genimage && spec.protocol === 'table3' ? publishedTable3Average(g.model) : undefined
+      const paper = published ? `${published.average.toFixed(1)} (${published.displayName}${g.model.endsWith('-tiny') ? ', full-size model' : ''})` : '–'
+      return [`${g.model} (${g.trainOn.map(label).join('+')})`, ...values.map(pct), pct(defined.length === values.length ? mean(defined) : undefined), ...(genimage ? [paper] : [])]
+    })
+    out.push(table(header, rows), '')
+    if (genimage && spec.protocol === 'table3') out.push(`Paper averages: ${GENIMAGE_PAPER}, Table 3 (NPR and UnivFD from later work on the same protocol, as each row's model card says). Per-subset published numbers are not carried.`, '')
+  }
+
+  if (spec.protocol === 'table4') {
+    out.push('## Table 4 — one model per training generator, tested on every generator', '')
+    const trainSets = spec.generators
+    const summaryRows: string[][] = []
+    for (const model of spec.models) {
+      const byTrain = trainSets.map((t) => groups.find((g) => g.model === model && g.trainOn.join('+') === t))
+      const matrix = byTrain.map((g) => testSets.map((t) => (g ? cell(g, t, 'none') : undefined)))
+      const diagonal = trainSets.map((t, i) => matrix[i]![testSets.indexOf(t)]).filter((v): v is number => v !== undefined)
+      const off = matrix.flatMap((r, i) => r.filter((v, j): v is number => v !== undefined && testSets[j] !== trainSets[i]))
+      crossGenerator.push({ model, diagonal: mean(diagonal), offDiagonal: mean(off) })
+      const name = `table4-heatmap-${model}.svg`
+      files[name] = heatmapSvg(`${model}: accuracy (%) trained on row, tested on column`, trainSets.map(label), testSets.map(label), (i, j) => matrix[i]![j])
+      out.push(`### ${model}`, '', `![cross-generator heatmap for ${model}](${name})`, '')
+      const columnMeans = testSets.map((_, j) => mean(matrix.map((r) => r[j]).filter((v): v is number => v !== undefined)))
+      out.push(table(['trained on \\ tested on', ...testSets.map(label), 'Avg'], [
+        ...matrix.map((r, i) => [label(trainSets[i]!), ...r.map(pct), pct(mean(r.filter((v): v is number => v !== undefined)))]),
+        ['**column Avg**', ...columnMeans.map(pct), pct(mean(columnMeans))],
+      ]), '')
+      out.push(`Own generator (diagonal) ${pct(mean(diagonal))}%, other generators (off-diagonal) ${pct(mean(off))}%: a gap of ${pct(mean(diagonal) - mean(off))} points.`, '')
+      summaryRows.push([model, ...matrix.map((r) => pct(mean(r.filter((v): v is number => v !== undefined)))), pct(mean(matrix.flat().filter((v): v is number => v !== undefined)))])
+    }
+    out.push('### Average over test sets per training generator (the paper\'s Table 4 layout)', '')
+    out.push(table(['model \\ trained on', ...trainSets.map(label), 'Avg'], summaryRows), '')
+  }
+
+  if (spec.protocol === 'table5' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.some((d) => d !== 'none')))) {
+    const degradations = [...new Set(experiment.runDetails.flatMap((r) => r.degradations))]
+    out.push(`## ${spec.protocol === 'table5' ? 'Table 5 — degraded test images' : 'Degraded test images'}`, '')
+    const rows: string[][] = []
+    const series: Array<{ name: string; values: Array<number | undefined> }> = []
+    for (const g of groups) {
+      for (const t of g.runs[0]!.testOn) {
+        const values = degradations.map((d) => cell(g, t, d))
+        rows.push([`${g.model} (trained ${g.trainOn.map(label).join('+')}, tested ${label(t)})`, ...values.map(pct)])
+        series.push({ name: `${g.model} → ${label(t)}`, values })
+      }
+    }
+    out.push(table(['model', ...degradations.map(describeDegradation)], rows), '')
+    files['table5-degradations.svg'] = groupedBarsSvg('Accuracy under degradation', degradations.map(describeDegradation), series)
+    out.push('![accuracy per degradation](table5-degradations.svg)', '')
+  }
+
+  const curves = experiment.runDetails.filter((r) => r.history.length > 0)
+  if (curves.length) {
+    const name = (r: ExperimentRun) => `${r.model} ${r.trainOn.map(label).join('+')} s${r.seed}`
+    files['training-curves.svg'] = lineChartSvg('Training curves', [
+      { label: 'train loss', series: curves.map((r) => ({ name: name(r), points: r.history.map((h) => [h.epoch, h.trainLoss] as [number, number]) })) },
+      { label: 'val accuracy (own generator)', series: curves.map((r) => ({ name: name(r), points: r.history.map((h) => [h.epoch, h.valAccuracy] as [number, number]) })) },
+    ])
+    out.push('## Training curves', '', '![training curves](training-curves.svg)', '')
+  }
+
+  out.push('## Every cell', '')
+  const detail = experiment.runDetails.flatMap((r) =>
+    r.metrics.map((m) => [`${r.index}`, r.model, r.trainOn.map(label).join('+'), `${r.seed}`, label(m.testSet), describeDegradation(m.degradation), pct(m.accuracy), m.accuracyCi ? `${pct(m.accuracyCi[0])}–${pct(m.accuracyCi[1])}` : '–', pct(m.realAccuracy), pct(m.fakeAccuracy), pct(m.averagePrecision), pct(m.rocAuc), `${m.realCount}/${m.fakeCount}`]),
+  )
+  out.push(table(['run', 'model', 'trained on', 'seed', 'tested on', 'degradation', 'acc', '95% CI', 'real acc', 'fake acc', 'AP', 'AUC', 'real/fake n'], detail), '')
+  const problems = experiment.runDetails.filter((r) => r.state !== 'succeeded')
+  if (problems.length) {
+    out.push('## Runs without results', '')
+    for (const r of problems) out.push(`- run ${r.index} (${r.model}, ${r.trainOn.join('+')}, seed ${r.seed}): ${r.state}${r.failureReason ? ` — ${r.failureReason}` : ''}`)
+    out.push('')
+  }
+  return { markdown: out.join('\n'), files, crossGenerator }
+}

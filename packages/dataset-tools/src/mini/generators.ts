@@ -1,0 +1,80 @@
+import path from 'node:path'
+import type * as tfjs from '@tensorflow/tfjs'
+import type { ConvAutoencoder } from './autoencoder.ts'
+import { resizeBicubic } from './crops.ts'
+import { fromRgbBuffers, loadLayersModelFromFile, packageRoot, toRgbBuffers, type Tf } from './tf-runtime.ts'
+
+/** One GenImage-mini `ai` generator: turns real crops (`size`² 8-bit RGB) into images it made. */
+export interface MiniGenerator {
+  /** Folder name, like GenImage's generator folders. */
+  name: string
+  /** `model` when a learned model computes the pixels; `control` for the non-learned bicubic baseline. */
+  kind: 'model' | 'control'
+  description: string
+  generate(crops: readonly Buffer[], size: number): Promise<Buffer[]>
+  dispose(): void
+}
+
+/** Names of the generators GenImage-mini builds, in folder order. */
+export const MINI_GENERATOR_NAMES = ['RDN-slim', 'RDN-medium', 'AE-decoder', 'Bicubic'] as const
+export type MiniGeneratorName = (typeof MINI_GENERATOR_NAMES)[number]
+
+const RDN_PACKAGES: Record<'RDN-slim' | 'RDN-medium', string> = {
+  'RDN-slim': '@upscalerjs/esrgan-slim',
+  'RDN-medium': '@upscalerjs/esrgan-medium',
+}
+
+/**
+ * A residual dense network (RDN) ×2 super-resolution model from an UpscalerJS package: the crop is reduced ×2
+ * (anti-aliased bicubic) and the model draws it back at full size. The RDN variants register no custom layers
+ * (only the GANs of the same family do) and take and return pixel values in [0, 255].
+ */
+export async function createRdnGenerator(tf: Tf, name: 'RDN-slim' | 'RDN-medium'): Promise<MiniGenerator> {
+  const pkg = RDN_PACKAGES[name]
+  const model = await loadLayersModelFromFile(path.join(packageRoot(pkg), 'models', 'x2', 'model.json'))
+  return {
+    name,
+    kind: 'model',
+    description: `${pkg} x2 RDN super-resolution of the crop reduced x2 (MIT, weights in the package)`,
+    async generate(crops, size) {
+      const half = size / 2
+      const small = await Promise.all(crops.map((crop) => resizeBicubic(crop, size, half)))
+      const input = fromRgbBuffers(small, half, half)
+      const output = model.predict(input) as tfjs.Tensor4D
+      input.dispose()
+      const images = await toRgbBuffers(output)
+      output.dispose()
+      return images
+    },
+    dispose: () => model.dispose(),
+  }
+}
+
+/** The project's autoencoder used as a decoder: every image is `decode(encode(crop))`. */
+export function createAutoencoderGenerator(tf: Tf, model: ConvAutoencoder): MiniGenerator {
+  return {
+    name: 'AE-decoder',
+    kind: 'model',
+    description: 'convolutional autoencoder trained on the training photos; image = decode(encode(crop))',
+    async generate(crops, size) {
+      const output = tf.tidy(() => model.reconstruct(fromRgbBuffers(crops, size, size).div(255) as tfjs.Tensor4D).mul(255)) as tfjs.Tensor4D
+      const images = await toRgbBuffers(output)
+      output.dispose()
+      return images
+    },
+    dispose: () => model.dispose(),
+  }
+}
+
+/** Non-learned control: the crop reduced ×2 and enlarged ×2 again with bicubic interpolation. */
+export function createBicubicGenerator(): MiniGenerator {
+  return {
+    name: 'Bicubic',
+    kind: 'control',
+    description: 'crop reduced x2 then enlarged x2 with bicubic (Catmull-Rom) interpolation; no model',
+    async generate(crops, size) {
+      return Promise.all(crops.map(async (crop) => resizeBicubic(await resizeBicubic(crop, size, size / 2), size / 2, size)))
+    },
+    dispose() {},
+  }
+}

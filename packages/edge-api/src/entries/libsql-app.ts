@@ -1,0 +1,31 @@
+import type { Db } from '@genimage/shared/db'
+import type { Hono } from 'hono'
+import { type AppEnv, createApp } from '../app.ts'
+import type { EdgeEnvironment } from '../config.ts'
+import type { ResolveHost } from '../inputs/url-fetch.ts'
+import { jsonLogger } from '../middleware/observe.ts'
+import { RunnerPool } from '../runners/runner-pool.ts'
+import { libsqlExperimentStore } from '../store/libsql-experiments.ts'
+import { libsqlKeyStore } from '../store/libsql-keys.ts'
+import { libsqlRunnerSource } from '../store/libsql-runners.ts'
+import { createLibsqlStore } from '../store/libsql-store.ts'
+
+/**
+ * The edge app over one libSQL database: detections, API keys and the runner registry all live there;
+ * static RUNNER_URLS are routed to as well. Shared by the Node, Deno and workerd entries.
+ */
+export function createLibsqlEdgeApp(db: Db, settings: EdgeEnvironment, resolveHost?: ResolveHost): Hono<AppEnv> {
+  const runners = new RunnerPool(settings.runnerUrls, {
+    ...(settings.runnerRegistry ? { registry: libsqlRunnerSource(db, { maxAgeMs: settings.runnerHeartbeatTtlMs }) } : {}),
+    breakerThreshold: settings.breakerThreshold,
+  })
+  return createApp({
+    store: createLibsqlStore(db),
+    runners,
+    keys: libsqlKeyStore(db),
+    experiments: libsqlExperimentStore(db),
+    ...(resolveHost ? { resolveHost } : {}),
+    log: jsonLogger(settings.logLevel),
+    config: settings.config,
+  })
+}

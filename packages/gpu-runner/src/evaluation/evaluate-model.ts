@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises'
+import type { RunMetric } from '@genimage/shared'
+import { parseDegradation } from '@genimage/shared/protocols'
+import { runModel } from '../inference/run-model.ts'
+import { loadModel, type LoadedModel } from '../repository/model-repository.ts'
+import { loadSplit, type LabelledImage } from '../training/dataset.ts'
+import { degradeImage, type DegradeSettings } from './degrade.ts'
+import { detectionMetrics, type ScoredImage } from './metrics.ts'
+
+export interface EvaluateOptions extends DegradeSettings {
+  dataRoot: string
+  testOn: readonly string[]
+  degradations: readonly string[]
+  /** At most this many val images per generator and class. */
+  limitPerClass?: number
+  /** Images per onnxruntime call (default 32). */
+  batchSize?: number
+  signal?: AbortSignal
+  /** Called after each finished cell (test set × degradation). */
+  onCell?: (done: number, total: number, metric: RunMetric) => void
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null)
+
+/** P(ai) of each image: 1 − P(nature), which also covers attribution heads (nature + one label per generator). */
+async function scoreImages(model: LoadedModel, images: readonly LabelledImage[], prepare: (bytes: Uint8Array) => Promise<Uint8Array>, batchSize: number, signal?: AbortSignal): Promise<ScoredImage[]> {
+  const natureIndex = model.card.labels.indexOf('nature')
+  if (natureIndex < 0) throw new Error(`model ${model.card.name} has no "nature" label`)
+  const width = model.card.labels.length
+  const scored: ScoredImage[] = []
+  for (let start = 0; start < images.length; start += batchSize) {
+    signal?.throwIfAborted()
+    const chunk = images.slice(start, start + batchSize)
+    const tensors = await Promise.all(chunk.map(async (image) => model.transform(await prepare(await readFile(image.path)))))
+    const probabilities = await runModel(model, tensors)
+    chunk.forEach((image, i) => scored.push({ score: 1 - probabilities[i * width + natureIndex]!, fake: image.kind === 'ai' }))
+  }
+  return scored
+}
+
+/**
+ * Scores a model folder (the exported ONNX model, as the runner serves it) on the val split of each test
+ * generator under each degradation, and returns one metric per cell.
+ */
+export async function evaluateModelFolder(modelDir: string, options: EvaluateOptions): Promise<RunMetric[]> {
+  const model = await loadModel(modelDir, { providers: ['cpu'], maxPixels: 64_000_000 })
+  if (!model) throw new Error(`no model folder (card.json) in ${modelDir}`)
+  try {
+    const total = options.testOn.length * options.degradations.length
+    const results: RunMetric[] = []
+    for (const testSet of options.testOn) {
+      const images = await loadSplit({ root: options.dataRoot, split: 'val', generators: [testSet], task: 'binary', headGenerators: [], limitPerClass: options.limitPerClass })
+      for (const id of options.degradations) {
+        const degradation = parseDegradation(id)
+        const scored: ScoredImage[] = []
+        const fakes = images.filter((i) => i.kind === 'ai')
+        const reals = images.filter((i) => i.kind === 'nature')
+        const degrade = (bytes: Uint8Array) => degradeImage(bytes, degradation, options)
+        scored.push(...(await scoreImages(model, fakes, degrade, options.batchSize ?? 32, options.signal)))
+        scored.push(...(await scoreImages(model, reals, options.degradeReal ? degrade : async (b) => b, options.batchSize ?? 32, options.signal)))
+        const m = detectionMetrics(scored)
+        const metric: RunMetric = {
+          testSet,
+          degradation: id,
+          accuracy: m.accuracy,
+          realAccuracy: finite(m.realAccuracy),
+          fakeAccuracy: finite(m.fakeAccuracy),
+          averagePrecision: finite(m.averagePrecision),
+          rocAuc: finite(m.rocAuc),
+          count: m.count,
+          realCount: m.realCount,
+          fakeCount: m.fakeCount,
+          accuracyCi: Number.isFinite(m.accuracyCi[0]) ? m.accuracyCi : null,
+        }
+        results.push(metric)
+        options.onCell?.(results.length, total, metric)
+      }
+    }
+    return results
+  } finally {
+    await model.session.release()
+  }
+}

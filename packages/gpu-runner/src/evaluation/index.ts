@@ -1,0 +1,3 @@
+export { averagePrecision, bootstrapAccuracyInterval, detectionMetrics, rocAuc, type DetectionMetrics, type MetricOptions, type ScoredImage } from './metrics.ts'
+export { degradeImage, type DegradeSettings } from './degrade.ts'
+export { evaluateModelFolder, type EvaluateOptions } from './evaluate-model.ts'

@@ -1,0 +1,59 @@
+import type { LoadedModel } from '../repository/model-repository.ts'
+import { type BatcherHooks, type BatcherOptions, DynamicBatcher } from './batcher.ts'
+import type { Limiter } from './limiter.ts'
+import { runModel } from './run-model.ts'
+
+/** Raised when image `index` of a request could not be preprocessed; `cause` is the transform's error. */
+export class ImagePreprocessError extends Error {
+  override name = 'ImagePreprocessError'
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause))
+  }
+}
+
+/**
+ * Serves one model: admits a request's images into a bounded queue, decodes them under the runner-wide
+ * decode limiter (so decoding overlaps the batch running now), then scores them through the dynamic batcher.
+ * Returns one probability row (`labels.length` values) per image.
+ */
+export class ModelScheduler {
+  readonly batcher: DynamicBatcher<Float32Array, Float32Array>
+
+  constructor(
+    readonly model: LoadedModel,
+    options: BatcherOptions,
+    private readonly decodes: Limiter,
+    hooks: BatcherHooks = {},
+  ) {
+    const labels = model.card.labels.length
+    this.batcher = new DynamicBatcher<Float32Array, Float32Array>(
+      async (tensors) => {
+        const flat = await runModel(model, tensors)
+        return tensors.map((_, i) => flat.slice(i * labels, (i + 1) * labels))
+      },
+      options,
+      hooks,
+    )
+  }
+
+  /** Scores encoded images. Throws `QueueFullError` when the queue is full, `ImagePreprocessError` for a bad image. */
+  async scoreImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+    const admission = this.batcher.admit(images.length)
+    const decoded = await Promise.allSettled(images.map((image) => this.decodes.run(() => this.model.transform(image))))
+    const failed = decoded.findIndex((d) => d.status === 'rejected')
+    if (failed >= 0) {
+      admission.release()
+      throw new ImagePreprocessError(failed, (decoded[failed] as PromiseRejectedResult).reason)
+    }
+    const tensors = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array>).value)
+    return this.batcher.run(admission, tensors)
+  }
+
+  /** Scores already-preprocessed input tensors (the FP32 input Triton-style clients send). */
+  scoreTensors(tensors: readonly Float32Array[]): Promise<Float32Array[]> {
+    return this.batcher.run(this.batcher.admit(tensors.length), tensors)
+  }
+}

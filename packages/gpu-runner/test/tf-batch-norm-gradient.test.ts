@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { resolveTfBackend } from '../src/tf/index.ts'
+
+function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0
+  let scale = 1e-12
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
+    scale = Math.max(scale, Math.abs(expected[i] as number))
+  }
+  return diff / scale
+}
+
+/** Batch norm written with elementwise ops only: its gradient never touches FusedBatchNorm's. */
+function elementwiseBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset: tf.Tensor, scale: tf.Tensor, eps: number) {
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), scale), offset)
+}
+
+beforeAll(async () => {
+  await resolveTfBackend({ priority: ['wasm'], log: () => {} })
+})
+
+describe('batch-norm gradient (registered by resolveTfBackend)', () => {
+  const cases = [
+    { backend: 'wasm', paramShape: [5] },
+    { backend: 'cpu', paramShape: [5] },
+    { backend: 'wasm', paramShape: [1, 1, 1, 5] },
+  ]
+
+  it.each(cases)('matches the elementwise formulation on $backend, parameters $paramShape', async ({ backend, paramShape }) => {
+    await tf.setBackend(backend)
+    const [fused, reference] = tf.tidy(() => {
+      const x = tf.randomNormal([3, 4, 6, 5], 0, 2, 'float32', 1)
+      const dy = tf.randomNormal([3, 4, 6, 5], 0, 1, 'float32', 2)
+      const mean = tf.randomNormal(paramShape, 0, 1, 'float32', 3)
+      const variance = tf.add(tf.randomUniform(paramShape, 0, 2, 'float32', 4), 0.1)
+      const offset = tf.randomNormal(paramShape, 0, 1, 'float32', 5)
+      const scale = tf.randomNormal(paramShape, 1, 0.5, 'float32', 6)
+      const inputs = [x, mean, variance, offset, scale]
+      const loss = (norm: typeof elementwiseBatchNorm) => (...t: tf.Tensor[]) =>
+        tf.sum(tf.mul(norm(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, 1e-3), dy))
+      const viaKernel = tf.grads(loss((a, m, v, o, s, e) => tf.batchNorm(a, m, v, o, s, e)))(inputs)
+      const viaElementwise = tf.grads(loss(elementwiseBatchNorm))(inputs)
+      return [viaKernel, viaElementwise]
+    })
+    for (let i = 0; i < 5; i++) {
+      const actual = (await fused[i]!.data()) as Float32Array
+      const expected = (await reference[i]!.data()) as Float32Array
+      expect(fused[i]!.shape).toEqual(reference[i]!.shape)
+      expect(maxRelativeError(actual, expected)).toBeLessThan(1e-4)
+    }
+    tf.dispose([...fused, ...reference])
+  })
+
+  it('trains through batch statistics (moments → batchNorm), as a BatchNormalization layer does', async () => {
+    await tf.setBackend('wasm')
+    const [fused, reference] = tf.tidy(() => {
+      const x = tf.randomNormal([4, 3, 3, 6], 0, 1, 'float32', 9)
+      const dy = tf.randomNormal([4, 3, 3, 6], 0, 1, 'float32', 10)
+      const gamma = tf.randomNormal([6], 1, 0.2, 'float32', 11)
+      const beta = tf.zeros([6])
+      const step = (norm: typeof elementwiseBatchNorm) => (input: tf.Tensor, g: tf.Tensor) => {
+        const { mean, variance } = tf.moments(input, [0, 1, 2])
+        return tf.sum(tf.mul(norm(input, mean, variance, beta, g, 1e-5), dy))
+      }
+      return [
+        tf.grads(step((a, m, v, o, s, e) => tf.batchNorm(a, m, v, o, s, e)))([x, gamma]),
+        tf.grads(step(elementwiseBatchNorm))([x, gamma]),
+      ]
+    })
+    for (let i = 0; i < 2; i++) {
+      expect(maxRelativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
+    }
+    tf.dispose([...fused, ...reference])
+  })
+})

@@ -1,0 +1,191 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import {
+  type CancelExperimentResponse,
+  type ExperimentDetail,
+  type ExperimentProgressEvent,
+  type ExperimentRun,
+  ExperimentSpec,
+  type ExperimentState,
+  type ExperimentSummary,
+  type RunCounts,
+  type RunEpoch,
+  type RunMetric,
+  RunProgress,
+  type RunState,
+} from '../contracts/experiments.ts'
+import type { PlannedRun } from '../protocols/expand.ts'
+import { experiments, jobs, metrics } from './schema/experiments.ts'
+import type { Db } from './index.ts'
+
+type JobRow = typeof jobs.$inferSelect
+type ExperimentRow = typeof experiments.$inferSelect
+
+const QUEUED_PROGRESS: RunProgress = RunProgress.parse({
+  phase: 'queued', step: 0, totalSteps: 0, epoch: 0, epochs: 0, loss: null, imagesPerSecond: null, etaSeconds: null, resumedFromStep: 0, backend: null,
+})
+
+/** An experiment's state follows from its runs; a cancel recorded on the experiment wins. */
+export function deriveExperimentState(cancelled: boolean, counts: RunCounts): ExperimentState {
+  if (cancelled) return 'cancelled'
+  if (counts.running > 0) return 'running'
+  if (counts.queued > 0) return counts.succeeded + counts.failed > 0 ? 'running' : 'queued'
+  if (counts.failed > 0) return 'failed'
+  if (counts.succeeded > 0) return 'succeeded'
+  return 'cancelled'
+}
+
+function countStates(states: readonly string[]): RunCounts {
+  const counts: RunCounts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }
+  for (const s of states) if (s in counts) counts[s as RunState]++
+  return counts
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+function summary(row: ExperimentRow, states: readonly string[]): ExperimentSummary {
+  const spec = ExperimentSpec.parse(row.spec)
+  const runs = countStates(states)
+  return {
+    id: row.id,
+    name: row.name,
+    protocol: spec.protocol,
+    state: deriveExperimentState(row.cancelledAt !== null, runs),
+    models: spec.models,
+    dataRoot: spec.dataRoot,
+    runs,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  }
+}
+
+function progressOf(job: JobRow): RunProgress {
+  const parsed = RunProgress.safeParse(job.progress)
+  return parsed.success ? parsed.data : QUEUED_PROGRESS
+}
+
+function metricOf(row: typeof metrics.$inferSelect): RunMetric {
+  return {
+    testSet: row.testSet,
+    degradation: row.degradation,
+    accuracy: row.accuracy,
+    realAccuracy: row.realAccuracy,
+    fakeAccuracy: row.fakeAccuracy,
+    averagePrecision: row.averagePrecision,
+    rocAuc: row.rocAuc,
+    count: row.count,
+    realCount: row.realCount,
+    fakeCount: row.fakeCount,
+    accuracyCi: row.accuracyCiLow === null || row.accuracyCiHigh === null ? null : [row.accuracyCiLow, row.accuracyCiHigh],
+  }
+}
+
+/**
+ * Stores a validated spec and its planned runs: one experiment row and one queued job per run, in one
+ * transaction. Returns the new experiment's id.
+ */
+export async function createExperiment(db: Db, spec: ExperimentSpec, runs: readonly PlannedRun[], now = new Date()): Promise<string> {
+  const id = `exp_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
+  const experimentRow = { id, name: spec.name ?? null, protocol: spec.protocol, spec, createdAt: now, updatedAt: now }
+  const jobRows = runs.map((run) => ({
+    id: `${id}_run${String(run.index).padStart(3, '0')}`,
+    experimentId: id,
+    runIndex: run.index,
+    model: run.model,
+    trainOn: run.trainOn,
+    testOn: run.testOn,
+    degradations: run.degradations,
+    seed: run.seed,
+    state: 'queued',
+    attempts: 0,
+    maxAttempts: spec.maxAttempts,
+    availableAt: now,
+    progress: { ...QUEUED_PROGRESS, epochs: spec.epochs },
+    createdAt: now,
+    updatedAt: now,
+  }))
+  await db.batch([db.insert(experiments).values(experimentRow), ...(jobRows.length ? [db.insert(jobs).values(jobRows)] : [])])
+  return id
+}
+
+/** Newest first, with run counts per state. */
+export async function listExperiments(db: Db, limit = 50): Promise<ExperimentSummary[]> {
+  const rows = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).limit(limit)
+  if (rows.length === 0) return []
+  const states = await db.select({ experimentId: jobs.experimentId, state: jobs.state }).from(jobs).where(inArray(jobs.experimentId, rows.map((r) => r.id)))
+  return rows.map((row) => summary(row, states.filter((s) => s.experimentId === row.id).map((s) => s.state)))
+}
+
+/** The spec, every run with progress, training history and metrics; undefined for an unknown id. */
+export async function getExperiment(db: Db, id: string): Promise<ExperimentDetail | undefined> {
+  const [row] = await db.select().from(experiments).where(eq(experiments.id, id))
+  if (!row) return undefined
+  const jobRows = await db.select().from(jobs).where(eq(jobs.experimentId, id)).orderBy(jobs.runIndex)
+  const metricRows = await db.select().from(metrics).where(eq(metrics.experimentId, id)).orderBy(metrics.testSet, metrics.degradation)
+  const runDetails: ExperimentRun[] = jobRows.map((job) => ({
+    id: job.id,
+    index: job.runIndex,
+    model: job.model,
+    trainOn: job.trainOn,
+    testOn: job.testOn,
+    degradations: job.degradations,
+    seed: job.seed,
+    state: job.state as RunState,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    failureReason: job.failureReason,
+    worker: job.leaseOwner,
+    progress: progressOf(job),
+    history: Array.isArray(job.history) ? (job.history as RunEpoch[]) : [],
+    metrics: metricRows.filter((m) => m.jobId === job.id).map(metricOf),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+  }))
+  return { ...summary(row, jobRows.map((j) => j.state)), spec: ExperimentSpec.parse(row.spec), runDetails }
+}
+
+/**
+ * Cancels an experiment: records the cancel and marks every queued or running job cancelled. A runner
+ * holding one notices at its next heartbeat and stops; its results are never written. Idempotent.
+ */
+export async function cancelExperiment(db: Db, id: string, now = new Date()): Promise<CancelExperimentResponse | undefined> {
+  const [row] = await db.select({ id: experiments.id }).from(experiments).where(eq(experiments.id, id))
+  if (!row) return undefined
+  const [, cancelled] = await db.batch([
+    db.update(experiments).set({ cancelledAt: sql`coalesce(${experiments.cancelledAt}, ${now.getTime()})`, updatedAt: now }).where(eq(experiments.id, id)),
+    db
+      .update(jobs)
+      .set({ state: 'cancelled', finishedAt: now, updatedAt: now, failureReason: 'cancelled by request' })
+      .where(and(eq(jobs.experimentId, id), inArray(jobs.state, ['queued', 'running'])))
+      .returning({ id: jobs.id }),
+  ])
+  return { id, state: 'cancelled', cancelledRuns: cancelled.length }
+}
+
+/** A compact view for progress streams, and a token that changes whenever anything in it does. */
+export async function experimentProgress(db: Db, id: string): Promise<{ event: ExperimentProgressEvent; version: string } | undefined> {
+  const [row] = await db.select().from(experiments).where(eq(experiments.id, id))
+  if (!row) return undefined
+  const jobRows = await db.select().from(jobs).where(eq(jobs.experimentId, id)).orderBy(jobs.runIndex)
+  const counts = await db.select({ jobId: metrics.jobId, n: sql<number>`count(*)` }).from(metrics).where(eq(metrics.experimentId, id)).groupBy(metrics.jobId)
+  const event: ExperimentProgressEvent = {
+    id,
+    state: deriveExperimentState(row.cancelledAt !== null, countStates(jobRows.map((j) => j.state))),
+    runs: jobRows.map((job) => ({
+      id: job.id,
+      index: job.runIndex,
+      model: job.model,
+      trainOn: job.trainOn,
+      seed: job.seed,
+      state: job.state as RunState,
+      attempts: job.attempts,
+      failureReason: job.failureReason,
+      progress: progressOf(job),
+      metrics: Number(counts.find((c) => c.jobId === job.id)?.n ?? 0),
+    })),
+  }
+  const version = [row.updatedAt.getTime(), row.cancelledAt?.getTime() ?? 0, ...jobRows.map((j) => `${j.state}:${j.updatedAt.getTime()}`)].join('|')
+  return { event, version }
+}
+
+/** True once an experiment can change no more. */
+export const isFinalState = (state: ExperimentState) => state === 'succeeded' || state === 'failed' || state === 'cancelled'
