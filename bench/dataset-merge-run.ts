@@ -2,6 +2,6 @@
 import { merge } from '../packages/dataset-tools/src/merge.ts'
 
 const started = performance.now()
-const report = await merge(process.argv[2]!)
+const report = await merge(process.argv[2]!, { sequential: process.argv[3] === 'sequential' })
 const ms = performance.now() - started
 console.log(JSON.stringify({ ms, created: report.created, alreadyPresent: report.alreadyPresent }))

@@ -1,5 +1,6 @@
 """PyTorch CPU peer of bench/train-step.ts: the same two architectures, forward + backward + SGD update,
-median seconds per step after warm-up, printed as one JSON line (NHWC in tfjs, NCHW here)."""
+median wall-clock and CPU (all threads) seconds per step after warm-up, printed as one JSON line
+(NHWC in tfjs, NCHW here)."""
 import argparse
 import json
 import statistics
@@ -59,18 +60,20 @@ def main() -> None:
     images = torch.randn(batch, 3, size, size)
     labels = torch.arange(batch) % 2
     loss_fn = nn.CrossEntropyLoss()
-    times = []
+    times, cpu_times = [], []
     for i in range(args.warmup + args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(images), labels)
         loss.backward()
         optimizer.step()
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
         print(f"  {args.model} pytorch step {i + 1}/{args.warmup + args.steps}", end="\r", file=sys.stderr)
     print(file=sys.stderr)
-    print(json.dumps({"model": args.model, "median_s": statistics.median(times), "threads": torch.get_num_threads()}))
+    print(json.dumps({"model": args.model, "median_s": statistics.median(times),
+                      "median_cpu_s": statistics.median(cpu_times), "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

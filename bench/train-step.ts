@@ -7,7 +7,9 @@
  *
  *   npx tsx bench/train-step.ts [--threads 2] [--steps 10] [--backend wasm] [--only small-cnn|resnet18] [--no-torch] [--profile]
  *
- * --profile also prints, per workload, the kernels that took most of one step (tf.profile).
+ * --profile also prints, per workload, the kernels that took most of one step (tf.profile). Each line gives
+ * wall-clock and CPU time (all threads of each process) per step; on a machine others are loading, the
+ * CPU-time ratio at --threads 1 is the steadier comparison of the work each framework does.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -86,8 +88,14 @@ async function printKernelProfile(tf: Tf, label: string, step: () => Promise<voi
   }
 }
 
+/** Median wall-clock and CPU seconds (all threads of the process) of one training step. */
+interface StepTimes {
+  wall: number
+  cpu: number
+}
+
 /** Median seconds per training step of `workload` on the active tfjs backend. */
-async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: number, profile: boolean): Promise<number> {
+async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: number, profile: boolean): Promise<StepTimes> {
   const model = workload.build(tf)
   const optimizer = tf.train.sgd(0.01)
   const images = tf.randomNormal([workload.batch, workload.size, workload.size, 3], 0, 1, 'float32', 1)
@@ -101,11 +109,17 @@ async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: numbe
     await loss?.data()
     loss?.dispose()
   }
-  const times: number[] = []
+  const wall: number[] = []
+  const cpu: number[] = []
   for (let i = 0; i < warmup + steps; i++) {
     const start = performance.now()
+    const cpuStart = process.cpuUsage()
     await step()
-    if (i >= warmup) times.push((performance.now() - start) / 1000)
+    const cpuUsed = process.cpuUsage(cpuStart)
+    if (i >= warmup) {
+      wall.push((performance.now() - start) / 1000)
+      cpu.push((cpuUsed.user + cpuUsed.system) / 1e6)
+    }
     process.stderr.write(`  ${workload.name} tfjs step ${i + 1}/${warmup + steps}\r`)
   }
   process.stderr.write('\n')
@@ -113,20 +127,21 @@ async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: numbe
   tf.dispose([images, labels])
   model.dispose()
   optimizer.dispose()
-  return median(times)
+  return { wall: median(wall), cpu: median(cpu) }
 }
 
 /** Debian's python3-torch lives in /usr/bin/python3's dist-packages, which a pyenv `python3` does not see. */
 const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
 
-function timeTorch(workload: Workload, steps: number, warmup: number, threads: number): number | string {
+function timeTorch(workload: Workload, steps: number, warmup: number, threads: number): StepTimes | string {
   const script = fileURLToPath(new URL('./train-step.py', import.meta.url))
   const run = spawnSync(python, [script, '--model', workload.name, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
   })
   if (run.status !== 0) return `pytorch run failed (exit ${run.status ?? run.signal}): is python3-torch installed?`
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { median_s?: number }
-  return result.median_s ?? 'pytorch printed no result'
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { median_s?: number; median_cpu_s?: number }
+  if (result.median_s == null || result.median_cpu_s == null) return 'pytorch printed no result'
+  return { wall: result.median_s, cpu: result.median_cpu_s }
 }
 
 const { values: args } = parseArgs({
@@ -147,9 +162,13 @@ const priority = (args.backend ?? ['tensorflow', 'wasm', 'cpu']) as TfBackendNam
 const resolved = await resolveTfBackend({ priority, threads })
 console.log(`tfjs backend ${resolved.name}, ${resolved.threads} thread(s); pytorch ${threads} thread(s); median of ${steps} after ${warmup} warm-up`)
 for (const workload of workloads.filter((w) => args.only == null || w.name === args.only)) {
-  const tfjsSeconds = await timeTfjs(resolved.tf, workload, steps, warmup, args.profile ?? false)
-  const torchSeconds = args['no-torch'] ? 'skipped' : timeTorch(workload, steps, warmup, threads)
-  const ratio = typeof torchSeconds === 'number' ? `${(tfjsSeconds / torchSeconds).toFixed(2)}×` : torchSeconds
-  console.log(`${workload.name.padEnd(10)} ${workload.size}×${workload.size} batch ${workload.batch}: ` +
-    `tfjs ${tfjsSeconds.toFixed(3)} s, pytorch ${typeof torchSeconds === 'number' ? `${torchSeconds.toFixed(3)} s` : '-'}, tfjs/pytorch ${ratio}`)
+  const tfjs = await timeTfjs(resolved.tf, workload, steps, warmup, args.profile ?? false)
+  const torch = args['no-torch'] ? 'skipped' : timeTorch(workload, steps, warmup, threads)
+  const label = `${workload.name.padEnd(10)} ${workload.size}×${workload.size} batch ${workload.batch}`
+  if (typeof torch === 'string') {
+    console.log(`${label}: tfjs ${tfjs.wall.toFixed(3)} s wall, ${tfjs.cpu.toFixed(3)} s cpu; pytorch ${torch}`)
+    continue
+  }
+  console.log(`${label}: wall tfjs ${tfjs.wall.toFixed(3)} s / pytorch ${torch.wall.toFixed(3)} s = ${(tfjs.wall / torch.wall).toFixed(2)}×; ` +
+    `cpu tfjs ${tfjs.cpu.toFixed(3)} s / pytorch ${torch.cpu.toFixed(3)} s = ${(tfjs.cpu / torch.cpu).toFixed(2)}×`)
 }

@@ -99,7 +99,7 @@ describe('experiments through the edge API and runner processes', () => {
     b.child.kill('SIGTERM')
   })
 
-  it('`experiment run table4` follows progress over SSE to the end, and `report` writes markdown and SVG charts', async () => {
+  it('`experiment run table4` and `table5` follow progress over SSE to the end, and `report` writes markdown and SVG charts', async () => {
     const worker = await startWorker('runner-c', 10_000)
     const started = performance.now()
     const followed = await genimage('experiment', 'run', 'table4', '--models', 'npr-tiny', '--data', data, '--epochs', '2', '--batch-size', '8', '--name', 'e2e table 4')
@@ -123,6 +123,17 @@ describe('experiments through the edge API and runner processes', () => {
     expect((svg.match(/<rect x=/g) ?? []).length).toBe(4) // 2 × 2 cells
     expect(await readdir(out)).toEqual(expect.arrayContaining(['report.md', 'training-curves.svg']))
     console.log(report.stderr.trim())
+
+    const table5Started = performance.now()
+    const table5 = await genimage('experiment', 'run', 'table5', '--models', 'npr-tiny', '--data', data, '--epochs', '2', '--batch-size', '8')
+    console.log(`table5 (npr-tiny trained on SD_V1.4, 7 test conditions) end to end through the CLI: ${((performance.now() - table5Started) / 1000).toFixed(1)} s`)
+    const table5Id = /submitted (exp_\w+)/.exec(table5.stderr)?.[1]
+    expect(table5.stderr).toMatch(/succeeded \(7 metrics\)/)
+    const out5 = join(work, 'report5')
+    await genimage('report', table5Id!, '--out', out5)
+    const markdown5 = await readFile(join(out5, 'report.md'), 'utf8')
+    expect(markdown5).toContain('| model | original | downscale 112 | downscale 64 | JPEG q65 | JPEG q30 | blur σ=3 | blur σ=5 |')
+    expect(await readdir(out5)).toEqual(expect.arrayContaining(['table5-degradations.svg']))
     worker.child.kill('SIGTERM')
   })
 

@@ -1,5 +1,5 @@
 import { copyFileSync, constants, linkSync, lstatSync, mkdirSync, opendirSync, readlinkSync, statSync, symlinkSync } from 'node:fs'
-import { join, sep } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { IMAGE_NAME_PATTERN, isImageFileName, MERGED_FOLDER } from './generators.ts'
 import { canLinkInParallel, linkInParallel } from './merge-parallel.ts'
 import { silentProgress, type Progress } from './progress.ts'
@@ -43,7 +43,7 @@ function sameFile(source: string, target: string, method: LinkMethod): boolean {
   if (existing.isSymbolicLink()) {
     const pointed = statSync(target, { throwIfNoEntry: false })
     const original = statSync(source)
-    return pointed !== undefined && pointed.ino === original.ino && pointed.dev === original.dev || readlinkSync(target) === source
+    return (pointed !== undefined && pointed.ino === original.ino && pointed.dev === original.dev) || readlinkSync(target) === source
   }
   const original = statSync(source)
   if (existing.ino === original.ino && existing.dev === original.dev) return true
@@ -56,7 +56,8 @@ function sameFile(source: string, target: string, method: LinkMethod): boolean {
  * Running it again adds only what is missing. Directory walks stream; system calls run in synchronous batches,
  * which is what makes this as fast as `cp -al`.
  */
-export async function merge(root: string, options: MergeOptions = {}): Promise<MergeReport> {
+export async function merge(rootPath: string, options: MergeOptions = {}): Promise<MergeReport> {
+  const root = resolve(rootPath)
   await assertDirectory(root, 'dataset root')
   const progress = options.progress ?? silentProgress
   const merged = join(root, MERGED_FOLDER)
@@ -65,11 +66,12 @@ export async function merge(root: string, options: MergeOptions = {}): Promise<M
   const leaves = await listLeafFolders(root, options)
   if (progress.active) progress.start(await countImages(root, options), 'merge')
 
-  const place = (source: string, target: string, relSource: string) => {
+  // Symbolic links hold absolute paths: relative ones would break when imagenet_ai is itself a link elsewhere.
+  const place = (source: string, target: string) => {
     while (true) {
       try {
         if (method === 'hardlink') linkSync(source, target)
-        else if (method === 'symlink') symlinkSync(relSource, target)
+        else if (method === 'symlink') symlinkSync(source, target)
         else copyFileSync(source, target, constants.COPYFILE_EXCL)
         report.created[method]++
         return
@@ -112,13 +114,11 @@ export async function merge(root: string, options: MergeOptions = {}): Promise<M
       // Plain concatenation: path.join per file costs more than the link itself.
       const sourcePrefix = `${leaf.absDir}${sep}`
       const targetPrefix = targetPrefixOf(leaf)
-      const relPrefix = `..${sep}..${sep}..${sep}${leaf.generator}${sep}${leaf.split}${sep}${leaf.label}${sep}`
       const dir = opendirSync(leaf.absDir, { bufferSize: 1024 })
       try {
         for (let entry = dir.readSync(); entry; entry = dir.readSync()) {
           if (!(entry.isFile() || entry.isSymbolicLink()) || !isImageFileName(entry.name)) continue
-          const relSource = `${relPrefix}${entry.name}`
-          place(sourcePrefix + entry.name, targetPrefix + entry.name, relSource)
+          place(sourcePrefix + entry.name, targetPrefix + entry.name)
           if (++sinceYield >= FILES_BETWEEN_YIELDS) {
             progress.increment(sinceYield)
             sinceYield = 0

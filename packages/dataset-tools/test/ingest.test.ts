@@ -2,7 +2,8 @@ import { symlink, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DatasetError } from '../src/errors.ts'
-import { ingest } from '../src/ingest.ts'
+import { generatorForArchive } from '../src/generators.ts'
+import { ingest, layoutPlaceOf } from '../src/ingest.ts'
 import type { Progress } from '../src/progress.ts'
 import { readQuarantine } from '../src/state.ts'
 import { pngOf, jpegOf, splitZip, temporaryFolder, writeAt, zipWithRawNames } from './fixtures.ts'
@@ -35,6 +36,29 @@ async function sdv4Download(): Promise<string> {
   splitZip(staging, 'imagenet_ai_0419_sdv4', join(downloads, 'imagenet_ai_0419_sdv4.zip'))
   return downloads
 }
+
+describe('archive names and entry places', () => {
+  it('maps every GenImage download name to its generator folder', () => {
+    const names = {
+      imagenet_ai_0419_sdv4: 'SD_V1.4',
+      imagenet_ai_0424_sdv5: 'SD_V1.5',
+      imagenet_ai_0508_adm: 'ADM',
+      imagenet_ai_0419_biggan: 'BigGAN',
+      imagenet_ai_0419_vqdm: 'VQDM',
+      imagenet_ai_0424_wukong: 'Wukong',
+      imagenet_glide: 'GLIDE',
+      imagenet_midjourney: 'Midjourney',
+    }
+    for (const [archive, folder] of Object.entries(names)) expect(generatorForArchive(archive)?.folder).toBe(folder)
+    expect(generatorForArchive('holiday_photos')).toBeUndefined()
+  })
+
+  it('finds {train,val}/{ai,nature} anywhere in an entry path, in any case', () => {
+    expect(layoutPlaceOf('imagenet_ai_0508_adm/VAL/AI/x.PNG')).toEqual({ split: 'val', label: 'ai', fileName: 'x.PNG' })
+    expect(layoutPlaceOf('train/nature/n.JPEG')).toEqual({ split: 'train', label: 'nature', fileName: 'n.JPEG' })
+    expect(layoutPlaceOf('imagenet_glide/README.md')).toBeUndefined()
+  })
+})
 
 describe('ingest', () => {
   it('joins a split archive set and lays it out under the GenImage generator name', async () => {

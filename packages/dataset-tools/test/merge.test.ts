@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { merge } from '../src/merge.ts'
@@ -57,5 +57,21 @@ describe('merge', () => {
     const report = await merge(root)
     expect(report.conflicts).toEqual([{ path: join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), source: join(root, 'ADM', 'train', 'ai', 'train_0.png') }])
     expect(await readFile(join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), 'utf8')).toBe('someone else')
+  })
+})
+
+describe('merge across file systems', () => {
+  it('falls back from hard links to symbolic links when the merged folder is on another device, and says so', async () => {
+    const root = await tree()
+    const elsewhere = await mkdtemp(join('/dev/shm', 'genimage-merge-'))
+    cleanups.push(() => rm(elsewhere, { recursive: true, force: true }))
+    await symlink(elsewhere, join(root, 'imagenet_ai'))
+    const report = await merge(root)
+    expect(report.created).toEqual({ hardlink: 0, symlink: 16, copy: 0 })
+    expect(report.fallbacks).toEqual([expect.stringMatching(/^hardlink failed with EXDEV for .*; using symlink from here on$/)])
+    const linked = join(elsewhere, 'val', 'nature', 'GLIDE_n1.JPEG')
+    expect(await readFile(linked)).toEqual(await readFile(join(root, 'GLIDE', 'val', 'nature', 'n1.JPEG')))
+    const again = await merge(root)
+    expect(again.alreadyPresent).toBe(16)
   })
 })

@@ -98,6 +98,28 @@ describe('GenImage-mini from the shipped photos', () => {
     for (const [file, bytes] of first) expect(resumed.get(file)!.equals(bytes), file).toBe(true)
   }, 120_000)
 
+  it('stops on abort without mini.json, and a re-run finishes with the same bytes', async () => {
+    const root = path.join(work, 'aborted')
+    const controller = new AbortController()
+    const stopped = await buildMini(root, {
+      ...SMALL,
+      seed: 7,
+      generators: ['Bicubic'],
+      signal: controller.signal,
+      onProgress: (event) => event.phase === 'images' && event.done >= 5 && controller.abort(),
+    })
+    expect(stopped.interrupted).toBe(true)
+    expect(stopped.written).toBeLessThan(16)
+    await expect(readFile(path.join(root, 'mini.json'))).rejects.toThrow()
+    const finished = await buildMini(root, { ...SMALL, seed: 7, generators: ['Bicubic'] })
+    expect(finished.interrupted).toBe(false)
+    expect(finished.skipped).toBe(stopped.written)
+    expect(finished.written + finished.skipped).toBe(16)
+    const rebuilt = await images(root)
+    expect(rebuilt.size).toBe(16)
+    for (const [file, bytes] of rebuilt) expect(bytes.equals(first.get(file)!), file).toBe(true)
+  }, 60_000)
+
   it('refuses to continue a folder built with another seed', async () => {
     await expect(buildMini(path.join(work, 'b'), { ...SMALL, seed: 9 })).rejects.toMatchObject({ code: 'bad_option' })
   })

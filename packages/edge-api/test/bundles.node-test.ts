@@ -5,10 +5,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
-import { HealthResponse } from '@genimage/shared'
+import { DetectResponse, HealthResponse } from '@genimage/shared'
+import { announceRunner, createApiKey, createDb, detections } from '@genimage/shared/db'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildBundles } from '../scripts/build-bundles.ts'
-import { oipPeer } from './fixtures.ts'
+import { form, JPEG_8x8, oipPeer } from './fixtures.ts'
+import { startHranaStandIn } from './hrana-standin.ts'
 
 const freePort = () =>
   new Promise<number>((done) => {
@@ -38,38 +40,83 @@ describe('edge bundles', () => {
   })
 
   it('serves under workerd: OpenAPI, and health that reaches a runner on loopback', async () => {
-    const runner = oipPeer()
-    const runnerServer = serve({ fetch: runner.app.fetch, port: 0, hostname: '127.0.0.1' })
-    await new Promise((done) => runnerServer.once('listening', done))
-    const runnerPort = (runnerServer.address() as { port: number }).port
-    const port = await freePort()
-    const config = (await readFile(new URL('../workerd/edge.capnp', import.meta.url), 'utf8'))
-      .replace('"../dist/edge-workerd.js"', '"edge-workerd.js"')
-      .replace('127.0.0.1:8787', `127.0.0.1:${port}`)
-      .replace('http://127.0.0.1:8788', `http://127.0.0.1:${runnerPort}`)
-      .replace('(name = "RUNNER_REGISTRY", text = "true")', '(name = "RUNNER_REGISTRY", text = "false")')
-    await writeFile(join(dir, 'edge.capnp'), config)
-    const workerd = spawn(join(process.cwd(), '../../node_modules/.bin/workerd'), ['serve', 'edge.capnp'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    workerd.stdout.on('data', (d) => (output += d))
-    workerd.stderr.on('data', (d) => (output += d))
+    const runner = await listen(oipPeer().app.fetch)
+    const edge = await startWorkerd({ RUNNER_URLS: runner.url, RUNNER_REGISTRY: 'false' })
     try {
-      let res: Response | undefined
-      for (let i = 0; i < 100 && !res; i++) {
-        res = await fetch(`http://127.0.0.1:${port}/openapi.json`).catch(() => undefined)
-        if (!res) await new Promise((r) => setTimeout(r, 100))
-      }
-      expect(res?.status).toBe(200)
-      expect(((await res?.json()) as { openapi: string }).openapi).toBe('3.1.0')
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`)
+      const res = await fetch(`${edge.url}/openapi.json`)
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { openapi: string }).openapi).toBe('3.1.0')
+      const health = await fetch(`${edge.url}/healthz`)
       const body = HealthResponse.parse(await health.json())
       expect(body.runners).toEqual({ total: 1, ready: 1 })
       expect(body.database).toBe('error')
       expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
-      expect(output).toContain('"route":"/healthz"')
+      expect(edge.output()).toContain('"route":"/healthz"')
     } finally {
-      workerd.kill('SIGTERM')
-      await new Promise((done) => runnerServer.close(done))
+      await edge.stop()
+      await runner.close()
+    }
+  })
+
+  it('detects end to end under workerd: API key checked and detection recorded over libSQL HTTP', async () => {
+    const db = await createDb(':memory:')
+    const key = await createApiKey(db, { name: 'workerd', scopes: ['detect'] })
+    const sqld = await startHranaStandIn(db.$client)
+    const peer = oipPeer()
+    const runner = await listen(peer.app.fetch)
+    await announceRunner(db, { name: 'reg-1', url: runner.url, models: ['fixture'], capabilities: ['detect'] })
+    const edge = await startWorkerd({ RUNNER_URLS: '', DATABASE_URL: sqld.url })
+    try {
+      const upload = () => form([{ name: 'image', value: JPEG_8x8, filename: 'a.jpg' }])
+      const anonymous = await fetch(`${edge.url}/v1/detect`, { method: 'POST', body: upload() })
+      expect(anonymous.status).toBe(401)
+      const res = await fetch(`${edge.url}/v1/detect`, { method: 'POST', body: upload(), headers: { authorization: `Bearer ${key.secret}` } })
+      expect(res.status).toBe(200)
+      const body = DetectResponse.parse(await res.json())
+      expect(peer.calls.requestIds).toEqual([body.id])
+      const rows = await db.select().from(detections)
+      expect(rows.map((r) => [r.requestId, r.apiKeyId, r.modelName])).toEqual([[body.id, key.id, 'fixture']])
+    } finally {
+      await edge.stop()
+      await runner.close()
+      await new Promise((done) => sqld.server.close(done))
     }
   })
 })
+
+async function listen(handler: (request: Request) => Response | Promise<Response>) {
+  const server = serve({ fetch: handler, port: 0, hostname: '127.0.0.1' })
+  await new Promise((done) => server.once('listening', done))
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((done) => server.close(() => done())) }
+}
+
+/** Serves the workerd bundle with the real workerd binary, using workerd/edge.capnp with its bindings replaced. */
+async function startWorkerd(bindings: Record<string, string>) {
+  const port = await freePort()
+  const all = { DATABASE_URL: 'http://127.0.0.1:9', RUNNER_REGISTRY: 'true', ...bindings }
+  const text = Object.entries(all).map(([name, value]) => `(name = "${name}", text = "${value}")`).join(',\n    ')
+  const config = (await readFile(new URL('../workerd/edge.capnp', import.meta.url), 'utf8'))
+    .replace('"../dist/edge-workerd.js"', '"edge-workerd.js"')
+    .replace('127.0.0.1:8787', `127.0.0.1:${port}`)
+    .replace(/bindings = \[[^\]]*\]/, `bindings = [\n    ${text}\n  ]`)
+  await writeFile(join(dir, 'edge.capnp'), config)
+  const workerd = spawn(join(process.cwd(), '../../node_modules/.bin/workerd'), ['serve', 'edge.capnp'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  workerd.stdout.on('data', (d) => (output += d))
+  workerd.stderr.on('data', (d) => (output += d))
+  const exited = new Promise<void>((done) => workerd.once('exit', () => done()))
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false)) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    output: () => output,
+    stop: async () => {
+      workerd.kill('SIGTERM')
+      await exited
+    },
+  }
+}

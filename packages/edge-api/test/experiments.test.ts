@@ -138,7 +138,7 @@ describe('/v1/experiments', () => {
   it('cancel marks queued runs cancelled and is idempotent', async () => {
     const { app } = await startEdge()
     const created = ExperimentDetail.parse(await (await post(app, { protocol: 'table4', models: ['npr-tiny'], dataRoot: '/d', generators: MINI })).json())
-    const cancel = () => app.request(`/v1/experiments/${created.id}/cancel`, { method: 'POST' }).then((r) => r.json())
+    const cancel = async () => (await app.request(`/v1/experiments/${created.id}/cancel`, { method: 'POST' })).json()
     expect(await cancel()).toEqual({ id: created.id, state: 'cancelled', cancelledRuns: 4 })
     expect(await cancel()).toEqual({ id: created.id, state: 'cancelled', cancelledRuns: 0 })
     const shown = ExperimentDetail.parse(await (await app.request(`/v1/experiments/${created.id}`)).json())

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DetectResponse, ErrorResponse } from '@genimage/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPinnedFetch } from '../src/entries/node-pinned-fetch.ts'
 import { nodeResolveHost } from '../src/entries/node-resolver.ts'
 import { isPublicAddress } from '../src/inputs/ip-ranges.ts'
 import { edgeWith, form, oipPeer, PNG_8x8 } from './fixtures.ts'
@@ -13,8 +14,8 @@ const hits: string[] = []
 beforeAll(async () => {
   server = createServer((req, res) => {
     hits.push(req.url ?? '')
-    res.writeHead(200, { 'content-type': 'image/png' })
-    res.end(PNG_8x8)
+    if (req.url === '/moved') res.writeHead(302, { location: '/a.png' }).end()
+    else res.writeHead(200, { 'content-type': 'image/png' }).end(PNG_8x8)
   })
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   port = (server.address() as AddressInfo).port
@@ -111,6 +112,28 @@ describe('url input', () => {
     const started = performance.now()
     expect(await failure(await post(app, withUrl('http://images.example/slow')))).toEqual({ status: 422, code: 'url_fetch_failed' })
     expect(performance.now() - started).toBeLessThan(2_000)
+  })
+})
+
+describe('createPinnedFetch (Node and Deno entries)', () => {
+  it('refuses in the connection\'s own DNS lookup, so a name that first resolved public cannot reach loopback', async () => {
+    const rebinding = publicDns({ localhost: [PUBLIC] })
+    const { app } = await edgeWith({ r1: oipPeer() }, { allowUrlInput: true }, { resolveHost: rebinding, fetchUrl: createPinnedFetch() })
+    const before = hits.length
+    const res = await post(app, withUrl(`http://localhost:${port}/a.png`))
+    expect(res.status).toBe(400)
+    expect(ErrorResponse.parse(await res.json()).error).toMatchObject({ code: 'url_not_allowed', details: { host: 'localhost' } })
+    expect(hits.length).toBe(before)
+  })
+
+  it('streams bodies and hands redirects back unfollowed to addresses it allows', async () => {
+    const loopbackAllowed = createPinnedFetch((address) => address === '127.0.0.1' || address === '::1')
+    const image = await loopbackAllowed(`http://localhost:${port}/a.png`, { headers: { accept: 'image/*' } })
+    expect(image.status).toBe(200)
+    expect(image.headers.get('content-type')).toBe('image/png')
+    expect(new Uint8Array(await image.arrayBuffer())).toEqual(PNG_8x8)
+    const moved = await loopbackAllowed(`http://localhost:${port}/moved`)
+    expect([moved.status, moved.headers.get('location')]).toEqual([302, '/a.png'])
   })
 })
 

@@ -17,9 +17,12 @@ const RunnerEnv = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
+  ORT_ALLOW_SPINNING: z.enum(['0', '1', 'true', 'false']).optional(),
   MAX_BATCH_SIZE: z.coerce.number().int().positive().default(8),
   MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).default(5),
   MAX_QUEUE_IMAGES: z.coerce.number().int().positive().default(64),
+  /** 0 runs onnxruntime on the main thread (blocking it during each batch); 1, the default, on a worker thread. */
+  INFERENCE_WORKER: z.enum(['0', '1']).default('1'),
   DECODE_CONCURRENCY: z.coerce.number().int().positive().default(Math.max(4, 4 * cores)),
   SHARP_CONCURRENCY: z.coerce.number().int().nonnegative().optional(),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().nonnegative().default(30_000),
@@ -40,6 +43,12 @@ export interface RunnerConfig {
   maxPixels: number
   maxBodyBytes: number
   intraOpThreads?: number
+  /**
+   * onnxruntime pool threads spin while idle (ORT_ALLOW_SPINNING=1). Off by default: spinning threads steal
+   * the CPU that image decoding and HTTP need (bench/detect-e2e.ts measured 0.41× vs 0.87× of bare
+   * session.run on ResNet-50, 2 cores).
+   */
+  allowSpinning?: boolean
   serving: ServingOptions
   /** libvips threads per image operation; unset keeps sharp's default. */
   sharpConcurrency?: number
@@ -72,9 +81,11 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     maxPixels: e.MAX_IMAGE_PIXELS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    allowSpinning: e.ORT_ALLOW_SPINNING === '1' || e.ORT_ALLOW_SPINNING === 'true',
     serving: {
       batch: { maxBatchSize: e.MAX_BATCH_SIZE, maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS, maxQueueSize: e.MAX_QUEUE_IMAGES },
       decodeConcurrency: e.DECODE_CONCURRENCY,
+      inferenceWorker: e.INFERENCE_WORKER === '1',
     },
     sharpConcurrency: e.SHARP_CONCURRENCY,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -6,7 +6,7 @@ import { IMAGENET_MEAN, IMAGENET_STD, ModelCard, type InputConfig } from '@genim
 import { OnnxGraphBuilder } from '@genimage/shared/onnx'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import * as ort from 'onnxruntime-node'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportDetectorToOnnx, importOnnxDetector } from '../src/export/index.ts'
 import { loadModel } from '../src/repository/model-repository.ts'
 import { resolveTfBackend } from '../src/tf/index.ts'
@@ -14,8 +14,18 @@ import { Optimizer } from '../src/training/optimizer.ts'
 import { trainStep } from '../src/training/train.ts'
 import { createDetector, implementedArchitectures } from '../src/zoo/index.ts'
 
+const tempDirs: string[] = []
+const tempDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'genimage-import-'))
+  tempDirs.push(dir)
+  return dir
+}
+
 beforeAll(async () => {
   await resolveTfBackend({ priority: ['wasm', 'cpu'], log: () => {} })
+})
+afterAll(async () => {
+  for (const dir of tempDirs) await rm(dir, { recursive: true, force: true })
 })
 
 async function onnxLogits(bytes: Uint8Array, nhwc: tf.Tensor4D): Promise<Float32Array> {
@@ -64,7 +74,7 @@ describe('importOnnxDetector', () => {
   const input: InputConfig = { name: 'pixel_values', layout: 'NCHW', height: 32, width: 32, resize: 'shorter-side-center-crop', cropPct: 0.875, interpolation: 'bilinear', channelOrder: 'RGB', mean: IMAGENET_MEAN, std: IMAGENET_STD }
 
   it('registers an external NCHW model as a folder the runner loads and serves', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'genimage-import-')), 'handmade-nchw')
+    const dir = join(await tempDir(), 'handmade-nchw')
     const card = await importOnnxDetector({
       source: handBuiltNchwModel(32), outDir: dir, name: 'handmade-nchw', architecture: 'tiny-cnn', task: 'binary', labels: ['nature', 'ai'], input, outputName: 'scores',
     })
@@ -76,7 +86,7 @@ describe('importOnnxDetector', () => {
   })
 
   it('refuses a model whose input name, size or label count does not match the config', async () => {
-    const outDir = join(await mkdtemp(join(tmpdir(), 'genimage-import-')), 'bad')
+    const outDir = join(await tempDir(), 'bad')
     const base = { source: handBuiltNchwModel(32), outDir, name: 'bad', architecture: 'tiny-cnn', task: 'binary' as const, labels: ['nature', 'ai'], input, outputName: 'scores' }
     await expect(importOnnxDetector({ ...base, input: { ...input, name: 'image' } })).rejects.toMatchObject({ code: 'input_mismatch' })
     await expect(importOnnxDetector({ ...base, input: { ...input, layout: 'NHWC' } })).rejects.toMatchObject({ code: 'input_mismatch' })

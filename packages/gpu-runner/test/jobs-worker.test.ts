@@ -52,6 +52,24 @@ describe('JobWorker', () => {
     expect(detail?.runDetails[0]?.metrics).toEqual([])
   })
 
+  it('a worker shutting down hands its run back at once, without spending an attempt', async () => {
+    const id = await submit(db, { generators: ['SD_V1.4'] })
+    const stop = new AbortController()
+    let started!: () => void
+    const running = new Promise<void>((r) => (started = r))
+    const worker = new JobWorker(new JobQueue(db, { worker: 'w-stop', leaseMs: 60_000 }), async (context: RunContext) => {
+      started()
+      await new Promise((_, fail) => context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true }))
+      return { metrics: [], history: [] }
+    }, { artifactRoot: artifacts, heartbeatMs: 1_000, log: () => {} })
+    const end = worker.runOnce(stop.signal)
+    await running
+    stop.abort()
+    expect(await end).toBe('released')
+    const next = await new JobQueue(db, { worker: 'w-next', leaseMs: 60_000 }).claim()
+    expect(next).toMatchObject({ experimentId: id, attempt: 1 })
+  })
+
   it('trains, exports and evaluates a real run (npr-tiny, Table 5 degradations) into one metric row per cell', async () => {
     const id = await submit(db, { protocol: 'table5', models: ['npr-tiny'], dataRoot: root, generators: ['GenA', 'GenB'], trainOn: ['GenA'], epochs: 2, batchSize: 8, seeds: [3] })
     const worker = new JobWorker(new JobQueue(db, { worker: 'w2', leaseMs: 60_000 }), trainingExecutor(), { artifactRoot: artifacts, heartbeatMs: 500, log: () => {} })
@@ -67,6 +85,7 @@ describe('JobWorker', () => {
     expect(clean.accuracyCi![0]).toBeLessThanOrEqual(clean.accuracy)
     // blur sigma 5 wipes out the nearest-neighbour trace: the detector must do worse there than on clean images
     expect(run.metrics.find((m) => m.degradation === 'blur-5')!.fakeAccuracy!).toBeLessThan(clean.fakeAccuracy!)
+    expect(run.artifactDir).toBe(join(artifacts, id, run.id))
     expect(await readdir(join(artifacts, id, run.id, 'model'))).toEqual(expect.arrayContaining(['card.json', 'model.onnx', 'training.json']))
   })
 })

@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runnerConfigFromEnv } from '../src/config.ts'
 import { loadModelRepository, type ModelRepository } from '../src/repository/model-repository.ts'
-import { createRunnerApp } from '../src/server/runner-app.ts'
+import { closeRunnerApp, createRunnerApp } from '../src/server/runner-app.ts'
 import type { LogEntry } from '../src/server/request-log.ts'
 import { startRunner } from '../src/server/start-runner.ts'
 import { sigmoid, writeBrightnessModel } from './brightness-model.ts'
@@ -72,6 +72,8 @@ describe('runner serving: batching, backpressure, metrics, request ids', () => {
     const first = logs.find((l) => l.request_id === 'first')
     expect(first).toMatchObject({ msg: 'request', status: 200, model: 'brightness', images: 2, path: '/v2/models/brightness/infer' })
     expect(logs.find((l) => l.code === 'queue_full')).toMatchObject({ status: 429, level: 'warn' })
+    expect(logs.filter((l) => /inference worker failed/.test(l.msg))).toEqual([])
+    await closeRunnerApp(app)
   })
 
   it('replaces a hostile request id instead of logging it', async () => {
@@ -95,7 +97,9 @@ describe('runner shutdown', () => {
       return fetch(`${runner.url}/v2/models/brightness/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })
     }
     const inflight = post()
-    await new Promise((r) => setTimeout(r, 100))
+    while (!/genimage_runner_queue_depth\{model="brightness"\} 1\n/.test(await (await fetch(`${runner.url}/metrics`)).text())) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
     let closed = false
     const closing = runner.close().then(() => (closed = true))
     expect((await fetch(`${runner.url}/v2/health/ready`)).status).toBe(503)

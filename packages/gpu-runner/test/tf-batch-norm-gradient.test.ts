@@ -28,6 +28,30 @@ describe('batch-norm gradient (registered by resolveTfBackend)', () => {
     { backend: 'wasm', paramShape: [1, 1, 1, 5] },
   ]
 
+  it('handles statistics per position with a per-channel scale (offset shaped like the mean, as tfjs-core requires)', async () => {
+    await tf.setBackend('wasm')
+    const [fused, reference] = tf.tidy(() => {
+      const x = tf.randomNormal([3, 4, 6], 0, 2, 'float32', 12)
+      const dy = tf.randomNormal([3, 4, 6], 0, 1, 'float32', 13)
+      const mean = tf.randomNormal([3, 4, 1], 0, 1, 'float32', 14)
+      const variance = tf.add(tf.randomUniform([3, 4, 1], 0, 2, 'float32', 15), 0.1)
+      const offset = tf.randomNormal([3, 4, 1], 0, 1, 'float32', 16)
+      const scale = tf.randomNormal([1, 1, 6], 1, 0.5, 'float32', 17)
+      const inputs = [x, mean, variance, offset, scale]
+      const loss = (norm: typeof elementwiseBatchNorm) => (...t: tf.Tensor[]) =>
+        tf.sum(tf.mul(norm(t[0]!, t[1]!, t[2]!, t[3]!, t[4]!, 1e-3), dy))
+      return [
+        tf.grads(loss((a, m, v, o, s, e) => tf.batchNorm(a, m, v, o, s, e)))(inputs),
+        tf.grads(loss(elementwiseBatchNorm))(inputs),
+      ]
+    })
+    for (let i = 0; i < 5; i++) {
+      expect(fused[i]!.shape).toEqual(reference[i]!.shape)
+      expect(maxRelativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
+    }
+    tf.dispose([...fused, ...reference])
+  })
+
   it.each(cases)('matches the elementwise formulation on $backend, parameters $paramShape', async ({ backend, paramShape }) => {
     await tf.setBackend(backend)
     const [fused, reference] = tf.tidy(() => {

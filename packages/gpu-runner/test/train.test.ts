@@ -1,13 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ModelCard } from '@genimage/shared'
+import { encodeBinaryInferRequest, encodeBytesTensor, InferResponse, ModelCard } from '@genimage/shared'
+import { createDb, manifestImages } from '@genimage/shared/db'
+import * as tf from '@tensorflow/tfjs'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import { writeModelFolder } from '../src/export/index.ts'
-import { runModel } from '../src/inference/run-model.ts'
-import { loadModel } from '../src/repository/model-repository.ts'
+import { loadModelRepository } from '../src/repository/model-repository.ts'
+import { createRunnerApp } from '../src/server/runner-app.ts'
 import { resolveTfBackend } from '../src/tf/index.ts'
 import { BatchSource } from '../src/training/batches.ts'
 import { loadSplit } from '../src/training/dataset.ts'
@@ -36,8 +38,25 @@ async function weightsOf(result: Awaited<ReturnType<typeof trainDetector>>): Pro
   return out
 }
 
+/** Records every image of a root in the shared manifest table the way `genimage dataset manifest` does (0-byte files as `unknown`). */
+async function writeManifest(url: string, dataset: string): Promise<void> {
+  const db = await createDb(url)
+  for (const generator of await readdir(dataset)) {
+    for (const split of ['train', 'val']) {
+      for (const label of ['ai', 'nature']) {
+        for (const name of await readdir(join(dataset, generator, split, label))) {
+          const info = await stat(join(dataset, generator, split, label, name))
+          const format = info.size === 0 ? 'unknown' : name.endsWith('.png') ? 'png' : 'jpeg'
+          await db.insert(manifestImages).values({ dataset, path: `${generator}/${split}/${label}/${name}`, generator, split, label, format, width: 64, height: 64, bytes: info.size, sha256: '0'.repeat(64), mtimeMs: Math.round(info.mtimeMs) })
+        }
+      }
+    }
+  }
+  db.$client.close()
+}
+
 describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
-  it('learns well above chance, reports progress, and writes a folder the runner serves', async () => {
+  it('learns well above chance, reports progress, and writes a folder the runner serves over OIP v2', async () => {
     const events: TrainEvent[] = []
     const result = await trainDetector({ ...base(), onProgress: (event) => void events.push(event) })
     expect(result.valAccuracy).toBeGreaterThanOrEqual(0.9)
@@ -58,14 +77,18 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     expect(card).toMatchObject({ architecture: 'npr-tiny', labels: ['nature', 'ai'], provenance: { kind: 'trained' } })
     expect(card.metrics[0]).toMatchObject({ accuracy: result.valAccuracy, count: 16, perGenerator: { GenA: result.evaluation.perGenerator.GenA } })
 
-    const model = await loadModel(dir, { providers: ['cpu'], maxPixels: 10_000_000 })
-    const fake = await readFile(join(root, 'GenA', 'val', 'ai', '0000.png'))
-    const real = await readFile(join(root, 'GenA', 'val', 'nature', '0000.jpg'))
-    const tensors = await Promise.all([model!.transform(fake), model!.transform(real)])
-    const probabilities = await runModel(model!, tensors)
+    const repository = await loadModelRepository(work, { providers: ['cpu'], maxPixels: 10_000_000 })
+    expect(repository.problems).toEqual([])
+    const app = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 10_000_000 })
+    const images = await Promise.all(['GenA/val/ai/0000.png', 'GenA/val/nature/0000.jpg'].map((p) => readFile(join(root, p))))
+    const tensor = encodeBytesTensor(images)
+    const { body, headers } = encodeBinaryInferRequest({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [2], parameters: { binary_data_size: tensor.byteLength } }] }, [tensor])
+    const response = await app.request(`/v2/models/${card.name}/infer`, { method: 'POST', body, headers })
+    expect(response.status).toBe(200)
+    const probabilities = InferResponse.parse(await response.json()).outputs[0]!.data as number[]
     expect(probabilities[1]).toBeGreaterThan(0.5)
     expect(probabilities[2]).toBeGreaterThan(0.5)
-    await model!.session.release()
+    for (const model of repository.models.values()) await model.session.release()
   })
 
   it('resumes a killed run from its checkpoint and ends with exactly the weights of an uninterrupted run', async () => {
@@ -97,11 +120,29 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     await expect(trainDetector({ ...base(), epochs: 1, seed: 7, checkpointDir })).rejects.toMatchObject({ code: 'checkpoint_mismatch' })
   })
 
-  it('stops early when val accuracy stops improving', async () => {
-    const result = await trainDetector({ ...base(), epochs: 6, earlyStopPatience: 1, optimizer: { learningRate: 0 } })
+  it('stops early when val accuracy stops improving, and leaves no tensors behind', async () => {
+    const tensorsBefore = tf.memory().numTensors
+    const result = await trainDetector({ ...base(), epochs: 6, earlyStopPatience: 1, optimizer: { learningRate: 0 }, checkpointDir: join(work, 'early-ckpt') })
     expect(result.stoppedEarly).toBe(true)
     expect(result.history).toHaveLength(2)
     result.detector.dispose()
+    expect(tf.memory().numTensors).toBe(tensorsBefore)
+    const again = await trainDetector({ ...base(), epochs: 6, earlyStopPatience: 1, optimizer: { learningRate: 0 }, checkpointDir: join(work, 'early-ckpt') })
+    expect(again).toMatchObject({ stoppedEarly: true, resumedFromStep: result.steps, steps: result.steps })
+    again.detector.dispose()
+  })
+
+  it('trains from a dataset manifest, skipping files the manifest recorded as unreadable', async () => {
+    const manifestRoot = await makeSyntheticDataset({ size: 64, trainPerClass: 8, valPerClass: 4 })
+    await writeFile(join(manifestRoot, 'SynthGen', 'train', 'ai', '0007.png'), new Uint8Array(0))
+    const manifestUrl = `file:${join(work, 'manifest.db')}`
+    await writeManifest(manifestUrl, manifestRoot)
+    const events: TrainEvent[] = []
+    const result = await trainDetector({ ...base(), dataRoot: manifestRoot, trainOn: ['SynthGen'], epochs: 1, batchSize: 5, manifestUrl, onProgress: (e) => void events.push(e) })
+    expect(events[0]).toMatchObject({ type: 'start', trainImages: 15, valImages: 8 })
+    result.detector.dispose()
+    await expect(trainDetector({ ...base(), dataRoot: root, manifestUrl })).rejects.toMatchObject({ code: 'empty_manifest' })
+    await rm(manifestRoot, { recursive: true, force: true })
   })
 
   it('fails with stable codes on a missing root, an unknown generator and an undecodable image', async () => {

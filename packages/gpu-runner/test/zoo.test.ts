@@ -27,14 +27,17 @@ describe('createDetector', () => {
     expect(implementedArchitectures().sort()).toEqual([...ARCHITECTURES].sort())
   })
 
-  it('builds the NPR network at the paper size (1.44M parameters) and ResNet-50 at torchvision size', async () => {
+  it('builds NPR at the paper size (1.44M parameters) and ResNet-50, DeiT-S and Swin-T at timm\'s sizes', async () => {
     const npr = await createDetector('npr')
     expect(npr.params.parameterCount(true)).toBeGreaterThan(1_420_000)
     expect(npr.params.parameterCount(true)).toBeLessThan(1_460_000)
     npr.dispose()
-    const resnet = await createDetector('resnet50')
-    expect(resnet.params.parameterCount(true)).toBe(23_512_130)
-    resnet.dispose()
+    // timm's counts with the 1000-class head replaced by a 2-class one
+    for (const [name, count] of [['resnet50', 23_512_130], ['deit-s', 21_666_434], ['swin-t', 27_520_892]] as const) {
+      const detector = await createDetector(name)
+      expect(detector.params.parameterCount(true), name).toBe(count)
+      detector.dispose()
+    }
   })
 
   it('univfd-probe reuses the nsfwjs MobileNetV2 exactly: same pooled features as the package\'s own model', async () => {

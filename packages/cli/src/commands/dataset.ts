@@ -16,7 +16,7 @@ import {
 } from '@genimage/dataset-tools'
 import { Option, type Command } from 'commander'
 import { listOption, numberOption, percent, runDatasetVerb, type CommonDatasetOptions } from './dataset-run.ts'
-// TODO(lead): import { registerMiniCommand } from './mini.ts' and call it below once packages/cli/src/commands/mini.ts exists.
+import { registerMiniCommand } from './mini.ts'
 
 type Opts<T> = T & CommonDatasetOptions
 
@@ -31,7 +31,7 @@ function transformSummary(verb: string, report: TransformTreeReport): string[] {
   return lines
 }
 
-/** `genimage dataset …`: the GenImage layout tools (ingest, verify, merge, manifest, audit, degrade, debias). */
+/** `genimage dataset …`: the GenImage layout tools (ingest, verify, merge, manifest, audit, degrade, debias) and `mini`. */
 export function registerDatasetCommands(program: Command): Command {
   const dataset = program.command('dataset').description('build, check and audit GenImage-layout datasets (<Generator>/{train,val}/{ai,nature})')
 
@@ -173,5 +173,6 @@ export function registerDatasetCommands(program: Command): Command {
       }),
     )
 
+  registerMiniCommand(dataset)
   return dataset
 }

@@ -73,6 +73,42 @@ function progressView(json: boolean): { update(event: ExperimentProgressEvent): 
   }
 }
 
+/** After this long with every run still queued, say that a train worker is needed. */
+const NO_WORKER_HINT_MS = 15_000
+
+/** Follows an experiment until it ends (Ctrl-C stops following, not the experiment); non-zero exit unless it succeeded. */
+async function followExperiment(api: ExperimentApi, id: string, json: boolean): Promise<void> {
+  const started = performance.now()
+  const view = progressView(json)
+  const controller = new AbortController()
+  const onSignal = () => controller.abort()
+  process.once('SIGINT', onSignal)
+  try {
+    let latest: ExperimentProgressEvent | undefined
+    const hint = setTimeout(() => {
+      if (latest?.runs.every((r) => r.state === 'queued' && r.attempts === 0)) {
+        console.error('no train worker has claimed a run yet; start one beside the edge: npx genimage experiment worker --db <the edge\'s DATABASE_URL>')
+      }
+    }, NO_WORKER_HINT_MS)
+    hint.unref()
+    const last = await api.follow(id, (event) => {
+      latest = event
+      view.update(event)
+    }, { signal: controller.signal })
+    clearTimeout(hint)
+    view.stop()
+    if (controller.signal.aborted) {
+      console.error(`stopped following; the experiment goes on. Follow again: npx genimage experiment follow ${id}; cancel: npx genimage experiment cancel ${id}`)
+      return
+    }
+    const seconds = (performance.now() - started) / 1000
+    console.error(`${id} ${last?.state ?? 'unknown'} after ${seconds.toFixed(1)} s. Report: npx genimage report ${id}`)
+    if (last?.state !== 'succeeded') process.exitCode = 1
+  } finally {
+    process.off('SIGINT', onSignal)
+  }
+}
+
 /** `genimage experiment …`: submit GenImage protocols to the edge, follow, list, show and cancel them, or run a train worker. */
 export function registerExperimentCommands(program: Command): void {
   const experiment = program.command('experiment').description('GenImage protocols (Table 3, 4, 5, custom) as jobs on the runner pool')
@@ -141,25 +177,12 @@ export function registerExperimentCommands(program: Command): void {
       console.log(created.id)
       return
     }
-    const started = performance.now()
-    const view = progressView(Boolean(opts.json))
-    const controller = new AbortController()
-    const onSignal = () => controller.abort()
-    process.once('SIGINT', onSignal)
-    try {
-      const last = await api.follow(created.id, (event) => view.update(event), { signal: controller.signal })
-      view.stop()
-      if (controller.signal.aborted) {
-        console.error(`stopped following; the experiment goes on. Follow again: npx genimage experiment show ${created.id}; cancel: npx genimage experiment cancel ${created.id}`)
-        return
-      }
-      const seconds = (performance.now() - started) / 1000
-      console.error(`${created.id} ${last?.state ?? 'unknown'} after ${seconds.toFixed(1)} s. Report: npx genimage report ${created.id}`)
-      if (last?.state !== 'succeeded') process.exitCode = 1
-    } finally {
-      process.off('SIGINT', onSignal)
-    }
+    await followExperiment(api, created.id, Boolean(opts.json))
   })
+
+  apiOptions(experiment.command('follow').description('follow a running experiment with a progress bar per run').argument('<id>').option('--json', 'print progress events as JSON lines')).action(
+    async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => followExperiment(apiFrom(opts), id, Boolean(opts.json)),
+  )
 
   apiOptions(experiment.command('list').description('list experiments, newest first').option('--json', 'print JSON')).action(async (opts: { api: string; apiKey?: string; json?: boolean }) => {
     const { experiments } = await apiFrom(opts).list()
@@ -195,7 +218,7 @@ export function registerExperimentCommands(program: Command): void {
     .option('--artifacts <dir>', 'checkpoints and exported models; the same shared path on every runner', process.env.ARTIFACT_DIR ?? 'artifacts')
     .option('--name <worker>', 'lease identity (default <host>-<pid>)')
     .option('--lease-ms <ms>', 'lease length', '30000')
-    .option('--heartbeat-ms <ms>', 'heartbeat period (default a third of the lease)')
+    .option('--heartbeat-ms <ms>', 'heartbeat period: progress writes and cancel checks (default a third of the lease, at most 2000)')
     .option('--poll-ms <ms>', 'wait between polls of an empty queue', '1000')
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
-import { MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
+import { defaultManifestUrl, MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
 import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/gpu-runner/tf'
-import { writeModelFolder } from '@genimage/gpu-runner/export'
+import { importOnnxDetector, writeModelFolder } from '@genimage/gpu-runner/export'
+import { IMAGENET_MEAN, IMAGENET_STD, InputConfig } from '@genimage/shared'
 import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/gpu-runner/training'
 import { listZooModelNames, resolveZooModel } from '@genimage/shared/zoo'
 import cliProgress from 'cli-progress'
@@ -31,6 +32,7 @@ interface TrainFlags {
   threads?: string
   json?: boolean
   dataName?: string
+  manifest?: string | boolean
 }
 
 const list = (text: string | undefined) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
@@ -38,6 +40,12 @@ const list = (text: string | undefined) => (text ? text.split(',').map((s) => s.
 function positiveInt(text: string, flag: string): number {
   const value = Number(text)
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer, got "${text}"`)
+  return value
+}
+
+function nonNegativeInt(text: string, flag: string): number {
+  const value = Number(text)
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} must be a non-negative integer, got "${text}"`)
   return value
 }
 
@@ -51,6 +59,7 @@ function positiveNumber(text: string, flag: string): number {
 function reproducingCommand(flags: TrainFlags): string {
   const parts = ['npx genimage train', `--model ${flags.model}`, `--data ${JSON.stringify(flags.data)}`, `--train-on ${JSON.stringify(flags.trainOn)}`]
   if (flags.valOn) parts.push(`--val-on ${JSON.stringify(flags.valOn)}`)
+  if (flags.manifest) parts.push(flags.manifest === true ? '--manifest' : `--manifest ${JSON.stringify(flags.manifest)}`)
   parts.push(`--task ${flags.task}`, `--epochs ${flags.epochs}`, `--batch-size ${flags.batchSize}`, `--seed ${flags.seed}`)
   if (flags.optimizer) parts.push(`--optimizer ${flags.optimizer}`)
   if (flags.lr) parts.push(`--lr ${flags.lr}`)
@@ -70,8 +79,76 @@ function describeData(flags: TrainFlags): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 
-/** `genimage train`: trains a zoo detector on a GenImage-layout root and writes a model folder the runner serves. */
+interface ImportFlags {
+  name: string
+  out?: string
+  architecture: string
+  task: 'binary' | 'attribution'
+  labels?: string
+  size: string
+  layout: 'NCHW' | 'NHWC'
+  inputName: string
+  outputName: string
+  resize: InputConfig['resize']
+  cropPct: string
+  interpolation: InputConfig['interpolation']
+  mean?: string
+  std?: string
+  trainingData?: string
+}
+
+const triple = (text: string, flag: string): [number, number, number] => {
+  const values = text.split(',').map(Number)
+  if (values.length !== 3 || values.some((v) => !Number.isFinite(v))) throw new Error(`${flag} needs three comma-separated numbers, got "${text}"`)
+  return values as [number, number, number]
+}
+
+/**
+ * `genimage models import <file.onnx>`: registers an external ONNX detector (defaults: a timm ResNet-50 exported from
+ * PyTorch with the GenImage recipe — NCHW 224², shorter side to 256 then centre crop, ImageNet mean/std).
+ */
+function registerImportCommand(parent: Command, commandName: string): void {
+  parent
+    .command(commandName)
+    .description('register an external ONNX detector as a model folder the runner serves (checked with onnxruntime first)')
+    .argument('<file>', 'the .onnx file')
+    .requiredOption('--name <name>', 'model card name (lower-case letters, digits, . _ -)')
+    .option('--out <dir>', 'model folder to write (default: models/<name>)')
+    .option('--architecture <text>', 'architecture recorded in the card', 'resnet50-timm')
+    .addOption(new Option('--task <task>', 'head').choices(['binary', 'attribution']).default('binary'))
+    .option('--labels <labels>', 'comma-separated labels in output order (default for binary: nature,ai)')
+    .option('--size <pixels>', 'square input size', '224')
+    .addOption(new Option('--layout <layout>', 'input layout').choices(['NCHW', 'NHWC']).default('NCHW'))
+    .option('--input-name <name>', 'image input of the graph', 'image')
+    .option('--output-name <name>', 'logits output of the graph', 'logits')
+    .addOption(new Option('--resize <mode>', 'resize mode').choices(['shorter-side-center-crop', 'center-crop', 'stretch']).default('shorter-side-center-crop'))
+    .option('--crop-pct <fraction>', 'centre-crop fraction for shorter-side-center-crop', '0.875')
+    .addOption(new Option('--interpolation <kind>', 'resize kernel').choices(['nearest', 'bilinear', 'bicubic', 'lanczos3']).default('bilinear'))
+    .option('--mean <r,g,b>', 'per-channel mean on [0,1] pixels (default ImageNet)')
+    .option('--std <r,g,b>', 'per-channel std (default ImageNet)')
+    .option('--training-data <text>', 'what the model was trained on, for the card')
+    .action(async (file: string, flags: ImportFlags) => {
+      const size = positiveInt(flags.size, '--size')
+      const labels = list(flags.labels) ?? (flags.task === 'binary' ? ['nature', 'ai'] : [])
+      const input = InputConfig.parse({
+        name: flags.inputName, layout: flags.layout, height: size, width: size, resize: flags.resize, cropPct: Number(flags.cropPct), interpolation: flags.interpolation,
+        mean: flags.mean ? triple(flags.mean, '--mean') : IMAGENET_MEAN, std: flags.std ? triple(flags.std, '--std') : IMAGENET_STD,
+      })
+      const out = resolve(flags.out ?? `models/${flags.name}`)
+      const card = await importOnnxDetector({ source: resolve(file), outDir: out, name: flags.name, architecture: flags.architecture, task: flags.task, labels, input, outputName: flags.outputName, trainingData: flags.trainingData })
+      console.log(`wrote ${out} (${card.name}@${card.version}, ${card.labels.length} labels, input ${input.layout} ${size}², sha256 ${card.sha256.slice(0, 12)}…)`)
+    })
+}
+
+/**
+ * `genimage train`: trains a zoo detector on a GenImage-layout root and writes a model folder the runner serves.
+ * Also adds `genimage models import` (or `genimage import-onnx` when no `models` group is registered first).
+ */
 export function registerTrainCommands(program: Command): void {
+  const models = program.commands.find((command) => command.name() === 'models')
+  if (models) registerImportCommand(models, 'import')
+  else registerImportCommand(program, 'import-onnx')
+
   program
     .command('train')
     .description('train a zoo detector (tfjs) on a GenImage-layout dataset root and write model.onnx + card.json; re-running resumes from the checkpoint')
@@ -95,6 +172,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)')
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')
+    .option('--manifest [url]', 'take image lists from the dataset manifest (`genimage dataset manifest`; default URL: the root\'s own)')
     .option('--data-name <text>', 'what the data is, for the model card (default: "GenImage-mini (not GenImage)" for a mini root, else the folder name)')
     .option('--json', 'print progress events as JSON lines instead of a progress bar')
     .action(async (flags: TrainFlags) => {
@@ -111,6 +189,7 @@ export function registerTrainCommands(program: Command): void {
       const run = trainEvents({
         model: ref.name,
         dataRoot: resolve(flags.data),
+        manifestUrl: flags.manifest === true ? defaultManifestUrl(flags.data) : flags.manifest || undefined,
         trainOn,
         valOn: list(flags.valOn),
         task: flags.task,
@@ -121,7 +200,7 @@ export function registerTrainCommands(program: Command): void {
           ...(flags.lr ? { learningRate: positiveNumber(flags.lr, '--lr') } : {}),
           ...(flags.weightDecay ? { weightDecay: positiveNumber(flags.weightDecay, '--weight-decay') } : {}),
         },
-        seed: Number(flags.seed),
+        seed: nonNegativeInt(flags.seed, '--seed'),
         checkpointDir,
         checkpointEvery: positiveInt(flags.checkpointEvery, '--checkpoint-every'),
         earlyStopPatience: flags.earlyStop ? positiveInt(flags.earlyStop, '--early-stop') : undefined,

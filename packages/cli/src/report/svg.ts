@@ -38,7 +38,7 @@ export function heatmapSvg(title: string, rows: readonly string[], columns: read
     })
   })
   body.push(text(10, top + rows.length * size + 20, 'rows: trained on; cells: accuracy (%) on the column\'s val set; outlined: own generator', 'font-size="11" fill="#555"'))
-  return svg(left + columns.length * size + 20, top + rows.length * size + 32, body)
+  return svg(Math.max(560, left + columns.length * size + 20), top + rows.length * size + 32, body)
 }
 
 /** Grouped vertical bars: one group per category, one bar per series, values in [0, 1]. */
@@ -46,7 +46,7 @@ export function groupedBarsSvg(title: string, categories: readonly string[], ser
   const palette = ['#2166ac', '#d6604d', '#4d9221', '#8073ac', '#e08214', '#35978f']
   const plotHeight = 220
   const barWidth = 18
-  const groupWidth = series.length * barWidth + 24
+  const groupWidth = Math.max(series.length * barWidth + 24, 96)
   const left = 50
   const top = 40
   const width = left + categories.length * groupWidth + 160
@@ -57,7 +57,7 @@ export function groupedBarsSvg(title: string, categories: readonly string[], ser
     body.push(text(left - 6, y + 4, `${tick * 100}`, 'font-size="10" text-anchor="end"'))
   }
   categories.forEach((category, i) => {
-    const x0 = left + i * groupWidth + 12
+    const x0 = left + i * groupWidth + (groupWidth - series.length * barWidth) / 2
     series.forEach((s, k) => {
       const value = s.values[i]
       if (value === undefined) return
@@ -80,7 +80,7 @@ export function lineChartSvg(title: string, panels: ReadonlyArray<{ label: strin
   const panelWidth = 320
   const panelHeight = 180
   const left = 50
-  const top = 40
+  const top = 58
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))]
   const body: string[] = [text(10, 22, title, 'font-size="15" font-weight="bold"')]
   panels.forEach((panel, p) => {
@@ -95,6 +95,7 @@ export function lineChartSvg(title: string, panels: ReadonlyArray<{ label: strin
     body.push(text(x0, top - 6, panel.label, 'font-size="12"'))
     body.push(text(x0 - 4, top + 4, maxY.toFixed(2), 'font-size="10" text-anchor="end"'), text(x0 - 4, top + panelHeight, minY.toFixed(2), 'font-size="10" text-anchor="end"'))
     body.push(text(x0 + panelWidth / 2, top + panelHeight + 16, 'epoch', 'font-size="11" text-anchor="middle"'))
+    body.push(text(x0, top + panelHeight + 16, '1', 'font-size="10" text-anchor="middle"'), text(x0 + panelWidth, top + panelHeight + 16, String(maxX), 'font-size="10" text-anchor="middle"'))
     panel.series.forEach((s) => {
       const colour = palette[names.indexOf(s.name) % palette.length]
       const d = s.points.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')

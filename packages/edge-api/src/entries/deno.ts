@@ -2,6 +2,7 @@
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
 import { edgeEnvironment } from '../config.ts'
 import { createLibsqlEdgeApp } from './libsql-app.ts'
+import { createPinnedFetch } from './node-pinned-fetch.ts'
 import { nodeResolveHost } from './node-resolver.ts'
 
 declare const Deno: {
@@ -12,5 +13,5 @@ declare const Deno: {
 const settings = edgeEnvironment(Deno.env.toObject())
 await ensureDbDirectory(settings.databaseUrl)
 const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
-const app = createLibsqlEdgeApp(db, settings, nodeResolveHost)
+const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch() })
 Deno.serve({ port: settings.port, hostname: settings.host }, app.fetch)

@@ -14,7 +14,11 @@ import { createLibsqlStore } from '../store/libsql-store.ts'
  * The edge app over one libSQL database: detections, API keys and the runner registry all live there;
  * static RUNNER_URLS are routed to as well. Shared by the Node, Deno and workerd entries.
  */
-export function createLibsqlEdgeApp(db: Db, settings: EdgeEnvironment, resolveHost?: ResolveHost): Hono<AppEnv> {
+export function createLibsqlEdgeApp(
+  db: Db,
+  settings: EdgeEnvironment,
+  urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch } = {},
+): Hono<AppEnv> {
   const runners = new RunnerPool(settings.runnerUrls, {
     ...(settings.runnerRegistry ? { registry: libsqlRunnerSource(db, { maxAgeMs: settings.runnerHeartbeatTtlMs }) } : {}),
     breakerThreshold: settings.breakerThreshold,
@@ -24,7 +28,8 @@ export function createLibsqlEdgeApp(db: Db, settings: EdgeEnvironment, resolveHo
     runners,
     keys: libsqlKeyStore(db),
     experiments: libsqlExperimentStore(db),
-    ...(resolveHost ? { resolveHost } : {}),
+    ...(urlInput.resolveHost ? { resolveHost: urlInput.resolveHost } : {}),
+    ...(urlInput.fetchUrl ? { fetchUrl: urlInput.fetchUrl } : {}),
     log: jsonLogger(settings.logLevel),
     config: settings.config,
   })

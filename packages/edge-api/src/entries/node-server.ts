@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
 import { edgeEnvironment } from '../config.ts'
 import { createLibsqlEdgeApp } from './libsql-app.ts'
+import { createPinnedFetch } from './node-pinned-fetch.ts'
 import { nodeResolveHost } from './node-resolver.ts'
 
 export interface RunningEdge {
@@ -14,7 +15,7 @@ export async function startEdge(env: Record<string, string | undefined> = proces
   const settings = edgeEnvironment(env)
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
-  const app = createLibsqlEdgeApp(db, settings, nodeResolveHost)
+  const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch() })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
     s.once('error', fail)

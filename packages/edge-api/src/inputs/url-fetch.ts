@@ -20,9 +20,10 @@ export interface UrlFetchOptions {
  * host is resolved first and all its addresses must be public; redirects are followed by hand and checked the
  * same way; the body is streamed with a byte cap and the whole exchange has one deadline.
  *
- * What this cannot close on a web-standard runtime: the platform's fetch resolves the name again, so a DNS
- * server that answers differently within milliseconds (rebinding) could still steer it; deployments that
- * enable URL input should also deny private egress at the network level.
+ * With the platform's fetch the name is resolved again when connecting, so a DNS server that answers
+ * differently within milliseconds (rebinding) could still steer it. On Node and Deno the entries inject
+ * `createPinnedFetch()`, which checks the addresses in the connection's own lookup and closes that gap;
+ * elsewhere deny private egress at the network level too.
  * @throws ApiError `url_not_allowed`, `url_fetch_failed` or `payload_too_large`.
  */
 export async function fetchImageUrl(input: string, options: UrlFetchOptions): Promise<Uint8Array<ArrayBuffer>> {
@@ -40,6 +41,7 @@ export async function fetchImageUrl(input: string, options: UrlFetchOptions): Pr
       try {
         response = await fetchFn(url, { redirect: 'manual', signal: deadline.signal, headers: { accept: 'image/*' } })
       } catch (error) {
+        if (error instanceof ApiError) throw error
         if (deadline.signal.aborted) throw timedOut()
         throw new ApiError('url_fetch_failed', `could not fetch ${url.host}: ${error instanceof Error ? error.message : String(error)}`)
       }

@@ -100,11 +100,12 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
   }
   const parts: (File | string | Uint8Array<ArrayBuffer>)[] = form.getAll('image')
-  if (fields.data.url !== undefined) parts.push(await fetchUrlInput(fields.data.url, deps))
-  if (parts.length === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
-  if (parts.length > config.maxImagesPerRequest) {
+  const count = parts.length + (fields.data.url === undefined ? 0 : 1)
+  if (count === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
+  if (count > config.maxImagesPerRequest) {
     throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
   }
+  if (fields.data.url !== undefined) parts.push(await fetchUrlInput(fields.data.url, deps))
   const uploads: Upload[] = []
   for (const [index, part] of parts.entries()) {
     if (typeof part === 'string') throw new ApiError('invalid_request', '`image` must be a file part', { image: index })

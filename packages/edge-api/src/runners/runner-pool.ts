@@ -10,6 +10,8 @@ export interface RunnerState {
   ready: boolean
   /** The runner said (through the registry) it is shutting down: no new work goes to it. */
   draining: boolean
+  /** The runner's own last word in the registry on readiness (static runners: always true). */
+  announcedReady: boolean
   models: Map<string, ModelMetadata>
   /** Requests this edge instance has in flight on the runner. */
   inflight: number
@@ -135,7 +137,7 @@ export class RunnerPool {
 
   /** Whether requests may go to this runner now. */
   routable(runner: RunnerState): boolean {
-    return runner.ready && !runner.draining && runner.breaker === 'closed'
+    return runner.ready && runner.announcedReady && !runner.draining && runner.breaker === 'closed'
   }
 
   /**
@@ -188,7 +190,7 @@ export class RunnerPool {
       }
       state.draining = d.draining
       state.reportedInflight = d.inflight
-      if (!d.ready) state.ready = false
+      state.announcedReady = d.ready
     }
   }
 
@@ -199,6 +201,7 @@ export class RunnerPool {
       origin,
       ready: false,
       draining: false,
+      announcedReady: true,
       models: new Map(),
       inflight: 0,
       reportedInflight: 0,

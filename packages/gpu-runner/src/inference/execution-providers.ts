@@ -11,6 +11,17 @@ export interface ResolvedSession {
   skipped: { provider: ExecutionProvider; reason: string }[]
 }
 
+/** CPU threading of a session. */
+export interface SessionTuning {
+  /** Threads one operator may use (onnxruntime's default: one per core). */
+  intraOpThreads?: number
+  /**
+   * Whether idle pool threads spin waiting for work (onnxruntime's default: true). Spinning wins when the
+   * session has the cores to itself; on a runner that also decodes images it steals their CPU.
+   */
+  allowSpinning?: boolean
+}
+
 /** Thrown when no execution provider could open the model; the message lists each failure. */
 export class NoExecutionProviderError extends Error {
   override name = 'NoExecutionProviderError'
@@ -28,7 +39,7 @@ export class NoExecutionProviderError extends Error {
 export async function createSession(
   model: Uint8Array,
   priority: readonly string[] = EXECUTION_PROVIDERS,
-  options: { intraOpThreads?: number } = {},
+  options: SessionTuning = {},
 ): Promise<ResolvedSession> {
   const failures: { provider: ExecutionProvider; reason: string }[] = []
   const installed = new Map(ort.listSupportedBackends().map((b) => [b.name, b]))
@@ -46,6 +57,7 @@ export async function createSession(
         executionProviders: [name],
         graphOptimizationLevel: 'all',
         ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        ...(options.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       })
       return { session, provider: name, skipped: failures }
     } catch (error) {

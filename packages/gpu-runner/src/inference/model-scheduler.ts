@@ -1,7 +1,21 @@
 import type { LoadedModel } from '../repository/model-repository.ts'
 import { type BatcherHooks, type BatcherOptions, DynamicBatcher } from './batcher.ts'
+import type { SessionTuning } from './execution-providers.ts'
+import { InferenceWorker } from './inference-worker.ts'
 import type { Limiter } from './limiter.ts'
 import { runModel } from './run-model.ts'
+
+/** Where `session.run` executes. */
+export interface SchedulerOptions {
+  /**
+   * Run the session on a worker thread (default). onnxruntime-node's `run` blocks the thread that calls it,
+   * so on the main thread no request is read and no batch is assembled while a batch computes.
+   */
+  worker?: boolean
+  tuning?: SessionTuning
+  /** Told when the worker could not start and the main-thread session is used instead. */
+  onWorkerFailure?: (error: Error) => void
+}
 
 /** Raised when image `index` of a request could not be preprocessed; `cause` is the transform's error. */
 export class ImagePreprocessError extends Error {
@@ -21,17 +35,26 @@ export class ImagePreprocessError extends Error {
  */
 export class ModelScheduler {
   readonly batcher: DynamicBatcher<Float32Array, Float32Array>
+  private readonly worker: Promise<InferenceWorker | undefined>
 
   constructor(
     readonly model: LoadedModel,
     options: BatcherOptions,
     private readonly decodes: Limiter,
     hooks: BatcherHooks = {},
+    scheduling: SchedulerOptions = {},
   ) {
     const labels = model.card.labels.length
+    this.worker = scheduling.worker === false
+      ? Promise.resolve(undefined)
+      : InferenceWorker.open(model, scheduling.tuning).catch((error: Error) => {
+          scheduling.onWorkerFailure?.(error)
+          return undefined
+        })
     this.batcher = new DynamicBatcher<Float32Array, Float32Array>(
       async (tensors) => {
-        const flat = await runModel(model, tensors)
+        const worker = await this.worker
+        const flat = worker ? await worker.run(tensors) : await runModel(model, tensors)
         return tensors.map((_, i) => flat.slice(i * labels, (i + 1) * labels))
       },
       options,
@@ -50,6 +73,11 @@ export class ModelScheduler {
     }
     const tensors = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array>).value)
     return this.batcher.run(admission, tensors)
+  }
+
+  /** Stops the inference worker, if any. */
+  async close(): Promise<void> {
+    await (await this.worker)?.close()
   }
 
   /** Scores already-preprocessed input tensors (the FP32 input Triton-style clients send). */

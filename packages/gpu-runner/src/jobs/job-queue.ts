@@ -143,7 +143,7 @@ export class JobQueue {
       await writeMetrics(tx as unknown as Db, jobId, experimentId, results, now)
       await tx.update(experiments).set({ updatedAt: new Date(now) }).where(eq(experiments.id, experimentId))
       return true
-    }).catch((error: unknown) => {
+    }, { behavior: 'immediate' }).catch((error: unknown) => {
       if (error instanceof Error && error.message.includes('Rollback')) return false
       throw error
     })

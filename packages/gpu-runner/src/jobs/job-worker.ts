@@ -26,7 +26,7 @@ export type RunExecutor = (context: RunContext) => Promise<RunOutcome>
 export interface JobWorkerOptions {
   /** Root of checkpoints and exported models (a shared volume in production). */
   artifactRoot: string
-  /** Heartbeat period; cancellation is noticed within one (default: a third of the lease). */
+  /** Heartbeat period; progress is written and cancellation noticed once per beat (default: a third of the lease, at most 2 s). */
   heartbeatMs?: number
   /** Wait between polls when no job is claimable (default 1 s). */
   pollMs?: number
@@ -69,7 +69,7 @@ export class JobWorker {
     private readonly executor: RunExecutor,
     private readonly options: JobWorkerOptions,
   ) {
-    this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(queue.leaseMs / 3))
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.min(2_000, Math.floor(queue.leaseMs / 3)))
     this.pollMs = options.pollMs ?? 1000
     this.log = options.log ?? ((line) => console.error(JSON.stringify({ level: 'info', component: 'job-worker', worker: queue.worker, ...line })))
   }

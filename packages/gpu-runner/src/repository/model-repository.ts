@@ -25,6 +25,8 @@ export interface LoadOptions {
   providers: readonly string[]
   maxPixels: number
   intraOpThreads?: number
+  /** onnxruntime thread-pool spinning (see SessionTuning.allowSpinning). */
+  allowSpinning?: boolean
   log?: (message: string) => void
 }
 
@@ -80,6 +82,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
   if (sha256 !== card.sha256) throw new Error(`${card.file} has sha256 ${sha256}, the card says ${card.sha256}`)
   const { session, provider, skipped } = await createSession(bytes, options.providers, {
     intraOpThreads: options.intraOpThreads,
+    allowSpinning: options.allowSpinning,
   })
   for (const s of skipped) options.log?.(`${card.name}: provider ${s.provider} skipped: ${s.reason}`)
   if (!session.inputNames.includes(card.input.name)) {

@@ -11,6 +11,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
+import type { SessionTuning } from '../inference/execution-providers.ts'
 import { Limiter } from '../inference/limiter.ts'
 import { ImagePreprocessError, ModelScheduler } from '../inference/model-scheduler.ts'
 import { ImageDecodeError } from '../preprocess/transform.ts'
@@ -25,11 +26,22 @@ export interface ServingOptions {
   batch: BatcherOptions
   /** Image decodes running at once across all models (sharp work on libuv's thread pool). */
   decodeConcurrency: number
+  /** Run each model's session on a worker thread (default true). */
+  inferenceWorker?: boolean
+  /** onnxruntime threading for the worker's session. */
+  sessionTuning?: SessionTuning
 }
 
 export const DEFAULT_SERVING: ServingOptions = {
   batch: { maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 64 },
   decodeConcurrency: 8,
+}
+
+const schedulersOf = new WeakMap<object, ModelScheduler[]>()
+
+/** Stops the inference worker threads an app created. */
+export async function closeRunnerApp(app: object): Promise<void> {
+  await Promise.all((schedulersOf.get(app) ?? []).map((s) => s.close()))
 }
 
 export interface RunnerAppDeps {
@@ -69,10 +81,15 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
         metrics.queueDepth.set({ model: name }, admitted)
         metrics.batchQueue.set({ model: name }, queued)
       },
+    }, {
+      worker: serving.inferenceWorker !== false,
+      tuning: serving.sessionTuning,
+      onWorkerFailure: (error) => log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
     }))
     metrics.queueDepth.set({ model: name }, 0)
   }
 
+  schedulersOf.set(app, [...schedulers.values()])
   app.use('*', requestLog({ log }))
   app.onError((error, c) => {
     if (error instanceof RunnerError) {

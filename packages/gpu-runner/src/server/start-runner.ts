@@ -7,7 +7,7 @@ import { type Announcer, announceInRegistry } from './announce.ts'
 import { type ClaimedWork, InflightTracker } from './drain.ts'
 import { RunnerMetrics } from './metrics.ts'
 import { jsonLog, type Log } from './request-log.ts'
-import { createRunnerApp, DEFAULT_SERVING } from './runner-app.ts'
+import { closeRunnerApp, createRunnerApp, DEFAULT_SERVING } from './runner-app.ts'
 
 export interface RunningRunner {
   url: string
@@ -41,13 +41,17 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     providers: config.providers,
     maxPixels: config.maxPixels,
     intraOpThreads: config.intraOpThreads,
+    allowSpinning: config.allowSpinning,
     log: (msg) => log({ msg }),
   })
   if (repository.models.size === 0) log({ level: 'warn', msg: `${NO_MODEL_HINT} (model directory: ${modelDir})` })
   let draining = false
   const metrics = new RunnerMetrics()
   const inflight = new InflightTracker()
-  const serving = config.serving ?? DEFAULT_SERVING
+  const serving = {
+    ...(config.serving ?? DEFAULT_SERVING),
+    sessionTuning: { intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning },
+  }
   const app = createRunnerApp({
     name: config.name,
     version: '0.1.0',
@@ -109,6 +113,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
       server.close(() => done())
       if ('closeAllConnections' in server) server.closeAllConnections()
     })
+    await closeRunnerApp(app)
     log({ msg: 'runner stopped' })
   }
   return {

@@ -18,8 +18,9 @@ export interface ResolveTfBackendOptions {
   /** Backends to try, in order. Default `['tensorflow', 'wasm', 'cpu']`. */
   priority?: readonly TfBackendName[]
   /**
-   * Threads for the wasm backend's XNNPACK pool (at most 8). Default: all logical cores. Needs the project's
-   * patch of `@tensorflow/tfjs-backend-wasm` (patches/, applied by `postinstall`); `1` skips the worker pool.
+   * Threads for the wasm backend's XNNPACK pool (at most 8). Default: all logical cores. More than 1 needs the
+   * project's patch of `@tensorflow/tfjs-backend-wasm` (patches/, applied by `postinstall`); without it, or with
+   * `1`, the single-threaded SIMD build runs (what plain `tf.setBackend('wasm')` gives under Node).
    */
   threads?: number
   /** Receives one line naming the backend that runs (and why earlier ones did not). Default: stderr. */
@@ -37,7 +38,7 @@ export interface ResolvedTfBackend {
   tf: Tf
   /** Failures of the backends tried before `name`, in priority order. */
   reasons: TfBackendFailure[]
-  /** Threads the backend computes with (1 for `cpu`; the XNNPACK pool size for `wasm`). */
+  /** Threads the backend computes with: the XNNPACK pool size for `wasm`, 1 for `cpu`, 0 for `tensorflow` (its own pool). */
   threads: number
 }
 
@@ -68,6 +69,11 @@ const tryTensorflow: Attempt = async () => {
   throw new Error(errors.join('; '))
 }
 
+/** True when the project's patch (patches/@tensorflow+tfjs-backend-wasm+*.patch) lets threads run under Node. */
+function wasmThreadsPatched(wasm: object): boolean {
+  return (wasm as { nodeThreadsPatched?: boolean }).nodeThreadsPatched === true
+}
+
 const tryWasm: Attempt = async (threads) => {
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   const folder = wasmBinaryFolder()
@@ -76,7 +82,7 @@ const tryWasm: Attempt = async (threads) => {
     const wanted = Math.min(threads ?? availableParallelism(), 8)
     wasm.setWasmPaths(folder)
     wasm.setThreadsCount(wanted)
-    if (wanted <= 1) tfjs.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+    if (wanted > 1 && wasmThreadsPatched(wasm)) tfjs.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true)
   }
   if (!(await tfjs.setBackend('wasm'))) {
     throw new Error(`setBackend('wasm') returned false: the module did not initialise (see the warning above)`)

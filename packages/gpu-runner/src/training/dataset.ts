@@ -1,12 +1,13 @@
 import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { ModelTask } from '@genimage/shared'
+import { createDb } from '@genimage/shared/db'
 
 /** Why training data could not be used; `code` is stable for callers and the job system. */
 export class TrainingDataError extends Error {
   override name = 'TrainingDataError'
   constructor(
-    readonly code: 'not_a_directory' | 'unknown_generator' | 'empty_split' | 'corrupt_image',
+    readonly code: 'not_a_directory' | 'unknown_generator' | 'empty_split' | 'corrupt_image' | 'empty_manifest',
     message: string,
   ) {
     super(message)
@@ -63,18 +64,58 @@ export interface SplitRequest {
   headGenerators: readonly string[]
   /** Keep at most this many images per generator and class (first by file name). */
   limitPerClass?: number
+  /**
+   * libSQL URL of a manifest made by `genimage dataset manifest` (table `manifest_images`, dataset = the absolute
+   * root): the images come from its rows instead of listing folders, and files it recorded as unreadable are skipped.
+   */
+  manifestUrl?: string
+}
+
+interface ManifestRow {
+  path: string
+  generator: string
+  split: string
+  label: string
+  format: string
+}
+
+async function readManifestRows(url: string, root: string): Promise<ManifestRow[]> {
+  const db = await createDb(url, { migrate: false })
+  try {
+    const result = await db.$client.execute({
+      sql: 'SELECT path, generator, split, label, format FROM manifest_images WHERE dataset = ? ORDER BY path',
+      args: [resolve(root)],
+    })
+    return result.rows.map((row) => ({ path: String(row.path), generator: String(row.generator), split: String(row.split), label: String(row.label), format: String(row.format) }))
+  } finally {
+    db.$client.close()
+  }
+}
+
+async function filesFromManifest(request: SplitRequest): Promise<{ known: string[]; files: (generator: string, kind: string) => Promise<string[]> }> {
+  const rows = await readManifestRows(request.manifestUrl!, request.root)
+  if (rows.length === 0) throw new TrainingDataError('empty_manifest', `the manifest at ${request.manifestUrl} has no images for ${resolve(request.root)}`)
+  const known = [...new Set(rows.map((row) => row.generator))].sort()
+  return {
+    known,
+    files: async (generator, kind) =>
+      rows.filter((row) => row.generator === generator && row.split === request.split && row.label === kind && row.format !== 'unknown').map((row) => join(request.root, row.path)),
+  }
 }
 
 /** Lists the images of one split, sorted by generator, class and file name (a stable order for seeding). */
 export async function loadSplit(request: SplitRequest): Promise<LabelledImage[]> {
-  const known = await listGenerators(request.root)
+  const source = request.manifestUrl
+    ? await filesFromManifest(request)
+    : { known: await listGenerators(request.root), files: (generator: string, kind: string) => imageFiles(join(request.root, generator, request.split, kind)) }
+  const known = source.known
   const images: LabelledImage[] = []
   for (const generator of request.generators) {
     if (!known.includes(generator)) {
       throw new TrainingDataError('unknown_generator', `no generator "${generator}" under ${request.root}; found: ${known.join(', ') || 'none'}`)
     }
     for (const kind of ['nature', 'ai'] as const) {
-      let files = await imageFiles(join(request.root, generator, request.split, kind))
+      let files = await source.files(generator, kind)
       if (request.limitPerClass !== undefined) files = files.slice(0, request.limitPerClass)
       if (files.length === 0) {
         throw new TrainingDataError('empty_split', `no images in ${join(request.root, generator, request.split, kind)}`)

@@ -17,6 +17,8 @@ export interface TrainOptions {
   model: string
   /** GenImage-layout root: `<root>/<Generator>/{train,val}/{ai,nature}`. */
   dataRoot: string
+  /** Read the image lists from this manifest (libSQL URL, see `loadSplit`) instead of listing folders. */
+  manifestUrl?: string
   /** Generators whose train split is used. */
   trainOn: string[]
   /** Generators whose val split is scored each epoch (default: every generator under the root). */
@@ -112,9 +114,9 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
   }
   const emit = async (event: TrainEvent) => options.onProgress?.(event)
   const headGenerators = task === 'attribution' ? settings.trainOn : []
-  const trainImages = await loadSplit({ root: options.dataRoot, split: 'train', generators: settings.trainOn, task, headGenerators, limitPerClass: options.limitPerClass })
+  const trainImages = await loadSplit({ root: options.dataRoot, split: 'train', generators: settings.trainOn, task, headGenerators, limitPerClass: options.limitPerClass, manifestUrl: options.manifestUrl })
   const valGenerators = task === 'attribution' ? settings.trainOn : settings.valOn
-  const valImages = await loadSplit({ root: options.dataRoot, split: 'val', generators: valGenerators, task, headGenerators, limitPerClass: options.valLimitPerClass })
+  const valImages = await loadSplit({ root: options.dataRoot, split: 'val', generators: valGenerators, task, headGenerators, limitPerClass: options.valLimitPerClass, manifestUrl: options.manifestUrl })
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ settings, train: trainImages.map((image) => relative(options.dataRoot, image.path)) }))
     .digest('hex')

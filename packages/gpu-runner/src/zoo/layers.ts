@@ -184,28 +184,29 @@ export class GlobalAvgPool implements Layer {
   }
 }
 
-/** y = x·W + b on the last axis; weight stored [in, out]. */
+/** y = x·W (+ b) on the last axis; weight stored [in, out]. */
 export class Linear implements Layer {
   readonly weight: tf.Variable
-  readonly bias: tf.Variable
+  readonly bias?: tf.Variable
 
-  constructor(store: ParamStore, readonly name: string, inFeatures: number, outFeatures: number, initStd?: number) {
+  constructor(store: ParamStore, readonly name: string, inFeatures: number, outFeatures: number, initStd?: number, withBias = true) {
     this.weight = store.create(`${name}.weight`, [inFeatures, outFeatures], initStd ? { kind: 'normal', std: initStd } : { kind: 'normal', std: Math.sqrt(1 / inFeatures) })
-    this.bias = store.create(`${name}.bias`, [outFeatures], { kind: 'constant', value: 0 })
+    if (withBias) this.bias = store.create(`${name}.bias`, [outFeatures], { kind: 'constant', value: 0 })
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    if (x.rank === 2) return tf.add(tf.matMul(x as tf.Tensor2D, this.weight as tf.Tensor2D), this.bias)
     const shape = x.shape
-    const flat = tf.reshape(x, [-1, shape[shape.length - 1]!]) as tf.Tensor2D
-    const y = tf.add(tf.matMul(flat, this.weight as tf.Tensor2D), this.bias)
-    return tf.reshape(y, [...shape.slice(0, -1), this.weight.shape[1]!])
+    const flat = (x.rank === 2 ? x : tf.reshape(x, [-1, shape[shape.length - 1]!])) as tf.Tensor2D
+    const product = tf.matMul(flat, this.weight as tf.Tensor2D)
+    const y = this.bias ? tf.add(product, this.bias) : product
+    return x.rank === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), this.weight.shape[1]!])
   }
 
   exportOnnx(g: OnnxEmitter, x: string): string {
     const w = g.floats(`${this.name}.weight`, this.weight.shape, syncFloats(this.weight))
-    const b = g.floats(`${this.name}.bias`, this.bias.shape, syncFloats(this.bias))
-    return g.node('Add', [g.node('MatMul', [x, w]), b])
+    const product = g.node('MatMul', [x, w])
+    if (!this.bias) return product
+    return g.node('Add', [product, g.floats(`${this.name}.bias`, this.bias.shape, syncFloats(this.bias))])
   }
 }
 

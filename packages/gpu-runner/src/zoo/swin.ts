@@ -125,7 +125,7 @@ class PatchMerging implements Layer {
 
   constructor(store: ParamStore, name: string, readonly dim: number, readonly resolution: number) {
     this.norm = new LayerNorm(store, `${name}.norm`, 4 * dim, 1e-5)
-    this.reduction = new Linear(store, `${name}.reduction`, 4 * dim, 2 * dim, 0.02)
+    this.reduction = new Linear(store, `${name}.reduction`, 4 * dim, 2 * dim, 0.02, false)
   }
 
   forward(x: tf.Tensor): tf.Tensor {

@@ -121,6 +121,8 @@ export const ExperimentRun = z.object({
   maxAttempts: z.number().int(),
   failureReason: z.string().nullable(),
   worker: z.string().nullable(),
+  /** Folder with the run's checkpoints and exported model (`model/`: model.onnx + card.json), once claimed. */
+  artifactDir: z.string().nullable(),
   progress: RunProgress,
   history: z.array(RunEpoch),
   metrics: z.array(RunMetric),

@@ -134,6 +134,7 @@ export async function getExperiment(db: Db, id: string): Promise<ExperimentDetai
     maxAttempts: job.maxAttempts,
     failureReason: job.failureReason,
     worker: job.leaseOwner,
+    artifactDir: job.artifactDir,
     progress: progressOf(job),
     history: Array.isArray(job.history) ? (job.history as RunEpoch[]) : [],
     metrics: metricRows.filter((m) => m.jobId === job.id).map(metricOf),

@@ -107,7 +107,7 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'spec',
     displayName: 'Spec',
-    description: 'Classifier on the log-magnitude 2-D spectrum of each colour channel (spectrum computed in the graph).',
+    description: 'ResNet-50 on the centred log-magnitude 2-D DFT of each colour channel, computed inside the graph (the paper used a smaller CNN on the spectrum).',
     paper: genimage('Detecting and Simulating Artifacts in GAN Fake Images', 'Zhang et al., WIFS 2019', 68.8),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
@@ -117,7 +117,7 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'f3net',
     displayName: 'F3Net',
-    description: 'Two branches: RGB and frequency-aware decomposition (DCT band filters, fixed + learnable), fused late.',
+    description: "F3Net's frequency-aware decomposition (DCT, low/mid/high/all band filters, fixed + learnable, inverse DCT) as one ResNet-50 branch beside an RGB ResNet-50 branch, fused late. The paper's LFS branch, MixBlock and Xception backbones are not reproduced.",
     paper: genimage('Thinking in Frequency: Face Forgery Detection by Mining Frequency-aware Clues', 'Qian et al., ECCV 2020', 68.7),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
@@ -127,7 +127,7 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'gramnet',
     displayName: 'GramNet',
-    description: 'ResNet with Gram-matrix texture blocks on the input and after each stage.',
+    description: 'ResNet-18 with Gram-matrix texture blocks on the input, the stem and each stage, all pooled into the head.',
     paper: genimage('Global Texture Enhancement for Fake Face Detection in the Wild', 'Liu et al., CVPR 2020', 69.9),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],

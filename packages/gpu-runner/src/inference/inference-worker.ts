@@ -1,0 +1,83 @@
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import type { LoadedModel } from '../repository/model-repository.ts'
+import type { SessionTuning } from './execution-providers.ts'
+import { softmaxRows } from './run-model.ts'
+
+type Reply = { id: number; data: Float32Array } | { id: number; error: string }
+
+/**
+ * A model's onnxruntime session on its own worker thread (same ONNX file, provider and threading as the
+ * main-thread session). `run` has the contract of `runModel`: preprocessed images in, softmax rows out.
+ */
+export class InferenceWorker {
+  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>()
+  private nextId = 0
+  private failure: Error | undefined
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly model: LoadedModel,
+  ) {
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.pending.get(reply.id)
+      if (!waiter) return
+      this.pending.delete(reply.id)
+      if ('error' in reply) waiter.reject(new Error(reply.error))
+      else waiter.resolve(reply.data)
+    })
+    const fail = (error: Error) => {
+      this.failure = error
+      for (const waiter of this.pending.values()) waiter.reject(error)
+      this.pending.clear()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`inference worker exited with code ${code}`)))
+  }
+
+  /** Starts the worker and waits until its session is open; rejects with the worker's error otherwise. */
+  static open(model: LoadedModel, tuning: SessionTuning = {}): Promise<InferenceWorker> {
+    const worker = new Worker(new URL('./session-worker.mjs', import.meta.url), {
+      workerData: { modelPath: join(model.dir, model.card.file), provider: model.provider, ...tuning },
+    })
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error)
+      worker.once('error', onError)
+      worker.once('exit', (code) => reject(new Error(`inference worker exited with code ${code} before it was ready`)))
+      worker.once('message', (message: { type?: string }) => {
+        if (message.type !== 'ready') return reject(new Error('inference worker sent an unexpected first message'))
+        worker.off('error', onError)
+        worker.removeAllListeners('exit')
+        worker.unref()
+        resolve(new InferenceWorker(worker, model))
+      })
+    })
+  }
+
+  /** Runs one batch; resolves with `labels.length` probabilities per image, flat. */
+  async run(images: readonly Float32Array[]): Promise<Float32Array> {
+    if (this.failure) throw this.failure
+    const { height, width, layout } = this.model.card.input
+    const perImage = 3 * height * width
+    const batch = new Float32Array(perImage * images.length)
+    images.forEach((image, i) => {
+      if (image.length !== perImage) throw new RangeError(`image ${i} has ${image.length} values, expected ${perImage}`)
+      batch.set(image, i * perImage)
+    })
+    const dims = layout === 'NCHW' ? [images.length, 3, height, width] : [images.length, height, width, 3]
+    const id = this.nextId++
+    const logits = await new Promise<Float32Array>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ type: 'run', id, input: this.model.card.input.name, output: this.model.card.output.name, dims, data: batch }, [batch.buffer])
+    })
+    const labels = this.model.card.labels.length
+    if (logits.length !== labels * images.length) throw new Error(`model output has ${logits.length} values, expected ${labels} per image`)
+    return softmaxRows(logits, labels)
+  }
+
+  /** Stops the worker thread. */
+  async close(): Promise<void> {
+    this.failure ??= new Error('inference worker closed')
+    await this.worker.terminate()
+  }
+}

@@ -1,0 +1,31 @@
+// Worker thread that owns one onnxruntime session. onnxruntime-node's `session.run` executes synchronously on
+// the calling thread, so running it here keeps the runner's event loop free to accept requests, finish image
+// decodes and build the next batch while this batch computes. Plain JavaScript: worker threads do not
+// inherit the tsx loader. Protocol (parentPort messages):
+//   in:  { type: 'run', id, input, output, dims, data: Float32Array }     out: { id, data: Float32Array } | { id, error }
+import { readFile } from 'node:fs/promises'
+import { parentPort, workerData } from 'node:worker_threads'
+import * as ort from 'onnxruntime-node'
+
+const { modelPath, provider, intraOpThreads, allowSpinning } = workerData
+const session = await ort.InferenceSession.create(await readFile(modelPath), {
+  executionProviders: [provider],
+  graphOptimizationLevel: 'all',
+  ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+  ...(allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
+})
+parentPort.postMessage({ type: 'ready', inputs: session.inputNames, outputs: session.outputNames })
+
+parentPort.on('message', async (message) => {
+  if (message.type !== 'run') return
+  try {
+    const feeds = { [message.input]: new ort.Tensor('float32', message.data, message.dims) }
+    const outputs = await session.run(feeds)
+    const result = outputs[message.output]
+    if (!result) throw new Error(`model produced no ${message.output} output`)
+    const data = Float32Array.from(result.data)
+    parentPort.postMessage({ id: message.id, data }, [data.buffer])
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) })
+  }
+})

@@ -1,0 +1,36 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InferenceWorker } from '../src/inference/inference-worker.ts'
+import { runModel } from '../src/inference/run-model.ts'
+import { loadModelRepository, type LoadedModel } from '../src/repository/model-repository.ts'
+import { sigmoid, writeBrightnessModel } from './brightness-model.ts'
+
+let dir: string
+let model: LoadedModel
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'genimage-worker-'))
+  await writeBrightnessModel(join(dir, 'brightness'))
+  model = (await loadModelRepository(dir, { providers: ['cpu'], maxPixels: 1_000_000 })).models.get('brightness') as LoadedModel
+})
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+describe('InferenceWorker', () => {
+  it('scores a batch on its own thread exactly as the main-thread session does', async () => {
+    const worker = await InferenceWorker.open(model, { allowSpinning: false })
+    const plane = 3 * 16 * 16
+    const images = [new Float32Array(plane).fill(1), new Float32Array(plane).fill(-1), new Float32Array(plane).fill(0.25)]
+    const [fromWorker, fromMain] = await Promise.all([worker.run(images), runModel(model, images)])
+    expect(Array.from(fromWorker)).toEqual(Array.from(fromMain))
+    expect(fromWorker[1]).toBeCloseTo(sigmoid(2), 5)
+    await expect(worker.run([new Float32Array(5)])).rejects.toThrow(/expected 768/)
+    await worker.close()
+    await expect(worker.run(images)).rejects.toThrow(/closed|exited/)
+  })
+
+  it('fails to open with the reason when the model file is missing', async () => {
+    await expect(InferenceWorker.open({ ...model, dir: join(dir, 'nowhere') })).rejects.toThrow(/ENOENT|no such file/)
+  })
+})
