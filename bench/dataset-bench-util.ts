@@ -11,14 +11,15 @@ export function timeCommand(command: string, args: string[], env?: NodeJS.Proces
   return { ms, stdout: result.stdout }
 }
 
-/** Peak resident memory (MiB) of a command, from GNU time's `%M`, and its wall time. */
-export function timeWithPeakMemory(command: string, args: string[]): { ms: number; peakMiB: number; stdout: string } {
+/** Wall time, peak resident memory (MiB, GNU time's `%M`) and CPU seconds (user + system) of a command. */
+export function timeWithPeakMemory(command: string, args: string[]): { ms: number; peakMiB: number; cpuMs: number; stdout: string } {
   const started = performance.now()
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
   const ms = performance.now() - started
   if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`)
   const lines = result.stderr.trim().split('\n')
-  return { ms, peakMiB: Number(lines[lines.length - 1]) / 1024, stdout: result.stdout }
+  const [peakKiB, user, system] = lines[lines.length - 1]!.split(' ').map(Number) as [number, number, number]
+  return { ms, peakMiB: peakKiB / 1024, cpuMs: (user + system) * 1000, stdout: result.stdout }
 }
 
 /** Writes `count` small files spread over GenImage's layout (8 generators × train/val × ai/nature). */

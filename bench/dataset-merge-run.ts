@@ -2,6 +2,8 @@
 import { merge } from '../packages/dataset-tools/src/merge.ts'
 
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 const report = await merge(process.argv[2]!, { sequential: process.argv[3] === 'sequential' })
 const ms = performance.now() - started
-console.log(JSON.stringify({ ms, created: report.created, alreadyPresent: report.alreadyPresent }))
+const cpu = process.cpuUsage(cpuBefore)
+console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, created: report.created, alreadyPresent: report.alreadyPresent }))

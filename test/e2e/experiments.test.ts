@@ -73,11 +73,12 @@ describe('experiments through the edge API and runner processes', () => {
     const id = submitted.stdout.trim()
     expect(id).toMatch(/^exp_/)
     // kill runner A once it has checkpointed (every 2 steps) and is mid-training
-    await until('training past step 4', async () => {
+    const killedRun = await until('training past step 4', async () => {
       const r = (await detail(id)).runDetails[0]!
       return r.state === 'running' && r.progress.step >= 5 && r.progress.step < r.progress.totalSteps - 2 ? r : undefined
     })
     a.child.kill('SIGKILL')
+    const killedAtStep = killedRun.progress.step
     // the edge restarts too, on a new port, over the same database file
     await edge.stop()
     edge = await startGenimage('edge', { PORT: '0', DATABASE_URL: databaseUrl, RUNNER_URLS: '' })
@@ -91,6 +92,7 @@ describe('experiments through the edge API and runner processes', () => {
     expect(r.attempts).toBe(2)
     expect(r.failureReason).toMatch(/attempt 1: lease of runner-a expired/)
     expect(r.progress.resumedFromStep).toBeGreaterThanOrEqual(4)
+    console.log(`runner-a killed at step ${killedAtStep}; runner-b resumed from checkpoint step ${r.progress.resumedFromStep} of ${r.progress.totalSteps}`)
     expect(b.logs()).toMatch(/"msg":"claimed".*"attempt":2/)
     const db = await createDb(databaseUrl)
     const rows = await db.select().from(metrics).where(eq(metrics.experimentId, id))

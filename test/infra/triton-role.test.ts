@@ -74,6 +74,8 @@ describe('a Triton-shaped OIP v2 server in the pool', () => {
     const tritonBody = DetectResponse.parse(await viaTriton.json())
     const native = DetectResponse.parse(await (await fetch(`${stack.edge.url}/v1/detect`, { method: 'POST', body: detectForm([{ bytes: jpeg }]) })).json())
     expect(tritonBody.model.name).toBe('npr-residual-handmade')
+    const runnerLine = stack.runners[0]?.logs().split('\n').find((l) => l.includes(`"request_id":"${native.id}"`))
+    expect(JSON.parse(runnerLine ?? '{}')).toMatchObject({ component: 'runner', msg: 'request', status: 200, model: 'npr-residual-handmade', images: 1 })
     expect(tritonBody.images[0]?.ai_generated).toBeCloseTo(native.images[0]?.ai_generated ?? -1, 6)
     expect(Object.keys(tritonBody.images[0]?.scores ?? {}).sort()).toEqual(['ai', 'nature'])
     const routes = new Set(seen)

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot, type Started, startGenimage } from './processes.ts'
 
@@ -29,9 +29,11 @@ export async function startPoolStack(options: {
   runnerEnv?: Record<string, string>
   edgeEnv?: Record<string, string>
   prefix?: string
+  /** Input size of the fixture model (default 64); larger sizes make each image cost the runner more. */
+  modelSize?: number
 }): Promise<PoolStack> {
   const work = await mkdtemp(join(tmpdir(), options.prefix ?? 'genimage-pool-'))
-  const modelDir = writeFixtureModel(work)
+  const modelDir = writeFixtureModel(work, options.modelSize)
   const databaseUrl = `file:${join(work, 'genimage.db')}`
   const runners = await Promise.all(
     Array.from({ length: options.runners }, (_, i) =>
@@ -54,6 +56,20 @@ export async function startPoolStack(options: {
       await Promise.all(runners.map((r) => r.stop()))
       await rm(work, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * Lowers the CPU priority (nice) of every thread of a process, as seen now. On one shared machine this keeps
+ * busy runners from starving the edge and the test's clients, as separate hosts would in production.
+ */
+export async function deprioritise(pid: number, nice = 10): Promise<void> {
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      setPriority(Number(tid), nice)
+    } catch {
+      // a thread that exited meanwhile
+    }
   }
 }
 

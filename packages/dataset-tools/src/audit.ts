@@ -11,6 +11,8 @@ import { TOOL_FOLDER } from './state.ts'
 
 export interface AuditOptions {
   dbUrl?: string
+  /** Auth token for a remote libSQL server. */
+  dbAuthToken?: string
   /** Folder for audit.json, audit.md and audit.svg; default `<root>/.genimage/audit`. */
   outDir?: string
   /** Update the manifest first (default true); false audits the manifest as it is. */
@@ -130,10 +132,10 @@ export async function audit(root: string, options: AuditOptions = {}): Promise<A
   const dataset = resolve(root)
   const dbUrl = options.dbUrl ?? defaultManifestUrl(root)
   if (options.refreshManifest !== false) {
-    const built = await buildManifest(root, { dbUrl, progress: options.progress, signal: options.signal })
+    const built = await buildManifest(root, { dbUrl, dbAuthToken: options.dbAuthToken, progress: options.progress, signal: options.signal })
     if (built.interrupted) throw new DatasetError('bad_option', 'audit interrupted while updating the manifest; run it again to continue')
   }
-  const db = await createDb(dbUrl)
+  const db = await createDb(dbUrl, { authToken: options.dbAuthToken })
   const byGenerator = new Map<string, GeneratorAudit>()
   const everything = new GeneratorAudit('all')
   try {

@@ -29,7 +29,7 @@ export async function debiasImage(bytes: Buffer, size: number, quality: number, 
   return image
     .flatten({ background: '#ffffff' })
     .resize(side, side, { fit: 'cover', position: 'centre', kernel: interpolation })
-    .jpeg({ quality, chromaSubsampling: '4:2:0' })
+    .jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false })
     .toBuffer()
 }
 
@@ -50,6 +50,7 @@ export async function debias(root: string, out: string, options: DebiasOptions =
     parameters: {
       jpegQuality: quality,
       chromaSubsampling: '4:2:0',
+      huffmanTables: 'standard (not optimised)',
       size,
       sizeMeans: 'shorter side resized down to size (never enlarged), then centre-cropped to a square',
       minSide,

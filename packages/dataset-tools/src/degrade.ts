@@ -65,9 +65,9 @@ export async function degradeImage(bytes: Buffer, settings: DegradeSettings, int
     }
   }
   if (settings.blur !== undefined) pipeline = pipeline.blur(settings.blur)
-  if (settings.jpeg !== undefined) return pipeline.jpeg({ quality: settings.jpeg, chromaSubsampling: '4:2:0' }).toBuffer()
+  if (settings.jpeg !== undefined) return pipeline.jpeg({ quality: settings.jpeg, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer()
   const sourceQuality = estimateJpegQuality(bytes)?.quality
-  return sourceQuality ? pipeline.jpeg({ quality: sourceQuality, chromaSubsampling: '4:2:0' }).toBuffer() : pipeline.png().toBuffer()
+  return sourceQuality ? pipeline.jpeg({ quality: sourceQuality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer() : pipeline.png().toBuffer()
 }
 
 /** The parameters recorded in `degrade.json`. */
@@ -82,6 +82,7 @@ export function degradeParameters(options: DegradeOptions): Record<string, unkno
     degradeReal: options.degradeReal ?? true,
     unchangedFormat: 'without --jpeg, PNG stays PNG and JPEG is re-encoded at its own estimated quality',
     chromaSubsampling: '4:2:0',
+    huffmanTables: 'standard (not optimised), as libjpeg and Pillow write by default; pixels are the same either way',
     seed: options.seed ?? 0,
     sample: options.sample ?? 1,
     generators: options.generators ?? 'all',

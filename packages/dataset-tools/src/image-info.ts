@@ -67,15 +67,14 @@ export const MAX_DECODE_PIXELS = 16_384 * 16_384
 
 /**
  * Fully decodes an image (every pixel, so truncated files fail) and returns what is wrong, or undefined when it is fine.
- * Memory stays bounded: sharp streams the decode and the pixels are discarded.
+ * Memory stays bounded: the decode streams through libvips and no bitmap is kept.
  */
 export async function decodeProblem(bytes: Uint8Array): Promise<DecodeProblem | undefined> {
   if (bytes.length === 0) return { reason: 'empty', detail: 'file has 0 bytes' }
   try {
-    const { info } = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_DECODE_PIXELS, sequentialRead: true })
-      .raw()
-      .toBuffer({ resolveWithObject: true })
-    if (!info.width || !info.height) return { reason: 'undecodable', detail: 'decoder produced no pixels' }
+    // Statistics need every pixel, so the whole file is decoded, but libvips streams it in strips: no full bitmap.
+    const stats = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_DECODE_PIXELS, sequentialRead: true }).stats()
+    if (stats.channels.length === 0) return { reason: 'undecodable', detail: 'decoder produced no pixels' }
     return undefined
   } catch (error) {
     return { reason: 'undecodable', detail: error instanceof Error ? error.message.split('\n')[0]! : String(error) }

@@ -17,6 +17,8 @@ export type ManifestRecord = typeof manifestImages.$inferInsert
 export interface ManifestOptions extends WalkOptions {
   /** libSQL URL; default `file:<root>/.genimage/manifest.db`. */
   dbUrl?: string
+  /** Auth token for a remote libSQL server (the CLI passes `DATABASE_AUTH_TOKEN`). */
+  dbAuthToken?: string
   /** Also write every record of this root as JSON Lines here. */
   jsonlPath?: string
   concurrency?: number
@@ -100,7 +102,7 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
   const dataset = resolve(root)
   const dbUrl = options.dbUrl ?? defaultManifestUrl(root)
   await ensureDbDirectory(dbUrl)
-  const db = await createDb(dbUrl)
+  const db = await createDb(dbUrl, { authToken: options.dbAuthToken })
   const progress = options.progress ?? silentProgress
   const report: ManifestReport = { root: dataset, dbUrl, records: 0, written: 0, unchanged: 0, removed: 0, unreadable: [], interrupted: false }
   try {

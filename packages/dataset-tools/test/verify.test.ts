@@ -36,6 +36,8 @@ describe('verify', () => {
     const whole = await pngOf(48, 48, 9)
     await writeAt(join(root, 'ADM', 'val', 'ai', 'cut.PNG'), whole.subarray(0, whole.length - 40))
     await writeAt(join(root, 'ADM', 'val', 'ai', 'fine.PNG'), whole)
+    const jpeg = await readFile(join(root, 'ADM', 'val', 'nature', 'n0.JPEG'))
+    await writeAt(join(root, 'ADM', 'val', 'nature', 'cut.jpg'), jpeg.subarray(0, Math.floor(jpeg.length * 0.6)))
     const report = await verify(root)
     expect(report.passed).toBe(false)
     const admValAi = report.subsets.find((s) => s.generator === 'ADM' && s.split === 'val' && s.label === 'ai')!
@@ -45,6 +47,8 @@ describe('verify', () => {
       ['ADM/val/ai/cut.PNG', 'undecodable'],
       ['ADM/val/ai/zero.png', 'empty'],
     ])
+    const admValNature = report.subsets.find((s) => s.generator === 'ADM' && s.split === 'val' && s.label === 'nature')!
+    expect(admValNature.problems).toEqual([expect.objectContaining({ path: 'ADM/val/nature/cut.jpg', kind: 'undecodable' })])
   })
 
   it('checks a sha256 list: mismatches and missing files fail the run', async () => {

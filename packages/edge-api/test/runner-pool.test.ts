@@ -128,13 +128,16 @@ describe('retries and the circuit breaker', () => {
     expect(runners.routable(gone)).toBe(true)
   })
 
-  it('answers 429 queue_full with Retry-After when every runner\'s queue is full', async () => {
+  it('passes a runner\'s 429 queue_full with Retry-After to the client without retrying elsewhere', async () => {
     const full = () => oipPeer({ failInfer: { status: 429, body: { error: 'queue full', code: 'queue_full' }, headers: { 'retry-after': '2' } } })
-    const { app } = await edgeWith({ a: full(), b: full() })
+    const a = full()
+    const b = full()
+    const { app } = await edgeWith({ a, b })
     const res = await detect(app)
     expect(res.status).toBe(429)
     expect(res.headers.get('retry-after')).toBe('2')
     expect(ErrorResponse.parse(await res.json()).error.code).toBe('queue_full')
+    expect(a.calls.infer + b.calls.infer).toBe(1)
   })
 
   it('carries the request id to the runner in x-request-id', async () => {

@@ -1,4 +1,5 @@
 import { rm, mkdtemp, readdir } from 'node:fs/promises'
+import { getEventListeners } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cancelExperiment, getExperiment, type Db } from '@genimage/shared/db'
@@ -68,6 +69,26 @@ describe('JobWorker', () => {
     expect(await end).toBe('released')
     const next = await new JobQueue(db, { worker: 'w-next', leaseMs: 60_000 }).claim()
     expect(next).toMatchObject({ experimentId: id, attempt: 1 })
+  })
+
+  it('polling an empty queue leaves no listeners behind on the stop signal', async () => {
+    const empty = await fileDatabase()
+    const stop = new AbortController()
+    let polls = 0
+    const queue = new JobQueue(await empty.open(), { worker: 'idle' })
+    const claim = queue.claim.bind(queue)
+    queue.claim = async () => {
+      if (++polls === 30) stop.abort()
+      return claim()
+    }
+    const worker = new JobWorker(queue, async () => ({ metrics: [], history: [] }), { artifactRoot: artifacts, pollMs: 1, log: () => {} })
+    const peak: number[] = []
+    const sampler = setInterval(() => peak.push(getEventListeners(stop.signal, 'abort').length), 1)
+    await worker.run(stop.signal)
+    clearInterval(sampler)
+    await empty.close()
+    expect(polls).toBe(30)
+    expect(Math.max(0, ...peak)).toBeLessThanOrEqual(1)
   })
 
   it('trains, exports and evaluates a real run (npr-tiny, Table 5 degradations) into one metric row per cell', async () => {

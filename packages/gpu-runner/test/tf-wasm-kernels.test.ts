@@ -177,9 +177,9 @@ describe('wasm clones', () => {
   it('share memory with the original and keep their values after it is disposed', async () => {
     await tf.setBackend('wasm')
     const original = tf.tensor2d([[1, -2], [3.5, 4]])
-    const bytesBefore = tf.memory().numBytes
+    const buffersBefore = tf.memory().numDataBuffers
     const copy = tf.clone(original)
-    expect(tf.memory().numBytes).toBe(bytesBefore)
+    expect(tf.memory().numDataBuffers).toBe(buffersBefore)
     original.dispose()
     expect(Array.from(await copy.data())).toEqual([1, -2, 3.5, 4])
     copy.dispose()

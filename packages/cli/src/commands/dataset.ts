@@ -96,7 +96,7 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--concurrency <n>', 'files hashed in parallel', '4')
     .action(async (root: string, opts: Opts<{ db?: string; jsonl?: string; concurrency: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await buildManifest(resolve(root), { dbUrl: opts.db, jsonlPath: opts.jsonl && resolve(opts.jsonl), concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
+        const report = await buildManifest(resolve(root), { dbUrl: opts.db, dbAuthToken: process.env.DATABASE_AUTH_TOKEN, jsonlPath: opts.jsonl && resolve(opts.jsonl), concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
         const summary = [`manifest ${report.dbUrl}: ${report.records} images (${report.written} hashed now, ${report.unchanged} unchanged, ${report.removed} removed)`]
         if (report.jsonlPath) summary.push(`JSON Lines: ${report.jsonlPath}`)
         for (const path of report.unreadable.slice(0, 20)) summary.push(`  header unreadable: ${path}`)
@@ -113,7 +113,7 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--flag-threshold <tv>', 'flag properties whose class distributions differ by this total variation distance', '0.5')
     .action(async (root: string, opts: Opts<{ db?: string; out?: string; refresh: boolean; flagThreshold: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await audit(resolve(root), { dbUrl: opts.db, outDir: opts.out && resolve(opts.out), refreshManifest: opts.refresh, flagThreshold: numberOption('--flag-threshold', opts.flagThreshold, false), progress, signal })
+        const report = await audit(resolve(root), { dbUrl: opts.db, dbAuthToken: process.env.DATABASE_AUTH_TOKEN, outDir: opts.out && resolve(opts.out), refreshManifest: opts.refresh, flagThreshold: numberOption('--flag-threshold', opts.flagThreshold, false), progress, signal })
         const summary: string[] = ['generator        class   images  formats']
         for (const g of report.generators) {
           for (const label of ['ai', 'nature'] as const) {

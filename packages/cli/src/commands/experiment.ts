@@ -222,7 +222,8 @@ export function registerExperimentCommands(program: Command): void {
     .option('--poll-ms <ms>', 'wait between polls of an empty queue', '1000')
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')
-    .action(async (opts: { db: string; artifacts: string; name?: string; leaseMs: string; heartbeatMs?: string; pollMs: string; backend: string; threads?: string }) => {
+    .option('--providers <list>', 'onnxruntime execution providers for evaluation, in order', process.env.EXECUTION_PROVIDERS ?? 'cpu')
+    .action(async (opts: { db: string; artifacts: string; name?: string; leaseMs: string; heartbeatMs?: string; pollMs: string; backend: string; threads?: string; providers: string }) => {
       const backends = opts.backend === 'auto' ? TF_BACKEND_NAMES : [opts.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== opts.backend)]
       const running = await startTrainWorker({
         databaseUrl: opts.db,
@@ -233,6 +234,7 @@ export function registerExperimentCommands(program: Command): void {
         pollMs: integer(opts.pollMs, '--poll-ms'),
         backends,
         threads: opts.threads ? integer(opts.threads, '--threads') : undefined,
+        providers: list(opts.providers) ?? ['cpu'],
       })
       console.error(JSON.stringify({ level: 'info', component: 'job-worker', worker: running.worker.queue.worker, msg: `train worker polling ${opts.db}` }))
       const stop = () => void running.stop()

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startEdge } from '@genimage/edge-api/node'
 import { runnerConfigFromEnv, startRunner } from '@genimage/gpu-runner'
+import { startTrainWorker } from '@genimage/gpu-runner/jobs'
 import type { Command } from 'commander'
 
 /** A real photograph shipped with the project, for the printed curl example. */
@@ -11,17 +12,26 @@ const SAMPLE_PHOTO = 'packages/dataset-tools/photos'
 export function registerStartCommands(program: Command): void {
   program
     .command('start')
-    .description('start the local stack: one runner, the edge API and a libSQL file database (Ctrl-C stops it)')
+    .description(
+      'start the local stack: one runner (detect + train), the edge API and a libSQL file database (Ctrl-C stops it)',
+    )
     .action(async () => {
       const env = { ...process.env }
-      const runner = await startRunner(runnerConfigFromEnv(env))
-      const edge = await startEdge({ ...env, RUNNER_URLS: env.RUNNER_URLS ?? runner.url })
       const database = env.DATABASE_URL ?? 'file:./data/genimage.db'
+      const trainWorker =
+        env.TRAIN_WORKER === 'false'
+          ? undefined
+          : await startTrainWorker({ databaseUrl: database, artifactRoot: env.ARTIFACT_DIR ?? 'artifacts' })
+      const runner = await startRunner(runnerConfigFromEnv(env), {
+        claimedWork: { giveBack: async () => trainWorker?.stop() },
+      })
+      const edge = await startEdge({ ...env, RUNNER_URLS: env.RUNNER_URLS ?? runner.url })
       const models = [...runner.repository.models.keys()]
       console.log(`\nGenImage detect API on ${edge.url}  (runner ${runner.url}, database ${database})`)
       if (models.length === 0) {
         console.log('No detector is loaded: the model directory is empty.')
-        console.log('Make one with `npx genimage models handmade --out models/npr-residual-handmade` and restart.')
+        console.log('Train one with `npx genimage train --model npr-tiny --data <GenImage-layout root> --train-on <generators>`')
+        console.log('(see the README), or write the untrained handmade statistic with `npx genimage models handmade`; then restart.')
       } else {
         console.log(`Serving: ${models.join(', ')}`)
       }

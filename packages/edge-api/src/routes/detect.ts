@@ -147,8 +147,9 @@ function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<Arra
 }
 
 /**
- * Scores on the least-busy runner serving the model; once more on another runner if that one is unreachable,
- * answers 502/503, or its queue is full (429). Failures feed the pool's circuit breaker.
+ * Scores on the least-busy runner serving the model; once more on another runner if that one is unreachable
+ * or answers 502/503. A full queue (429) is passed to the client at once: retrying it elsewhere under overload
+ * only adds load. Failures feed the pool's circuit breaker.
  */
 async function scoreWithRetry(
   deps: ResolvedDeps,
@@ -184,11 +185,11 @@ async function scoreWithRetry(
       const code = known.success && known.data !== 'internal_error' ? known.data : 'runner_error'
       throw new ApiError(code, result.error.message, result.error.image === undefined ? {} : { image: result.error.image })
     }
-    if (result.error.code !== 'queue_full') deps.runners.recordFailure(runner, result.error.message, result.error.code === 'runner_unreachable')
+    if (result.error.code === 'queue_full') {
+      throw new ApiError('queue_full', 'the runner serving this model is at capacity; retry later', { retryAfterSeconds: result.error.retryAfterSeconds ?? 1 })
+    }
+    deps.runners.recordFailure(runner, result.error.message, result.error.code === 'runner_unreachable')
     lastFailure = result.error
-  }
-  if (lastFailure?.code === 'queue_full') {
-    throw new ApiError('queue_full', 'every runner serving this model is at capacity; retry later', { retryAfterSeconds: lastFailure.retryAfterSeconds ?? 1 })
   }
   throw new ApiError('no_runner_available', `runners failed: ${lastFailure?.message ?? 'unknown'}`)
 }

@@ -15,6 +15,8 @@ export interface EvaluateOptions extends DegradeSettings {
   limitPerClass?: number
   /** Images per onnxruntime call (default 32). */
   batchSize?: number
+  /** onnxruntime execution providers in order of preference (default cpu). */
+  providers?: readonly string[]
   signal?: AbortSignal
   /** Called after each finished cell (test set × degradation). */
   onCell?: (done: number, total: number, metric: RunMetric) => void
@@ -43,7 +45,7 @@ async function scoreImages(model: LoadedModel, images: readonly LabelledImage[],
  * generator under each degradation, and returns one metric per cell.
  */
 export async function evaluateModelFolder(modelDir: string, options: EvaluateOptions): Promise<RunMetric[]> {
-  const model = await loadModel(modelDir, { providers: ['cpu'], maxPixels: 64_000_000 })
+  const model = await loadModel(modelDir, { providers: options.providers ?? ['cpu'], maxPixels: 64_000_000 })
   if (!model) throw new Error(`no model folder (card.json) in ${modelDir}`)
   try {
     const total = options.testOn.length * options.degradations.length

@@ -51,8 +51,15 @@ function isRetryable(error: unknown): boolean {
 
 const abortable = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((done) => {
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true })
+    const onAbort = () => {
+      clearTimeout(timer)
+      done()
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      done()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
   })
 
 /**

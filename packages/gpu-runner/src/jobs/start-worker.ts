@@ -21,6 +21,8 @@ export interface TrainWorkerSettings {
   /** tfjs backends to try first (default tensorflow > wasm > cpu). */
   backends?: readonly TfBackendName[]
   threads?: number
+  /** onnxruntime execution providers for scoring exported models (default cpu). */
+  providers?: readonly string[]
   /** Replaces the training engine (tests). */
   executor?: RunExecutor
 }
@@ -42,7 +44,7 @@ export async function startTrainWorker(settings: TrainWorkerSettings): Promise<R
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
   const queue = new JobQueue(db, { worker: settings.worker ?? `${hostname()}-${process.pid}`, leaseMs: settings.leaseMs, backoffMs: settings.backoffMs })
-  const worker = new JobWorker(queue, settings.executor ?? trainingExecutor(), { artifactRoot: resolve(settings.artifactRoot), heartbeatMs: settings.heartbeatMs, pollMs: settings.pollMs })
+  const worker = new JobWorker(queue, settings.executor ?? trainingExecutor({ providers: settings.providers }), { artifactRoot: resolve(settings.artifactRoot), heartbeatMs: settings.heartbeatMs, pollMs: settings.pollMs })
   const stopper = new AbortController()
   const done = worker.run(stopper.signal).finally(() => db.$client.close())
   return {

@@ -26,9 +26,10 @@ function reproducingCommand(context: RunContext): string {
 /**
  * Runs one experiment run with the training engine: train (resuming from `<artifactDir>/checkpoints` when a
  * previous attempt left one), export the model folder to `<artifactDir>/model`, then score that exported
- * ONNX model on every test set × degradation. A run whose model folder already exists skips training.
+ * ONNX model on every test set × degradation (with `providers`, default cpu). A run whose model folder
+ * already exists skips training.
  */
-export function trainingExecutor(): RunExecutor {
+export function trainingExecutor(options: { providers?: readonly string[] } = {}): RunExecutor {
   return async function trainAndEvaluate(context): Promise<RunOutcome> {
     const { job, signal } = context
     const spec = job.spec
@@ -75,6 +76,7 @@ export function trainingExecutor(): RunExecutor {
       degradeReal: spec.degradeReal,
       interpolation: spec.interpolation,
       limitPerClass: spec.testLimitPerClass,
+      providers: options.providers,
       signal,
       onCell: (done) => context.progress({ cellsDone: done }),
     })

@@ -29,8 +29,9 @@ export interface StartRunnerOptions {
 
 /** The command that puts a detector in the model directory when there is none. */
 export const NO_MODEL_HINT =
-  'no models in the model directory; put a model folder (model.onnx + card.json) there, ' +
-  'e.g. `npx genimage models handmade --out models/npr-residual-handmade`'
+  'no models in the model directory; put a model folder (model.onnx + card.json) there: ' +
+  '`npx genimage train --model npr-tiny --data <GenImage-layout root> --train-on <generators>`, ' +
+  'or the untrained handmade statistic: `npx genimage models handmade`'
 
 /** Loads the model directory and serves the OIP v2 API until closed. */
 export async function startRunner(config: RunnerConfig, options: StartRunnerOptions = {}): Promise<RunningRunner> {
