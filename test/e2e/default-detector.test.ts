@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DetectResponse, ModelsResponse } from '@genimage/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 
 let work: string
 let runner: Started
