@@ -153,4 +153,24 @@ describe('experiments through the edge API and runner processes', () => {
     expect(d.runDetails[0]!.metrics).toEqual([])
     worker.child.kill('SIGTERM')
   })
+
+  it('table3, table4 and table5 run end to end on a small GenImage-mini built by `dataset mini`', async () => {
+    const mini = join(work, 'mini')
+    await run(process.execPath, [cli, 'dataset', 'mini', mini, '--generators', 'Bicubic,RDN-slim', '--per-class-train', '24', '--per-class-val', '12', '--no-progress'], { cwd: repoRoot })
+    const worker = await startWorker('runner-e', 10_000)
+    const common = ['--models', 'npr-tiny', '--data', mini, '--epochs', '2', '--batch-size', '8']
+    const started = performance.now()
+    const table3 = await genimage('experiment', 'run', 'table3', ...common, '--train-on', 'RDN-slim')
+    expect(table3.stderr).toMatch(/succeeded \(2 metrics\)/)
+    const table4 = await genimage('experiment', 'run', 'table4', ...common)
+    expect(table4.stderr.match(/succeeded \(2 metrics\)/g)?.length).toBe(2)
+    const table5 = await genimage('experiment', 'run', 'table5', ...common, '--train-on', 'RDN-slim')
+    expect(table5.stderr).toMatch(/succeeded \(7 metrics\)/)
+    console.log(`table3 + table4 + table5 on GenImage-mini (2 generators, 24/12 per class): ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    const id = /submitted (exp_\w+)/.exec(table4.stderr)?.[1]
+    const d = await detail(id!)
+    const cells = d.runDetails.flatMap((r) => r.metrics.map((m) => `${r.trainOn.join('+')}→${m.testSet}`)).sort()
+    expect(cells).toEqual(['Bicubic→Bicubic', 'Bicubic→RDN-slim', 'RDN-slim→Bicubic', 'RDN-slim→RDN-slim'])
+    worker.child.kill('SIGTERM')
+  })
 })

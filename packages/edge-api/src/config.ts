@@ -5,6 +5,11 @@ export const EdgeConfig = z.object({
   maxRequestBytes: z.number().int().positive().default(20 * 1024 * 1024),
   /** Largest width × height accepted, checked from the image header before it reaches a runner. */
   maxImagePixels: z.number().int().positive().default(40_000_000),
+  /**
+   * Detect requests this edge instance handles at once; more are answered 429 `queue_full` at once, so overload
+   * turns into quick refusals instead of a queue inside the edge.
+   */
+  maxInflightDetects: z.number().int().positive().default(256),
   /** Most images in one request. */
   maxImagesPerRequest: z.number().int().positive().default(16),
   /** ai_generated at or above this is verdict `ai`. */
@@ -33,6 +38,7 @@ const EdgeEnv = z.object({
   RUNNER_URLS: z.string().default('http://127.0.0.1:8788'),
   MAX_REQUEST_BYTES: z.coerce.number().int().positive().optional(),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().optional(),
+  MAX_INFLIGHT_DETECTS: z.coerce.number().int().positive().optional(),
   DETECT_THRESHOLD: z.coerce.number().min(0).max(1).optional(),
   DEFAULT_MODEL: z.string().optional(),
   REQUIRE_API_KEY: z.enum(['true', 'false', 'auto']).default('auto'),
@@ -79,6 +85,7 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
     config: EdgeConfig.parse({
       maxRequestBytes: e.MAX_REQUEST_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
+      maxInflightDetects: e.MAX_INFLIGHT_DETECTS,
       threshold: e.DETECT_THRESHOLD,
       defaultModel: e.DEFAULT_MODEL,
       apiKeys: { true: 'required', false: 'optional', auto: 'auto' }[e.REQUIRE_API_KEY],

@@ -113,6 +113,24 @@ describe('POST /v1/detect', () => {
     await rejects({ r1: oipPeer({ ready: false }) }, form([{ name: 'image', value: JPEG_8x8 }]), 503, 'no_runner_available')
   })
 
+  it('answers 429 queue_full with Retry-After beyond its in-flight cap, and serves again once requests finish', async () => {
+    let release = () => {}
+    const hold = new Promise<void>((r) => {
+      release = r
+    })
+    const { app, rows } = await edgeWith({ r1: oipPeer({ hold }) }, { maxInflightDetects: 2 })
+    const held = [post(app, form([{ name: 'image', value: JPEG_8x8 }])), post(app, form([{ name: 'image', value: PNG_8x8 }]))]
+    await new Promise((r) => setTimeout(r, 50))
+    const refused = await post(app, form([{ name: 'image', value: JPEG_8x8 }]))
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(ErrorResponse.parse(await refused.json()).error.code).toBe('queue_full')
+    release()
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
+    expect((await post(app, form([{ name: 'image', value: JPEG_8x8 }]))).status).toBe(200)
+    expect(await rows()).toHaveLength(3)
+  })
+
   it('retries once on another runner when the chosen one is unreachable', async () => {
     const peers: Parameters<typeof edgeWith>[0] = { r1: oipPeer(), r2: oipPeer() }
     const { app, rows } = await edgeWith(peers)

@@ -30,6 +30,8 @@ export interface PeerOptions {
   ready?: boolean
   /** Status, body and headers to answer inference with, instead of scores (may be changed while a test runs). */
   failInfer?: { status: number; body: unknown; headers?: Record<string, string> }
+  /** Inference waits for this before answering (to hold requests in flight). */
+  hold?: Promise<void>
 }
 
 /**
@@ -57,6 +59,7 @@ export function oipPeer(options: PeerOptions = {}) {
   app.post('/v2/models/:name/infer', async (c) => {
     calls.infer += 1
     calls.requestIds.push(c.req.header('x-request-id'))
+    await options.hold
     if (options.failInfer) return c.json(options.failInfer.body as object, options.failInfer.status as 422, options.failInfer.headers)
     const body = new Uint8Array(await c.req.arrayBuffer())
     const headerLength = Number(c.req.header('inference-header-content-length'))

@@ -19,8 +19,20 @@ interface Upload {
 export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
   const { config } = deps
   const app = new Hono<AppEnv>()
+  let inflight = 0
   app.post(
     '/',
+    async function admission(_c, next) {
+      if (inflight >= config.maxInflightDetects) {
+        throw new ApiError('queue_full', `this edge is already handling ${inflight} detect requests; retry later`, { retryAfterSeconds: 1 })
+      }
+      inflight += 1
+      try {
+        await next()
+      } finally {
+        inflight -= 1
+      }
+    },
     byteLimit({ maxBytes: config.maxRequestBytes }),
     async (c) => {
       const started = performance.now()
