@@ -1,6 +1,6 @@
 /**
  * Preprocessing benchmark: decode a 512×512 JPEG → 224×224 normalised NCHW float32 tensor with the runner's
- * transform (sharp + toTensor, derived from a model input config) vs Pillow 9.4 + numpy doing the same
+ * transform (sharp + cropToTensor, derived from a model input config) vs Pillow 9.4 + numpy doing the same
  * (bench/preprocess-pillow.py, Debian python3-pil / python3-numpy), in the same run on the same files.
  *
  * The runner side is measured at several decodes in flight (DECODE_CONCURRENCY) and libvips thread counts
