@@ -3,16 +3,33 @@
  * concurrent clients, one JPEG per request, the runner batching up to --batch) vs bare onnxruntime-node
  * `session.run` of the same ONNX file at the same batch size in one process, in the same run.
  *
+ * What each side includes. Bare: `session.run` on one already-made float tensor of [batch, 3, 224, 224],
+ * the same session options the runner uses (createSession), nothing else; it runs half its time before and
+ * half after the HTTP measurement. HTTP: everything the product does per image on the same 2 cores: the
+ * client's request (a prebuilt multipart body over a keep-alive node:http agent, so the load generator costs
+ * little), the edge (multipart parse, sniff, sha256, routing, OIP request to the runner, detection row written
+ * to a libSQL file, JSON answer), the runner (OIP parse, JPEG decode + resize + crop + normalise, dynamic
+ * batching, session.run on its worker thread, JSON answer). Images/s counts 200 answers only.
+ *
  * Models (--models, comma-separated):
  *   handmade  the handmade NPR-residual statistic at 224×224 (cheap: shows the serving overhead)
  *   resnet50  the zoo's ResNet-50 at 224×224 with random initial weights (seed 1): a timing stand-in for a
  *             real detector of that size; its scores mean nothing and the folder is deleted afterwards
  *
- *   npx tsx bench/detect-e2e.ts [--models handmade,resnet50] [--seconds 8] [--clients 16] [--batch 8]
+ * --spinning on|off|both picks the onnxruntime thread-spinning settings measured (both sides use the same one).
+ * On Linux the HTTP measurement also prints where the CPU went, read from /proc before and after the measured
+ * window: the benchmark's own clients, the edge process, and the runner's threads busiest first (Node names
+ * them all "node": the two busiest are onnxruntime's, i.e. the inference worker thread and its pool thread;
+ * "main" is the event loop; the small ones are libuv's pool running sharp decodes, and V8's helpers).
+ * BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the edge and runner processes.
+ *
+ *   npx tsx bench/detect-e2e.ts [--models handmade,resnet50] [--seconds 8] [--clients 16] [--batch 8] [--spinning both]
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import http from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +50,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '8' },
     clients: { type: 'string', default: '16' },
     batch: { type: 'string', default: '8' },
+    spinning: { type: 'string', default: 'both' },
   },
 })
 const SECONDS = Number(args.seconds)
@@ -72,7 +90,7 @@ async function writeBenchModel(kind: string, dir: string): Promise<string> {
 }
 
 /** Bare session.run at batch size BATCH on preprocessed tensors: the ceiling the HTTP path is compared with. */
-async function bareSessionRun(folder: string, allowSpinning: boolean): Promise<{ imagesPerSecond: number; p50: number; p99: number }> {
+async function bareSessionRun(folder: string, allowSpinning: boolean, seconds: number): Promise<{ imagesPerSecond: number; times: number[]; cores: number }> {
   const card = ModelCard.parse(JSON.parse(await readFile(join(folder, 'card.json'), 'utf8')))
   const { session } = await createSession(await readFile(join(folder, card.file)), ['cpu'], { allowSpinning })
   const { height, width } = card.input
@@ -80,20 +98,49 @@ async function bareSessionRun(folder: string, allowSpinning: boolean): Promise<{
   const feeds: Record<string, ort.Tensor> = { [card.input.name]: new Tensor('float32', data, [BATCH, 3, height, width]) }
   for (let i = 0; i < 3; i++) await session.run(feeds)
   const times: number[] = []
-  const until = performance.now() + SECONDS * 1000
+  const until = performance.now() + seconds * 1000
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   while (performance.now() < until) {
     const t = performance.now()
     await session.run(feeds)
     times.push(performance.now() - t)
   }
-  const seconds = (performance.now() - started) / 1000
+  const elapsed = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   await session.release()
-  return { imagesPerSecond: (times.length * BATCH) / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99) }
+  return { imagesPerSecond: (times.length * BATCH) / elapsed, times, cores: (cpu.user + cpu.system) / 1e6 / elapsed }
+}
+
+const CLOCK_TICKS = 100
+
+/** CPU seconds per thread of a process (Linux /proc; empty elsewhere), keyed by thread id. */
+async function threadCpu(pid: number | undefined): Promise<Map<number, number>> {
+  const out = new Map<number, number>()
+  if (!pid || !existsSync(`/proc/${pid}/task`)) return out
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS)
+  }
+  return out
+}
+
+function cpuDelta(before: Map<number, number>, after: Map<number, number>): Map<number, number> {
+  return new Map([...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)]))
+}
+
+/** One line: CPU cores used per process over the window, the runner's threads busiest first. */
+function describeCpu(seconds: number, client: number, edge: Map<number, number>, runner: Map<number, number>, runnerPid: number | undefined): string {
+  const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+  const cores = (s: number) => (s / seconds).toFixed(2)
+  const threads = [...runner].filter(([, s]) => s / seconds >= 0.01).sort((a, b) => b[1] - a[1])
+    .map(([tid, s]) => `${tid === runnerPid ? 'main' : 'thread'} ${cores(s)}`).join(', ')
+  return `CPU (cores busy): bench clients ${cores(client)}, edge ${cores(sum(edge))}, runner ${cores(sum(runner))} (${threads})`
 }
 
 function start(command: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), cli, command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
   return new Promise((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -105,7 +152,7 @@ function start(command: string, env: Record<string, string>): Promise<{ child: C
   })
 }
 
-async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: boolean): Promise<{ imagesPerSecond: number; p50: number; p99: number; errors: number; meanBatch: number }> {
+async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: boolean): Promise<{ imagesPerSecond: number; p50: number; p99: number; errors: number; meanBatch: number; cpu: string }> {
   const work = await mkdtemp(join(tmpdir(), 'genimage-bench-e2e-db-'))
   const runner = await start('runner', {
     RUNNER_PORT: '0', MODEL_DIR: modelDir, EXECUTION_PROVIDERS: 'cpu', MAX_BATCH_SIZE: String(BATCH),
@@ -113,13 +160,20 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
     ORT_ALLOW_SPINNING: allowSpinning ? '1' : '0',
   })
   const edge = await start('edge', { PORT: '0', RUNNER_URLS: runner.url, DATABASE_URL: `file:${join(work, 'bench.db')}` })
-  const send = async (i: number) => {
-    const form = new FormData()
-    form.append('image', new Blob([photos[i % photos.length] as Uint8Array<ArrayBuffer>]), `p${i}.jpg`)
-    const res = await fetch(`${edge.url}/v1/detect`, { method: 'POST', body: form })
-    await res.arrayBuffer()
-    return res.status
-  }
+  const target = new URL('/v1/detect', edge.url)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
+  const bodies = photos.map((photo, i) => multipartBody(photo, `p${i}.jpg`))
+  const send = (i: number) =>
+    new Promise<number>((resolve, reject) => {
+      const { body, contentType } = bodies[i % bodies.length] as { body: Buffer; contentType: string }
+      const req = http.request(target, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.byteLength } }, (res) => {
+        res.on('data', () => {})
+        res.on('end', () => resolve(res.statusCode ?? 0))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
   try {
     for (let i = 0; i < CLIENTS; i++) await send(i)
     const batches = async () => {
@@ -129,6 +183,7 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
       return { sum, count }
     }
     const before = await batches()
+    const cpuBefore = { client: process.cpuUsage(), edge: await threadCpu(edge.child.pid), runner: await threadCpu(runner.child.pid) }
     const times: number[] = []
     let errors = 0
     let n = 0
@@ -145,17 +200,33 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
       }),
     )
     const seconds = (performance.now() - started) / 1000
+    const clientCpu = process.cpuUsage(cpuBefore.client)
+    const edgeCpu = cpuDelta(cpuBefore.edge, await threadCpu(edge.child.pid))
+    const runnerCpu = cpuDelta(cpuBefore.runner, await threadCpu(runner.child.pid))
+    const cpu = describeCpu(seconds, (clientCpu.user + clientCpu.system) / 1e6, edgeCpu, runnerCpu, runner.child.pid)
     const after = await batches()
     const meanBatch = (after.sum - before.sum) / (after.count - before.count)
-    return { imagesPerSecond: times.length / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99), errors, meanBatch }
+    return { imagesPerSecond: times.length / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99), errors, meanBatch, cpu }
   } finally {
     for (const p of [edge, runner]) {
       const exited = new Promise((r) => p.child.once('exit', r))
       p.child.kill('SIGTERM')
       await exited
     }
+    agent.destroy()
     await rm(work, { recursive: true, force: true })
   }
+}
+
+/**
+ * The multipart body a browser or curl sends for one `image` file part, built once per photo: the clients are a
+ * load generator sharing the 2 cores with the server, so they should cost as little CPU as a tool like wrk would.
+ */
+function multipartBody(photo: Uint8Array, filename: string): { body: Buffer; contentType: string } {
+  const boundary = `----genimage-bench-${createHash('sha256').update(photo).digest('hex').slice(0, 24)}`
+  const head = `--${boundary}\r\ncontent-disposition: form-data; name="image"; filename="${filename}"\r\ncontent-type: image/jpeg\r\n\r\n`
+  const body = Buffer.concat([Buffer.from(head), photo, Buffer.from(`\r\n--${boundary}--\r\n`)])
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'genimage-bench-e2e-'))
@@ -166,12 +237,19 @@ try {
   console.log(`${availableParallelism()} cores; batch ${BATCH}; ${CLIENTS} concurrent clients (one 512×512 JPEG per request); ${SECONDS} s per measurement`)
   for (const kind of (args.models as string).split(',')) {
     const folder = await writeBenchModel(kind, dir)
-    for (const allowSpinning of [true, false]) {
-      const bare = await bareSessionRun(folder, allowSpinning)
+    const spinning = { on: [true], off: [false], both: [true, false] }[args.spinning as string]
+    if (!spinning) throw new Error(`--spinning must be on, off or both (got ${args.spinning})`)
+    for (const allowSpinning of spinning) {
+      // Bare runs half its time before and half after the HTTP measurement, so drift in the machine's speed
+      // during the run (other tenants, thermal) weighs on both sides alike.
+      const before = await bareSessionRun(folder, allowSpinning, SECONDS / 2)
       const http = await overHttp(dir, photos, allowSpinning)
-      console.log(`\n[${kind}, onnxruntime thread spinning ${allowSpinning ? 'on (default)' : 'off (ORT_ALLOW_SPINNING=0)'}]`)
-      console.log(`  bare session.run, batch ${BATCH}:   ${bare.imagesPerSecond.toFixed(1)} img/s; per batch p50 ${bare.p50.toFixed(1)} ms, p99 ${bare.p99.toFixed(1)} ms`)
+      const after = await bareSessionRun(folder, allowSpinning, SECONDS / 2)
+      const bare = { imagesPerSecond: (before.imagesPerSecond + after.imagesPerSecond) / 2, times: [...before.times, ...after.times], cores: (before.cores + after.cores) / 2 }
+      console.log(`\n[${kind}, onnxruntime thread spinning ${allowSpinning ? 'on (ORT_ALLOW_SPINNING=1)' : 'off (the runner default)'}]`)
+      console.log(`  bare session.run, batch ${BATCH}:   ${bare.imagesPerSecond.toFixed(1)} img/s (${before.imagesPerSecond.toFixed(1)} before, ${after.imagesPerSecond.toFixed(1)} after the HTTP run); per batch p50 ${percentile(bare.times, 0.5).toFixed(1)} ms, p99 ${percentile(bare.times, 0.99).toFixed(1)} ms; CPU ${bare.cores.toFixed(2)} cores busy`)
       console.log(`  /v1/detect over HTTP:           ${http.imagesPerSecond.toFixed(1)} img/s; per request p50 ${http.p50.toFixed(1)} ms, p99 ${http.p99.toFixed(1)} ms; errors ${http.errors}; mean runner batch ${http.meanBatch.toFixed(2)}`)
+      console.log(`  ${http.cpu}`)
       console.log(`  ratio HTTP / bare: ${(http.imagesPerSecond / bare.imagesPerSecond).toFixed(3)}× (target ≥ 0.85×)`)
     }
     await rm(folder, { recursive: true, force: true })

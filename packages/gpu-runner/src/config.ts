@@ -44,9 +44,10 @@ export interface RunnerConfig {
   maxBodyBytes: number
   intraOpThreads?: number
   /**
-   * onnxruntime pool threads spin while idle (ORT_ALLOW_SPINNING=1). Off by default: spinning threads steal
-   * the CPU that image decoding and HTTP need (bench/detect-e2e.ts measured 0.41× vs 0.87× of bare
-   * session.run on ResNet-50, 2 cores).
+   * onnxruntime pool threads spin while idle (ORT_ALLOW_SPINNING=1). Off by default: spinning threads compete
+   * with image decoding and HTTP for the same cores. bench/detect-e2e.ts (ResNet-50, batch 8, 2 cores) measured
+   * off at or above on: 0.71× vs 0.67× of bare session.run before the 2026-11 serving fixes, 0.76–0.78× vs
+   * 0.74–0.77× after them. Leave ORT_INTRA_OP_THREADS unset: onnxruntime then uses one thread per core.
    */
   allowSpinning?: boolean
   serving: ServingOptions

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startEdge } from '@genimage/edge-api/node'
 import { runnerConfigFromEnv, startRunner } from '@genimage/gpu-runner'
-import { startTrainWorker } from '@genimage/gpu-runner/jobs'
 import type { Command } from 'commander'
 
 /** A real photograph shipped with the project, for the printed curl example. */
@@ -18,10 +17,11 @@ export function registerStartCommands(program: Command): void {
     .action(async () => {
       const env = { ...process.env }
       const database = env.DATABASE_URL ?? 'file:./data/genimage.db'
+      // Imported here, not at the top: the training stack (tfjs) is ~45 MB of heap that `runner` and `edge` do not need.
       const trainWorker =
         env.TRAIN_WORKER === 'false'
           ? undefined
-          : await startTrainWorker({ databaseUrl: database, artifactRoot: env.ARTIFACT_DIR ?? 'artifacts' })
+          : await (await import('@genimage/gpu-runner/jobs')).startTrainWorker({ databaseUrl: database, artifactRoot: env.ARTIFACT_DIR ?? 'artifacts' })
       const runner = await startRunner(runnerConfigFromEnv(env), {
         claimedWork: { giveBack: async () => trainWorker?.stop() },
       })

@@ -17,9 +17,10 @@ import { createLibsqlStore } from '../store/libsql-store.ts'
 export function createLibsqlEdgeApp(
   db: Db,
   settings: EdgeEnvironment,
-  urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch } = {},
+  urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch; runnerFetch?: typeof fetch } = {},
 ): Hono<AppEnv> {
   const runners = new RunnerPool(settings.runnerUrls, {
+    ...(urlInput.runnerFetch ? { fetchFn: urlInput.runnerFetch } : {}),
     ...(settings.runnerRegistry ? { registry: libsqlRunnerSource(db, { maxAgeMs: settings.runnerHeartbeatTtlMs }) } : {}),
     breakerThreshold: settings.breakerThreshold,
   })

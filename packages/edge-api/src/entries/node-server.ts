@@ -3,6 +3,7 @@ import { createDb, ensureDbDirectory } from '@genimage/shared/db'
 import { edgeEnvironment } from '../config.ts'
 import { createLibsqlEdgeApp } from './libsql-app.ts'
 import { createPinnedFetch } from './node-pinned-fetch.ts'
+import { createNodeRunnerFetch } from './node-runner-fetch.ts'
 import { nodeResolveHost } from './node-resolver.ts'
 
 export interface RunningEdge {
@@ -15,7 +16,8 @@ export async function startEdge(env: Record<string, string | undefined> = proces
   const settings = edgeEnvironment(env)
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
-  const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch() })
+  const runnerFetch = createNodeRunnerFetch()
+  const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch(), runnerFetch })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
     s.once('error', fail)
@@ -27,6 +29,7 @@ export async function startEdge(env: Record<string, string | undefined> = proces
     close: () =>
       new Promise<void>((done) => {
         server.close(() => {
+          runnerFetch.close()
           db.$client.close()
           done()
         })

@@ -30,6 +30,10 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
   if (url.startsWith('file:')) {
     // Several processes (edge, runners, CLI) share one file: WAL lets readers go on while one writes.
     await client.execute('PRAGMA journal_mode = WAL')
+    // In WAL mode NORMAL syncs at checkpoints, not on every commit: a crash of the process loses nothing, a power
+    // loss at most the last commits, and the file never corrupts. FULL made each detection insert cost ~0.5 ms of
+    // CPU and ~0.7 ms of blocking fsync on the edge's event loop (measured, 2 cores).
+    await client.execute('PRAGMA synchronous = NORMAL')
     await client.execute('PRAGMA busy_timeout = 5000')
   }
   const db = drizzle(client, { schema }) as Db
