@@ -3,11 +3,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { makeSyntheticDataset } from '@genimage/gpu-runner/test-fixtures'
 import { ExperimentDetail } from '@genimage/shared'
 import { createDb, metrics } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeSyntheticDataset } from '../../packages/gpu-runner/test/train-fixtures.ts'
 import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
 
 const cli = join(repoRoot, 'packages/cli/bin/genimage.js')
