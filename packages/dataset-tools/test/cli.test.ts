@@ -2,19 +2,11 @@ import { spawn, spawnSync } from 'node:child_process'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
-import { pngOf, temporaryFolder, writeAt, writeLayoutTree } from './fixtures.ts'
+import { describe, expect, it } from 'vitest'
+import { pngOf, temporaryFolders, writeAt, writeLayoutTree } from './fixtures.ts'
 
 const genimage = fileURLToPath(new URL('../../cli/bin/genimage.js', import.meta.url))
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup()
-})
-async function folder(prefix: string) {
-  const made = await temporaryFolder(prefix)
-  cleanups.push(made.cleanup)
-  return made.path
-}
+const folder = temporaryFolders()
 function cli(...args: string[]) {
   return spawnSync(process.execPath, [genimage, 'dataset', ...args], { encoding: 'utf8' })
 }

@@ -1,21 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { audit } from '../src/audit.ts'
 import { debias } from '../src/debias.ts'
 import { estimateJpegQuality } from '../src/jpeg-quality.ts'
-import { pngOf, jpegOf, temporaryFolder, writeAt } from './fixtures.ts'
+import { jpegOf, pngOf, temporaryFolders, writeAt } from './fixtures.ts'
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup()
-})
-async function folder(prefix: string) {
-  const made = await temporaryFolder(prefix)
-  cleanups.push(made.cleanup)
-  return made.path
-}
+const folder = temporaryFolders()
 
 /** GenImage's bias in small: `ai` PNG at a fixed 64×64, `nature` JPEG q96 at varied larger sizes. */
 async function biasedTree(): Promise<string> {

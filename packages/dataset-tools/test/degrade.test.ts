@@ -1,22 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { degrade } from '../src/degrade.ts'
 import { DatasetError } from '../src/errors.ts'
 import { estimateJpegQuality } from '../src/jpeg-quality.ts'
 import type { Progress } from '../src/progress.ts'
-import { temporaryFolder, writeLayoutTree } from './fixtures.ts'
+import { temporaryFolders, writeLayoutTree } from './fixtures.ts'
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup()
-})
-async function folder(prefix: string) {
-  const made = await temporaryFolder(prefix)
-  cleanups.push(made.cleanup)
-  return made.path
-}
+const folder = temporaryFolders()
 async function tree(): Promise<string> {
   const root = await folder('degrade')
   await writeLayoutTree(root, { 'SD_V1.4': { size: 48, count: 3 } })

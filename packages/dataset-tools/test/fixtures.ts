@@ -3,11 +3,25 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import sharp from 'sharp'
+import { afterEach } from 'vitest'
 
 /** A temporary folder removed by the returned cleanup. */
 export async function temporaryFolder(prefix: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `genimage-${prefix}-`))
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) }
+}
+
+/** Returns `folder(prefix)` for one test file: every folder it makes is removed after each test. */
+export function temporaryFolders(): (prefix: string) => Promise<string> {
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+  return async (prefix) => {
+    const made = await temporaryFolder(prefix)
+    cleanups.push(made.cleanup)
+    return made.path
+  }
 }
 
 /** Deterministic noisy RGB pixels, so encoded files have realistic sizes and differ by seed. */

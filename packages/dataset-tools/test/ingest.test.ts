@@ -1,22 +1,14 @@
 import { symlink, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DatasetError } from '../src/errors.ts'
 import { generatorForArchive } from '../src/generators.ts'
 import { ingest, layoutPlaceOf } from '../src/ingest.ts'
 import type { Progress } from '../src/progress.ts'
 import { readQuarantine } from '../src/state.ts'
-import { pngOf, jpegOf, splitZip, temporaryFolder, writeAt, zipWithRawNames } from './fixtures.ts'
+import { jpegOf, pngOf, splitZip, temporaryFolders, writeAt, zipWithRawNames } from './fixtures.ts'
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup()
-})
-async function folder(prefix: string) {
-  const made = await temporaryFolder(prefix)
-  cleanups.push(made.cleanup)
-  return made.path
-}
+const folder = temporaryFolders()
 
 /** A split SD V1.4 download like GenImage's: good images, an upper-case .PNG, a 0-byte PNG, a truncated PNG, a README. */
 async function sdv4Download(): Promise<string> {
