@@ -43,7 +43,17 @@ export type AppEnv = {
 }
 
 /** Route patterns reported in metrics and logs. */
-const ROUTES = ['/v1/detect', '/v1/models', '/v1/experiments', '/healthz', '/metrics', '/openapi.json'] as const
+const ROUTES = [
+  '/v1/detect',
+  '/v1/models',
+  '/v1/experiments',
+  '/v1/experiments/:id',
+  '/v1/experiments/:id/cancel',
+  '/v1/experiments/:id/events',
+  '/healthz',
+  '/metrics',
+  '/openapi.json',
+] as const
 
 /**
  * The public API as a Hono app, built only on web-standard APIs.

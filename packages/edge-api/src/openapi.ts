@@ -1,4 +1,17 @@
-import { DetectForm, DetectResponse, ERROR_STATUS, ErrorCode, ErrorResponse, HealthResponse, ModelsResponse } from '@genimage/shared'
+import {
+  CancelExperimentResponse,
+  DetectForm,
+  DetectResponse,
+  ERROR_STATUS,
+  type ErrorCode,
+  ErrorResponse,
+  ExperimentDetail,
+  ExperimentListResponse,
+  ExperimentProgressEvent,
+  ExperimentSpec,
+  HealthResponse,
+  ModelsResponse,
+} from '@genimage/shared'
 import { z } from 'zod'
 import type { EdgeConfig } from './config.ts'
 
@@ -32,6 +45,8 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
     'model_not_found', 'no_runner_available', 'runner_error', 'queue_full', 'unauthorized', 'forbidden', 'rate_limited',
     'url_not_allowed', 'url_fetch_failed', 'internal_error',
   ]
+  const experimentErrors: ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
+  const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } }
   return {
     openapi: '3.1.0',
     info: {
@@ -50,6 +65,11 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
         ModelsResponse: contractSchema(ModelsResponse),
         HealthResponse: contractSchema(HealthResponse),
         ErrorResponse: contractSchema(ErrorResponse),
+        ExperimentSpec: contractSchema(ExperimentSpec, 'input'),
+        ExperimentDetail: contractSchema(ExperimentDetail),
+        ExperimentListResponse: contractSchema(ExperimentListResponse),
+        CancelExperimentResponse: contractSchema(CancelExperimentResponse),
+        ExperimentProgressEvent: contractSchema(ExperimentProgressEvent),
       },
     },
     security: config.apiKeys === 'optional' ? [] : [{ bearer: [] }, { apiKey: [] }],
@@ -85,6 +105,46 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
           operationId: 'listModels',
           summary: 'Models served by ready runners (scope `detect`)',
           responses: { '200': { description: 'served models', content: json('ModelsResponse') }, ...errorResponses(['unauthorized', 'forbidden', 'rate_limited']) },
+        },
+      },
+      '/v1/experiments': {
+        post: {
+          operationId: 'createExperiment',
+          summary: 'Submit a GenImage protocol (table3, table4, table5, custom) as jobs for train runners (scope `experiments`)',
+          requestBody: { required: true, content: json('ExperimentSpec') },
+          responses: { '201': { description: 'the experiment and its runs, queued', content: json('ExperimentDetail') }, ...errorResponses(experimentErrors) },
+        },
+        get: {
+          operationId: 'listExperiments',
+          summary: 'Experiments, newest first (scope `experiments`)',
+          responses: { '200': { description: 'experiments', content: json('ExperimentListResponse') }, ...errorResponses(experimentErrors) },
+        },
+      },
+      '/v1/experiments/{id}': {
+        get: {
+          operationId: 'getExperiment',
+          summary: 'One experiment: runs, state, progress and metrics (scope `experiments`)',
+          parameters: [idParameter],
+          responses: { '200': { description: 'the experiment', content: json('ExperimentDetail') }, ...errorResponses([...experimentErrors, 'not_found']) },
+        },
+      },
+      '/v1/experiments/{id}/cancel': {
+        post: {
+          operationId: 'cancelExperiment',
+          summary: 'Cancel an experiment; running jobs stop within one heartbeat (scope `experiments`)',
+          parameters: [idParameter],
+          responses: { '200': { description: 'cancelled', content: json('CancelExperimentResponse') }, ...errorResponses([...experimentErrors, 'not_found']) },
+        },
+      },
+      '/v1/experiments/{id}/events': {
+        get: {
+          operationId: 'followExperiment',
+          summary: 'Progress as server-sent events, each `data:` line one ExperimentProgressEvent (scope `experiments`)',
+          parameters: [idParameter],
+          responses: {
+            '200': { description: 'event stream', content: { 'text/event-stream': { itemSchema: ref('ExperimentProgressEvent'), schema: { type: 'string' } } } },
+            ...errorResponses([...experimentErrors, 'not_found']),
+          },
         },
       },
       '/healthz': {

@@ -1,4 +1,13 @@
-import { DetectForm, DetectResponse, ErrorCode, ErrorResponse, HealthResponse, ModelsResponse } from '@genimage/shared'
+import {
+  DetectForm,
+  DetectResponse,
+  ErrorCode,
+  ErrorResponse,
+  ExperimentDetail,
+  ExperimentSpec,
+  HealthResponse,
+  ModelsResponse,
+} from '@genimage/shared'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { edgeWith, form, JPEG_8x8, oipPeer } from './fixtures.ts'
@@ -21,7 +30,12 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200)
     const doc = JSON.parse(await res.text()) as Doc
     expect(doc.openapi).toBe('3.1.0')
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/v1/detect', '/v1/models'])
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/healthz', '/metrics', '/openapi.json', '/v1/detect', '/v1/experiments', '/v1/experiments/{id}',
+      '/v1/experiments/{id}/cancel', '/v1/experiments/{id}/events', '/v1/models',
+    ])
+    expect(doc.components.schemas.ExperimentSpec).toEqual(withoutDialect(ExperimentSpec, 'input'))
+    expect(doc.components.schemas.ExperimentDetail).toEqual(withoutDialect(ExperimentDetail))
     expect(doc.components.schemas.DetectResponse).toEqual(withoutDialect(DetectResponse))
     expect(doc.components.schemas.ModelsResponse).toEqual(withoutDialect(ModelsResponse))
     expect(doc.components.schemas.HealthResponse).toEqual(withoutDialect(HealthResponse))
@@ -54,6 +68,7 @@ describe('GET /metrics', () => {
     await app.request('/v1/detect', { method: 'POST', body: form([{ name: 'image', value: JPEG_8x8 }]) })
     await app.request('/v1/detect', { method: 'POST', body: form([{ name: 'model', value: 'x' }]) })
     await app.request('/no/such/path/123')
+    await app.request('/v1/experiments/exp_123/events')
     const res = await app.request('/metrics')
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     const text = await res.text()
@@ -61,8 +76,9 @@ describe('GET /metrics', () => {
     expect(value('edge_http_requests_total{route="/v1/detect",method="POST",status="200"}')).toBe(2)
     expect(value('edge_http_requests_total{route="/v1/detect",method="POST",status="400"}')).toBe(1)
     expect(value('edge_http_requests_total{route="other",method="GET",status="404"}')).toBe(1)
+    expect(text).toMatch(/edge_http_requests_total\{route="\/v1\/experiments\/:id\/events",method="GET",status="\d+"\} 1/)
     expect(value('edge_errors_total{code="missing_image"}')).toBe(1)
-    expect(value('edge_errors_total{code="not_found"}')).toBe(1)
+    expect(value('edge_errors_total{code="not_found"}')).toBe(2)
     expect(value('edge_http_request_duration_seconds_count{route="/v1/detect"}')).toBe(3)
     expect(value('edge_http_request_duration_seconds_bucket{route="/v1/detect",le="+Inf"}')).toBe(3)
     expect(value('edge_runners{state="routable"}')).toBe(1)

@@ -19,7 +19,7 @@ export function jsonLogger(minimum: LogEntry['level'] | 'silent' = 'info'): Logg
 export interface ObserveOptions {
   metrics: EdgeMetrics
   log: Logger
-  /** Route patterns used as metric labels; any other path is counted as `other`. */
+  /** Route patterns used as metric labels (`:name` matches one path segment); any other path is counted as `other`. */
   routes: readonly string[]
   clock?: () => number
 }
@@ -30,12 +30,16 @@ export interface ObserveOptions {
  */
 export const observe = (options: ObserveOptions): MiddlewareHandler => {
   const clock = options.clock ?? (() => performance.now())
-  const known = new Set(options.routes)
+  const patterns = options.routes.map((route) => ({
+    route,
+    matcher: new RegExp(`^${route.replace(/:[^/]+/g, '[^/]+')}$`),
+  }))
+  const label = (path: string) => patterns.find((p) => p.matcher.test(path))?.route ?? 'other'
   return async function observe(c, next) {
     const started = clock()
     await next()
     const ms = clock() - started
-    const route = known.has(c.req.path) ? c.req.path : 'other'
+    const route = label(c.req.path)
     const status = c.res.status
     const errorCode = c.get('errorCode' as never) as string | undefined
     options.metrics.observeRequest(route, c.req.method, status, ms / 1000)
