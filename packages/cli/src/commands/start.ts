@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startEdge } from '@genimage/edge-api/node'
+import { MAKE_MODEL_COMMANDS } from '@genimage/shared'
 import { runnerConfigFromEnv, startRunner } from '@genimage/gpu-runner'
 import type { Command } from 'commander'
 
@@ -30,8 +31,7 @@ export function registerStartCommands(program: Command): void {
       console.log(`\nGenImage detect API on ${edge.url}  (runner ${runner.url}, database ${database})`)
       if (models.length === 0) {
         console.log('No detector is loaded: the model directory is empty.')
-        console.log('Train one with `npx genimage train --model npr-tiny --data <GenImage-layout root> --train-on <generators>`')
-        console.log('(see the README), or write the untrained handmade statistic with `npx genimage models handmade`; then restart.')
+        console.log(`To serve one, ${MAKE_MODEL_COMMANDS} (see the README); then restart.`)
       } else {
         console.log(`Serving: ${models.join(', ')}`)
       }

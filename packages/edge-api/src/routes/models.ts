@@ -1,12 +1,9 @@
-import type { ModelsResponse } from '@genimage/shared'
+import { MAKE_MODEL_COMMANDS, type ModelsResponse } from '@genimage/shared'
 import { Hono } from 'hono'
 import type { AppDeps, AppEnv } from '../app.ts'
 
 /** The command that produces a servable model, shown when no runner serves any. */
-export const NO_MODELS_HINT =
-  'No detector is loaded. Put a model folder (model.onnx + card.json) in the runner\'s model directory: train one with ' +
-  '`npx genimage train --model npr-tiny --data <GenImage-layout root> --train-on <generators>`, or write the untrained ' +
-  'handmade statistic with `npx genimage models handmade`; then restart the runner.'
+export const NO_MODELS_HINT = `No detector is loaded. Put a model folder in the runner's model directory: ${MAKE_MODEL_COMMANDS}; then restart the runner.`
 
 /** `GET /v1/models`: every model a ready runner serves, with its card's facts. */
 export function modelRoutes(deps: AppDeps): Hono<AppEnv> {

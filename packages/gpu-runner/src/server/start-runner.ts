@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { MAKE_MODEL_COMMANDS } from '@genimage/shared'
 import { serve } from '@hono/node-server'
 import sharp from 'sharp'
 import type { RunnerConfig } from '../config.ts'
@@ -28,10 +29,7 @@ export interface StartRunnerOptions {
 }
 
 /** The command that puts a detector in the model directory when there is none. */
-export const NO_MODEL_HINT =
-  'no models in the model directory; put a model folder (model.onnx + card.json) there: ' +
-  '`npx genimage train --model npr-tiny --data <GenImage-layout root> --train-on <generators>`, ' +
-  'or the untrained handmade statistic: `npx genimage models handmade`'
+export const NO_MODEL_HINT = `no models in the model directory; ${MAKE_MODEL_COMMANDS}`
 
 /** Loads the model directory and serves the OIP v2 API until closed. */
 export async function startRunner(config: RunnerConfig, options: StartRunnerOptions = {}): Promise<RunningRunner> {
