@@ -30,14 +30,52 @@ function experiment(input: Record<string, unknown>, accuracy: (run: { model: str
   return { id: 'exp_1', name: null, protocol: spec.protocol, state: 'succeeded', models: spec.models, dataRoot: spec.dataRoot, runs: { queued: 0, running: 0, succeeded: runs.length, failed: 0, cancelled: 0 }, createdAt: '', updatedAt: '', spec, runDetails: runs }
 }
 
+/** The rows of the first markdown table whose header starts with `headerStart`, as header → cell maps keyed by the first cell. */
+function tableRows(markdown: string, headerStart: string): Map<string, Record<string, string>> {
+  const lines = markdown.split('\n')
+  const start = lines.findIndex((l) => l.startsWith(`| ${headerStart}`))
+  if (start < 0) throw new Error(`no table starting with ${headerStart}`)
+  const cells = (line: string) => line.slice(2, -2).split(' | ')
+  const header = cells(lines[start]!)
+  const rows = new Map<string, Record<string, string>>()
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break
+    const values = cells(line)
+    rows.set(values[0]!, Object.fromEntries(header.map((h, i) => [h, values[i]!])))
+  }
+  return rows
+}
+
 describe('experiment report', () => {
-  it('table3 on GenImage: paper layout with the published average beside, averaged over seeds', () => {
+  it('table3 on GenImage: paper layout, averaged over seeds, with the published row under each model', () => {
     const report = buildExperimentReport(experiment({ protocol: 'table3', generators: GENIMAGE, models: ['resnet50-tiny'], seeds: [0, 1] }, (r, t) => (t === 'SD_V1.4' ? 0.9 + r.seed * 0.04 : 0.6)))
-    const line = report.markdown.split('\n').find((l) => l.startsWith('| resnet50-tiny (SD V1.4)'))!
+    const lines = report.markdown.split('\n')
+    const measured = lines.findIndex((l) => l.startsWith('| resnet50-tiny (SD V1.4)'))
     // SD V1.4 column: mean of 0.90 and 0.94; others 0.6; Avg = (0.92 + 7 × 0.6) / 8 = 0.64
-    expect(line).toBe('| resnet50-tiny (SD V1.4) | 60.0 | 92.0 | 60.0 | 60.0 | 60.0 | 60.0 | 60.0 | 60.0 | 64.0 | 72.1 (ResNet-50, full-size model) |')
-    expect(report.markdown).toMatch(/\| model \(trained on\) \| Midjourney \| SD V1\.4 \| SD V1\.5 \| ADM \| GLIDE \| Wukong \| VQDM \| BigGAN \| Avg \| paper Avg \|/)
+    expect(lines[measured]).toBe('| resnet50-tiny (SD V1.4) | 60.0 | 92.0 | 60.0 | 60.0 | 60.0 | 60.0 | 60.0 | 60.0 | 64.0 |')
+    expect(lines[measured + 1]).toBe('| ↳ paper: ResNet-50 (full-size model) | 54.9 | 99.9 | 99.7 | 53.5 | 61.9 | 98.2 | 56.6 | 52.0 | 72.1 |')
+    expect(report.markdown).toMatch(/\| model \(trained on\) \| Midjourney \| SD V1\.4 \| SD V1\.5 \| ADM \| GLIDE \| Wukong \| VQDM \| BigGAN \| Avg \|/)
+    expect(report.markdown).toContain('"paper" rows: published accuracy (%) from GenImage (Zhu et al., NeurIPS 2023 Datasets and Benchmarks, arXiv 2306.08571)')
+    expect(report.markdown.match(/"paper" rows:/g)).toHaveLength(1)
     expect(report.files['training-curves.svg']).toMatch(/^<svg/)
+  })
+
+  it('table3: published cells land under their generator whatever the folder order; NPR shows its average only', () => {
+    const shuffled = ['BigGAN', 'stable_diffusion_v_1_5', 'GLIDE', 'Midjourney', 'VQDM', 'stable_diffusion_v_1_4', 'Wukong', 'ADM']
+    const report = buildExperimentReport(experiment({ protocol: 'table3', generators: shuffled, models: ['cnnspot-tiny', 'npr-tiny', 'swin-t'] }, () => 0.7))
+    const rows = tableRows(report.markdown, 'model (trained on)')
+    expect(Object.keys(rows.get('cnnspot-tiny (SD V1.4)')!).slice(1, 4)).toEqual(['BigGAN', 'SD V1.5', 'GLIDE'])
+    expect(rows.get('↳ paper: CNNSpot (full-size model)')).toMatchObject({ GLIDE: '39.8', BigGAN: '46.8', Wukong: '78.6', 'SD V1.4': '96.3', Avg: '64.2' })
+    expect(rows.get('↳ paper: Swin-T')).toMatchObject({ Midjourney: '62.1', VQDM: '62.3', Avg: '74.8' })
+    expect(rows.get('↳ paper: NPR (full-size model)')).toMatchObject({ Midjourney: '–', ADM: '–', Avg: '90.1' })
+    expect(report.markdown).toMatch(/For NPR only the published average is carried/)
+    expect(report.markdown).toContain('reported for NPR (Tan et al., CVPR 2024)')
+  })
+
+  it('table3 trained on another generator than SD V1.4: no paper row', () => {
+    const report = buildExperimentReport(experiment({ protocol: 'table3', generators: GENIMAGE, trainOn: ['ADM'], models: ['resnet50'] }, () => 0.7))
+    expect(report.markdown).toContain('| resnet50 (ADM) |')
+    expect(report.markdown).not.toMatch(/paper:/)
   })
 
   it('table4 on GenImage-mini: the matrix, column averages, the diagonal/off-diagonal gap and a heatmap; no paper numbers', () => {
@@ -48,18 +86,46 @@ describe('experiment report', () => {
     // each column: one 0.95 and two 0.55 → 68.3
     expect(report.markdown).toContain('| **column Avg** | 68.3 | 68.3 | 68.3 | 68.3 |')
     expect(report.markdown).toMatch(/not GenImage/)
-    expect(report.markdown).not.toMatch(/paper Avg/)
+    expect(report.markdown).not.toMatch(/paper:|"paper" rows/)
     const svg = report.files['table4-heatmap-npr-tiny.svg']!
     expect(svg.match(/<rect x=/g)).toHaveLength(9)
     expect(svg).toContain('>95.0</text>')
   })
 
-  it('table5: one column per degradation and a bar per model in the chart', () => {
+  it('table5 on GenImage: one column per degradation, the degraded average, the published row, and a bar per model', () => {
     const order = ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5']
     const report = buildExperimentReport(experiment({ protocol: 'table5', generators: GENIMAGE, models: ['npr-tiny', 'cnnspot-tiny'] }, (r, _t, d) => 0.95 - order.indexOf(d) * 0.05 - (r.model === 'cnnspot-tiny' ? 0.1 : 0)))
-    expect(report.markdown).toContain('| model | original | downscale 112 | downscale 64 | JPEG q65 | JPEG q30 | blur σ=3 | blur σ=5 |')
-    expect(report.markdown).toContain('| npr-tiny (trained SD V1.4, tested SD V1.4) | 95.0 | 90.0 | 85.0 | 80.0 | 75.0 | 70.0 | 65.0 |')
+    expect(report.markdown).toContain('| model | original | downscale 112 | downscale 64 | JPEG q65 | JPEG q30 | blur σ=3 | blur σ=5 | Avg (degraded) |')
+    // degraded: 90, 85, 80, 75, 70, 65 → 77.5
+    expect(report.markdown).toContain('| npr-tiny (trained SD V1.4, tested SD V1.4) | 95.0 | 90.0 | 85.0 | 80.0 | 75.0 | 70.0 | 65.0 | 77.5 |')
+    const rows = tableRows(report.markdown, 'model | original')
+    expect(rows.get('↳ paper: CNNSpot (full-size model)')).toEqual({
+      model: '↳ paper: CNNSpot (full-size model)', original: '–', 'downscale 112': '50.0', 'downscale 64': '50.0', 'JPEG q65': '97.3', 'JPEG q30': '97.3', 'blur σ=3': '97.4', 'blur σ=5': '77.9', 'Avg (degraded)': '78.3',
+    })
+    // NPR is not in the paper's Table 5
+    expect([...rows.keys()].filter((k) => k.startsWith('↳ paper'))).toEqual(['↳ paper: CNNSpot (full-size model)'])
     const bars = report.files['table5-degradations.svg']!
     expect(bars.match(/<rect x="\d+(\.\d+)?" y="[\d.]+" width="16"/g)).toHaveLength(14)
+  })
+
+  it('table4 on GenImage: the paper\'s layout (column means over the eight models) with the published row under each model', () => {
+    const report = buildExperimentReport(experiment({ protocol: 'table4', generators: GENIMAGE, models: ['swin-t-tiny', 'npr-tiny'] }, (r, t) => (r.trainOn[0] === t ? 0.99 : 0.59)))
+    const rows = tableRows(report.markdown, 'model \\ tested on')
+    // each column: one 0.99 and seven 0.59 → 64.0
+    expect(rows.get('swin-t-tiny')).toMatchObject({ Midjourney: '64.0', BigGAN: '64.0', Avg: '64.0' })
+    expect(rows.get('↳ paper: Swin-T (full-size model)')).toMatchObject({ Midjourney: '61.7', 'SD V1.4': '76.0', GLIDE: '76.9', BigGAN: '69.5', Avg: '70.3' })
+    expect(rows.has('↳ paper: NPR (full-size model)')).toBe(false)
+    expect([...rows.keys()]).toEqual(['swin-t-tiny', '↳ paper: Swin-T (full-size model)', 'npr-tiny'])
+    expect(report.markdown).toMatch(/## Table 4/)
+  })
+
+  it('GenImage-mini: the paper\'s numbers are said to be not comparable and none are shown', () => {
+    const mini = ['Bicubic', 'RDN-slim', 'AE-decoder']
+    for (const input of [{ protocol: 'table3', trainOn: ['Bicubic'] }, { protocol: 'table5', trainOn: ['Bicubic'] }]) {
+      const report = buildExperimentReport(experiment({ ...input, generators: mini, models: ['resnet50-tiny', 'cnnspot-tiny'] }, () => 0.8))
+      expect(report.markdown).toMatch(/not GenImage: the paper's numbers are not comparable/)
+      expect(report.markdown).not.toMatch(/paper:|"paper" rows/)
+      for (const published of ['72.1', '64.2', '78.3', '97.3']) expect(report.markdown).not.toContain(published)
+    }
   })
 })

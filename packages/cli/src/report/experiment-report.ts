@@ -1,5 +1,5 @@
 import type { ExperimentDetail, ExperimentRun, RunMetric } from '@genimage/shared'
-import { describeDegradation, GENIMAGE_PAPER, isGenImageDataset, paperGeneratorName, publishedTable3Average } from '@genimage/shared/protocols'
+import { describeDegradation, isGenImageDataset, PAPER_TRAIN_GENERATOR, paperGeneratorName, paperTable5Column, publishedPaperRow, type PaperTableId, type PublishedRow } from '@genimage/shared/protocols'
 import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
 
 /** The markdown report and the SVG files it links to (file name → content). */
@@ -10,11 +10,50 @@ export interface ExperimentReport {
   crossGenerator: Array<{ model: string; diagonal: number; offDiagonal: number }>
 }
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : (100 * x).toFixed(1))
+const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : (100 * x).toFixed(1).replace(/^-(0\.0)$/, '$1'))
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN)
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`
 const table = (header: readonly string[], rows: readonly (readonly string[])[], align: 'l' | 'r' = 'r') =>
   [row(header), row(header.map((_, i) => (i === 0 || align === 'l' ? '---' : '---:'))), ...rows.map(row)].join('\n')
+
+/** The cell text for a published value; '–' where the source publishes none. */
+const published = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(1))
+
+/** Published rows used in one table, so their sources are cited once under it. */
+class PaperRows {
+  private readonly rows: PublishedRow[] = []
+  private tinyShown = false
+  constructor(private readonly table: PaperTableId) {}
+
+  /** The published row for `model`, remembered for the note; undefined when nothing is published. */
+  lookup(model: string): PublishedRow | undefined {
+    const row = publishedPaperRow(this.table, model)
+    if (row) this.rows.push(row)
+    if (row && isTiny(model)) this.tinyShown = true
+    return row
+  }
+
+  /** The label of a paper row shown under a measured row of `model`. */
+  static label(row: PublishedRow, model: string): string {
+    return `↳ paper: ${row.displayName}${isTiny(model) ? ' (full-size model)' : ''}`
+  }
+
+  /** One line citing each source once, or nothing when no paper row was shown. */
+  note(): string[] {
+    if (!this.rows.length) return []
+    const sources = [...new Set(this.rows.map((r) => r.source))]
+    const averageOnly = [...new Set(this.rows.filter((r) => Object.keys(r.cells).length === 0).map((r) => r.displayName))]
+    const parts = [`"paper" rows: published accuracy (%) from ${sources.join('; ')}.`]
+    if (averageOnly.length) parts.push(`For ${averageOnly.join(', ')} only the published average is carried.`)
+    if (this.tinyShown) parts.push('A `-tiny` model is a smaller variant of the published architecture: its row is not a reproduction of the paper\'s.')
+    return [parts.join(' '), '']
+  }
+}
+
+const isTiny = (model: string) => model.toLowerCase().endsWith('-tiny')
+
+/** True when a run group was trained on exactly the paper's SD V1.4 set, as Tables 3 and 5 are. */
+const trainedLikePaper = (trainOn: readonly string[]) => trainOn.length === 1 && paperGeneratorName(trainOn[0]!) === PAPER_TRAIN_GENERATOR
 
 /** Runs of one model trained on one set, over all seeds. */
 interface RunGroup {
@@ -60,22 +99,25 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
 
   if (spec.protocol === 'table3' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.includes('none')))) {
     out.push(`## ${spec.protocol === 'table3' ? 'Table 3 — trained on one generator, tested on every val subset' : 'Accuracy per test set'}`, '')
-    const header = ['model (trained on)', ...testSets.map(label), 'Avg', ...(genimage ? ['paper Avg'] : [])]
-    const rows = groups.map((g) => {
+    const header = ['model (trained on)', ...testSets.map(label), 'Avg']
+    const paper = new PaperRows('table3')
+    const rows: string[][] = []
+    for (const g of groups) {
       const values = testSets.map((t) => cell(g, t, 'none'))
       const defined = values.filter((v): v is number => v !== undefined)
-      const published = genimage && spec.protocol === 'table3' ? publishedTable3Average(g.model) : undefined
-      const paper = published ? `${published.average.toFixed(1)} (${published.displayName}${g.model.endsWith('-tiny') ? ', full-size model' : ''})` : '–'
-      return [`${g.model} (${g.trainOn.map(label).join('+')})`, ...values.map(pct), pct(defined.length === values.length ? mean(defined) : undefined), ...(genimage ? [paper] : [])]
-    })
-    out.push(table(header, rows), '')
-    if (genimage && spec.protocol === 'table3') out.push(`Paper averages: ${GENIMAGE_PAPER}, Table 3 (NPR and UnivFD from later work on the same protocol, as each row's model card says). Per-subset published numbers are not carried.`, '')
+      rows.push([`${g.model} (${g.trainOn.map(label).join('+')})`, ...values.map(pct), pct(defined.length === values.length ? mean(defined) : undefined)])
+      const row = genimage && spec.protocol === 'table3' && trainedLikePaper(g.trainOn) ? paper.lookup(g.model) : undefined
+      if (row) rows.push([PaperRows.label(row, g.model), ...testSets.map((t) => published(row.cells[label(t)])), published(row.average)])
+    }
+    out.push(table(header, rows), '', ...paper.note())
   }
 
   if (spec.protocol === 'table4') {
     out.push('## Table 4 — one model per training generator, tested on every generator', '')
     const trainSets = spec.generators
-    const summaryRows: string[][] = []
+    const paper = new PaperRows('table4')
+    const paperLayoutRows: string[][] = []
+    const byTrainRows: string[][] = []
     for (const model of spec.models) {
       const byTrain = trainSets.map((t) => groups.find((g) => g.model === model && g.trainOn.join('+') === t))
       const matrix = byTrain.map((g) => testSets.map((t) => (g ? cell(g, t, 'none') : undefined)))
@@ -91,25 +133,37 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
         ['**column Avg**', ...columnMeans.map(pct), pct(mean(columnMeans))],
       ]), '')
       out.push(`Own generator (diagonal) ${pct(mean(diagonal))}%, other generators (off-diagonal) ${pct(mean(off))}%: a gap of ${pct(mean(diagonal) - mean(off))} points.`, '')
-      summaryRows.push([model, ...matrix.map((r) => pct(mean(r.filter((v): v is number => v !== undefined)))), pct(mean(matrix.flat().filter((v): v is number => v !== undefined)))])
+      paperLayoutRows.push([model, ...columnMeans.map(pct), pct(mean(columnMeans))])
+      const row = genimage ? paper.lookup(model) : undefined
+      if (row) paperLayoutRows.push([PaperRows.label(row, model), ...testSets.map((t) => published(row.cells[label(t)])), published(row.average)])
+      byTrainRows.push([model, ...matrix.map((r) => pct(mean(r.filter((v): v is number => v !== undefined)))), pct(mean(matrix.flat().filter((v): v is number => v !== undefined)))])
     }
-    out.push('### Average over test sets per training generator (the paper\'s Table 4 layout)', '')
-    out.push(table(['model \\ trained on', ...trainSets.map(label), 'Avg'], summaryRows), '')
+    out.push('### Mean over the models trained on each generator, per test set (the paper\'s Table 4 layout)', '')
+    out.push(table(['model \\ tested on', ...testSets.map(label), 'Avg'], paperLayoutRows), '', ...paper.note())
+    out.push('### Mean over test sets, per training generator', '')
+    out.push(table(['model \\ trained on', ...trainSets.map(label), 'Avg'], byTrainRows), '')
   }
 
   if (spec.protocol === 'table5' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.some((d) => d !== 'none')))) {
     const degradations = [...new Set(experiment.runDetails.flatMap((r) => r.degradations))]
     out.push(`## ${spec.protocol === 'table5' ? 'Table 5 — degraded test images' : 'Degraded test images'}`, '')
+    const degraded = degradations.filter((d) => d !== 'none')
+    const paper = new PaperRows('table5')
     const rows: string[][] = []
     const series: Array<{ name: string; values: Array<number | undefined> }> = []
     for (const g of groups) {
       for (const t of g.runs[0]!.testOn) {
         const values = degradations.map((d) => cell(g, t, d))
-        rows.push([`${g.model} (trained ${g.trainOn.map(label).join('+')}, tested ${label(t)})`, ...values.map(pct)])
+        const degradedValues = degraded.map((d) => cell(g, t, d))
+        const complete = degradedValues.every((v) => v !== undefined)
+        rows.push([`${g.model} (trained ${g.trainOn.map(label).join('+')}, tested ${label(t)})`, ...values.map(pct), pct(complete ? mean(degradedValues as number[]) : undefined)])
         series.push({ name: `${g.model} → ${label(t)}`, values })
+        const comparable = genimage && spec.protocol === 'table5' && trainedLikePaper(g.trainOn) && label(t) === PAPER_TRAIN_GENERATOR
+        const row = comparable ? paper.lookup(g.model) : undefined
+        if (row) rows.push([PaperRows.label(row, g.model), ...degradations.map((d) => published(row.cells[paperTable5Column(d) ?? ''])), published(row.average)])
       }
     }
-    out.push(table(['model', ...degradations.map(describeDegradation)], rows), '')
+    out.push(table(['model', ...degradations.map(describeDegradation), 'Avg (degraded)'], rows), '', ...paper.note())
     files['table5-degradations.svg'] = groupedBarsSvg('Accuracy under degradation', degradations.map(describeDegradation), series)
     out.push('![accuracy per degradation](table5-degradations.svg)', '')
   }

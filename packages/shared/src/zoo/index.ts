@@ -142,7 +142,7 @@ const ENTRIES: ZooEntry[] = [
       title: 'Rethinking the Up-Sampling Operations in CNN-based Generative Network for Generalizable Deepfake Detection',
       reference: 'Tan et al., CVPR 2024',
       genimageTable3Average: 90.1,
-      table3Source: 'NPR paper (Tan et al., CVPR 2024), GenImage SD V1.4 protocol',
+      table3Source: 'reported for NPR (Tan et al., CVPR 2024) on the GenImage SD V1.4 protocol by later work; not in the GenImage paper',
       parameters: '1.44M',
     },
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(64, 'center-crop') },
