@@ -1,7 +1,10 @@
 """Peer for bench/preprocess-transform.ts: decode a 512×512 JPEG and build the 224×224 normalised NCHW
 float32 tensor with Pillow + numpy (shorter side to 256 bilinear, centre crop 224, ImageNet mean/std).
 
-Usage: /usr/bin/python3 bench/preprocess-pillow.py <dir-of-jpegs> <rounds> [processes]
+With `draft`, Pillow decodes at the smallest DCT scale that keeps the shorter side ≥ 256 (Image.draft), then
+resizes as before: the same shortcut the runner's native JPEG path takes.
+
+Usage: /usr/bin/python3 bench/preprocess-pillow.py <dir-of-jpegs> <rounds> [processes] [draft]
 Prints one JSON line: {"images": n, "seconds": s, "images_per_s": r, "checksum": c}.
 """
 import io
@@ -19,8 +22,14 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(3, 1, 1)
 SIZE, RESIZE = 224, 256
 
 
+DRAFT = len(sys.argv) > 4 and sys.argv[4] == "draft"
+
+
 def tensor(encoded: bytes) -> np.ndarray:
-    image = Image.open(io.BytesIO(encoded)).convert("RGB")
+    image = Image.open(io.BytesIO(encoded))
+    if DRAFT:
+        image.draft("RGB", (RESIZE, RESIZE))
+    image = image.convert("RGB")
     scale = RESIZE / min(image.size)
     w, h = round(image.width * scale), round(image.height * scale)
     image = image.resize((w, h), Image.BILINEAR)

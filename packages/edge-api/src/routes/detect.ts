@@ -6,6 +6,7 @@ import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { byteLimit } from '../middleware/byte-limit.ts'
 import type { Scores } from '../runners/runner-client.ts'
 import type { RunnerState } from '../runners/runner-pool.ts'
+import { sha256Hex } from '../sha256.ts'
 import { sniffImage } from '../sniff.ts'
 import type { DetectionRecord } from '../store/detection-store.ts'
 
@@ -130,10 +131,9 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     if (sniffed.width !== undefined && sniffed.height !== undefined && sniffed.width * sniffed.height > config.maxImagePixels) {
       throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, { image: index })
     }
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
     uploads.push({
       bytes,
-      sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+      sha256: await sha256Hex(bytes),
       ...(!(part instanceof Uint8Array) && part.name && part.name !== 'blob' ? { filename: part.name.slice(0, 255) } : {}),
     })
   }

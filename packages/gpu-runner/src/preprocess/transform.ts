@@ -1,5 +1,6 @@
 import type { InputConfig } from '@genimage/shared'
-import sharp, { type OutputInfo } from 'sharp'
+import sharp, { type OutputInfo, type Sharp } from 'sharp'
+import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder } from './scaled-jpeg.ts'
 
 /** Why an encoded image could not become a tensor; `code` is the public error code. */
 export class ImageDecodeError extends Error {
@@ -15,6 +16,11 @@ export class ImageDecodeError extends Error {
 export interface TransformOptions {
   /** Largest width × height accepted, checked from the header before any pixel is decoded. */
   maxPixels: number
+  /**
+   * Decoder for plain JPEGs (default: the native libjpeg-turbo addon when built, see scaled-jpeg.ts; `null`: sharp
+   * only). It decodes at a reduced DCT scale when the model shrinks the image anyway, as libvips' shrink-on-load does.
+   */
+  jpegDecoder?: ScaledJpegDecoder | null
 }
 
 export type ImageTransform = (encoded: Uint8Array) => Promise<Float32Array>
@@ -30,16 +36,43 @@ export function createTransform(config: InputConfig, options: TransformOptions):
   const kernel = KERNELS[config.interpolation]
   const shorterSide = Math.round(Math.max(height, width) / config.cropPct)
   const lookup = normalisationTables(config)
-  return async (encoded) => {
-    let pipeline = sharp(encoded, { limitInputPixels: options.maxPixels, failOn: 'error', pages: 1 })
-      .rotate()
-      .toColourspace('srgb')
-      .removeAlpha()
-    if (config.resize === 'stretch') {
-      pipeline = pipeline.resize({ width, height, fit: 'fill', kernel })
-    } else if (config.resize === 'shorter-side-center-crop') {
-      pipeline = pipeline.resize({ width: shorterSide, height: shorterSide, fit: 'outside', kernel })
+  const jpegDecoder = options.jpegDecoder === undefined ? scaledJpegDecoder().decoder : (options.jpegDecoder ?? undefined)
+  const resizeRaw = (data: Uint8Array, w: number, h: number) =>
+    resizePipeline(sharp(data, { raw: { width: w, height: h, channels: 3 } })).raw().toBuffer({ resolveWithObject: true })
+
+  function resizePipeline(pipeline: Sharp): Sharp {
+    if (config.resize === 'stretch') return pipeline.resize({ width, height, fit: 'fill', kernel })
+    if (config.resize === 'shorter-side-center-crop') return pipeline.resize({ width: shorterSide, height: shorterSide, fit: 'outside', kernel })
+    return pipeline
+  }
+
+  /** The native path for plain JPEGs; undefined hands the image to sharp (which also judges every failure). */
+  async function decodeJpeg(encoded: Uint8Array): Promise<Float32Array | undefined> {
+    if (!jpegDecoder || (config.interpolation === 'nearest' && config.resize !== 'center-crop') || !isPlainJpeg(encoded)) return undefined
+    const [minWidth, minHeight] = config.resize === 'stretch' ? [width, height]
+      : config.resize === 'shorter-side-center-crop' ? [shorterSide, shorterSide]
+      : [NO_SCALING, NO_SCALING]
+    let image
+    try {
+      image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels)
+    } catch (error) {
+      if ((error as { code?: string }).code === 'too_large') throw tooLarge(options.maxPixels)
+      return undefined
     }
+    const exact = config.resize === 'center-crop'
+      || (config.resize === 'stretch' && image.width === width && image.height === height)
+      || (config.resize === 'shorter-side-center-crop' && Math.min(image.width, image.height) === shorterSide)
+    if (exact) return cropToTensor(image.data, image.width, image.height, config, lookup)
+    const resized = await resizeRaw(image.data, image.width, image.height)
+    return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup)
+  }
+
+  return async (encoded) => {
+    const fast = await decodeJpeg(encoded)
+    if (fast) return fast
+    const pipeline = resizePipeline(
+      sharp(encoded, { limitInputPixels: options.maxPixels, failOn: 'error', pages: 1 }).rotate().toColourspace('srgb').removeAlpha(),
+    )
     let decoded: { data: Buffer; info: OutputInfo }
     try {
       decoded = await pipeline.raw().toBuffer({ resolveWithObject: true })
@@ -50,6 +83,8 @@ export function createTransform(config: InputConfig, options: TransformOptions):
     return cropToTensor(decoded.data, decoded.info.width, decoded.info.height, config, lookup)
   }
 }
+
+const NO_SCALING = 0xffffffff
 
 /** Per channel, the normalised value of each 8-bit level: (v / 255 − mean) / std, in the config's channel order. */
 export function normalisationTables(config: InputConfig): Float32Array[] {
@@ -78,36 +113,44 @@ export function cropToTensor(
   const out = new Float32Array(plane * 3)
   const left = Math.floor((w - width) / 2)
   const top = Math.floor((h - height) / 2)
-  const source = config.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2]
+  const bgr = config.channelOrder === 'BGR'
   const [t0, t1, t2] = lookup as [Float32Array, Float32Array, Float32Array]
-  const [s0, s1, s2] = source as [number, number, number]
-  const nchw = config.layout === 'NCHW'
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(h - 1, Math.max(0, top + y))
-    const rowStart = sy * w
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(w - 1, Math.max(0, left + x))
-      const p = (rowStart + sx) * 3
-      const i = y * width + x
-      if (nchw) {
-        out[i] = t0[pixels[p + s0] as number] as number
-        out[plane + i] = t1[pixels[p + s1] as number] as number
-        out[2 * plane + i] = t2[pixels[p + s2] as number] as number
-      } else {
-        out[i * 3] = t0[pixels[p + s0] as number] as number
-        out[i * 3 + 1] = t1[pixels[p + s1] as number] as number
-        out[i * 3 + 2] = t2[pixels[p + s2] as number] as number
+  const columns = new Int32Array(width)
+  for (let x = 0; x < width; x++) columns[x] = Math.min(w - 1, Math.max(0, left + x)) * 3 + (bgr ? 2 : 0)
+  const step = bgr ? -1 : 1
+  if (config.layout === 'NCHW') {
+    for (let y = 0; y < height; y++) {
+      const row = Math.min(h - 1, Math.max(0, top + y)) * w * 3
+      const i0 = y * width
+      for (let x = 0; x < width; x++) {
+        const p = row + (columns[x] as number)
+        out[i0 + x] = t0[pixels[p] as number] as number
+        out[plane + i0 + x] = t1[pixels[p + step] as number] as number
+        out[2 * plane + i0 + x] = t2[pixels[p + 2 * step] as number] as number
+      }
+    }
+  } else {
+    for (let y = 0; y < height; y++) {
+      const row = Math.min(h - 1, Math.max(0, top + y)) * w * 3
+      let i = y * width * 3
+      for (let x = 0; x < width; x++, i += 3) {
+        const p = row + (columns[x] as number)
+        out[i] = t0[pixels[p] as number] as number
+        out[i + 1] = t1[pixels[p + step] as number] as number
+        out[i + 2] = t2[pixels[p + 2 * step] as number] as number
       }
     }
   }
   return out
 }
 
+function tooLarge(maxPixels: number): ImageDecodeError {
+  return new ImageDecodeError('image_too_large', `image is larger than the limit of ${maxPixels} pixels`)
+}
+
 function classify(error: unknown, maxPixels: number): ImageDecodeError {
   const message = error instanceof Error ? error.message : String(error)
-  if (/pixel limit/i.test(message)) {
-    return new ImageDecodeError('image_too_large', `image is larger than the limit of ${maxPixels} pixels`)
-  }
+  if (/pixel limit/i.test(message)) return tooLarge(maxPixels)
   if (/unsupported image format/i.test(message)) {
     return new ImageDecodeError('unsupported_media_type', 'bytes are not an image format the runner decodes')
   }

@@ -3,6 +3,7 @@ import { MAKE_MODEL_COMMANDS } from '@genimage/shared'
 import { serve } from '@hono/node-server'
 import sharp from 'sharp'
 import type { RunnerConfig } from '../config.ts'
+import { scaledJpegDecoder } from '../preprocess/scaled-jpeg.ts'
 import { loadModelRepository, type ModelRepository } from '../repository/model-repository.ts'
 import { type Announcer, announceInRegistry } from './announce.ts'
 import { type ClaimedWork, InflightTracker } from './drain.ts'
@@ -80,6 +81,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     decode_concurrency: serving.decodeConcurrency,
     sharp_concurrency: sharp.concurrency(),
     uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    jpeg_decoder: scaledJpegDecoder().reason,
   })
   let announcer: Announcer | undefined
   if (config.registry) {
