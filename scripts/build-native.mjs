@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Builds the project's optional native addons with node-gyp (npm's own copy) after `npm ci`/`npm install`.
-// Today that is one: the runner's libjpeg-turbo JPEG decoder (packages/gpu-runner/native/jpeg-scaled), which
-// needs a C compiler and libjpeg's headers (Debian: g++ make libjpeg62-turbo-dev). A build that fails never
-// fails the install: the runner then decodes every image with sharp and says so in its log.
+// Today they are the runner's libjpeg-turbo JPEG decoder (packages/gpu-runner/native/jpeg-scaled) and degrade's
+// PNG → JPEG path (packages/dataset-tools/native/png-jpeg), which need a C compiler and the libjpeg and libdeflate
+// headers (Debian: g++ make libjpeg62-turbo-dev libdeflate-dev). A build that fails never fails the install: sharp
+// then does that work alone, and the runner says so in its log.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const addons = ['packages/gpu-runner/native/jpeg-scaled']
+const addons = [
+  ['packages/gpu-runner/native/jpeg-scaled', 'the runner will decode JPEGs with sharp only'],
+  ['packages/dataset-tools/native/png-jpeg', 'dataset degrade will encode PNG → JPEG with sharp only'],
+]
 const npmGyp = join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')
 const gyp = process.env.npm_config_node_gyp ?? npmGyp
 const nodeDir = join(dirname(process.execPath), '..')
@@ -17,7 +21,7 @@ const nodeDir = join(dirname(process.execPath), '..')
 const headers = existsSync(join(nodeDir, 'include/node/node_api.h')) ? [`--nodedir=${nodeDir}`] : []
 
 let failed = 0
-for (const addon of addons) {
+for (const [addon, fallback] of addons) {
   const run = spawnSync(process.execPath, [gyp, 'rebuild', ...headers], { cwd: join(root, addon), encoding: 'utf8' })
   if (run.status === 0) {
     console.log(`native: built ${addon}`)
@@ -25,6 +29,6 @@ for (const addon of addons) {
   }
   failed += 1
   const why = `${run.error?.message ?? ''}\n${run.stderr ?? ''}`.trim().split('\n').filter(Boolean).slice(-4).join('\n  ')
-  console.warn(`native: ${addon} was not built; the runner will decode JPEGs with sharp only.\n  ${why}`)
+  console.warn(`native: ${addon} was not built; ${fallback}.\n  ${why}`)
 }
 if (failed > 0 && process.argv.includes('--strict')) process.exit(1)

@@ -2,6 +2,8 @@ import sharp from 'sharp'
 import { DatasetError } from './errors.ts'
 import { estimateJpegQuality } from './jpeg-quality.ts'
 import { MAX_DECODE_PIXELS } from './image-info.ts'
+import { isPng, NATIVE_PNG_SCOPE, nativeFailureCode, nativePngJpeg, type NativePngFailure } from './native-png-jpeg.ts'
+import { defaultImageConcurrency } from './pool.ts'
 import type { Progress } from './progress.ts'
 import { seededFraction, transformTree, withExtension, type TransformTreeReport } from './transform-tree.ts'
 import type { WalkOptions } from './walk.ts'
@@ -38,6 +40,7 @@ export interface DegradeOptions extends DegradeSettings, WalkOptions {
   seed?: number
   /** Fraction of images to write (default 1: all). */
   sample?: number
+  /** Images in flight (default 4; 8 when the native PNG → JPEG path serves the run). */
   concurrency?: number
   progress?: Progress
   signal?: AbortSignal
@@ -53,8 +56,38 @@ function validate(options: DegradeOptions): void {
   if (options.interpolation && !INTERPOLATIONS.includes(options.interpolation)) throw bad(`--interpolation must be one of ${INTERPOLATIONS.join(', ')}`)
 }
 
-/** Applies the settings to one encoded image; JPEG sources without `jpeg` are re-encoded at their own estimated quality. */
-export async function degradeImage(bytes: Buffer, settings: DegradeSettings, interpolation: Interpolation = 'cubic'): Promise<Buffer> {
+/** Which encoder wrote an image: the native PNG → JPEG path, or sharp (with the native path's reason when it declined). */
+export type EncoderRoute = { encoder: 'native' } | { encoder: 'sharp'; nativeDeclined?: NativePngFailure | 'error' }
+
+/** The JPEG quality when the settings only re-encode (no downscale, no blur): the case the native path serves. */
+function jpegOnlyQuality(settings: DegradeSettings): number | undefined {
+  return settings.downscale === undefined && settings.blur === undefined ? settings.jpeg : undefined
+}
+
+/**
+ * Applies the settings to one encoded image; JPEG sources without `jpeg` are re-encoded at their own estimated quality.
+ * A PNG that is only re-encoded as JPEG goes through the native libdeflate + libjpeg-turbo path when it is built;
+ * whatever that path declines (and every other case) goes through sharp, errors included. `onRoute` hears which.
+ */
+export async function degradeImage(bytes: Buffer, settings: DegradeSettings, interpolation: Interpolation = 'cubic', onRoute?: (route: EncoderRoute) => void): Promise<Buffer> {
+  const quality = jpegOnlyQuality(settings)
+  const native = quality !== undefined && isPng(bytes) ? nativePngJpeg().addon : undefined
+  let nativeDeclined: NativePngFailure | 'error' | undefined
+  if (native && quality !== undefined) {
+    try {
+      const output = await native.pngToJpeg(bytes, quality, MAX_DECODE_PIXELS)
+      onRoute?.({ encoder: 'native' })
+      return output
+    } catch (error) {
+      nativeDeclined = nativeFailureCode(error) ?? 'error'
+    }
+  }
+  const output = await degradeWithSharp(bytes, settings, interpolation)
+  onRoute?.(nativeDeclined ? { encoder: 'sharp', nativeDeclined } : { encoder: 'sharp' })
+  return output
+}
+
+async function degradeWithSharp(bytes: Buffer, settings: DegradeSettings, interpolation: Interpolation): Promise<Buffer> {
   let pipeline = sharp(bytes, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'truncated' })
   if (settings.downscale !== undefined) {
     const { width = 0, height = 0 } = await pipeline.metadata()
@@ -68,6 +101,17 @@ export async function degradeImage(bytes: Buffer, settings: DegradeSettings, int
   if (settings.jpeg !== undefined) return pipeline.jpeg({ quality: settings.jpeg, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer()
   const sourceQuality = estimateJpegQuality(bytes)?.quality
   return sourceQuality ? pipeline.jpeg({ quality: sourceQuality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer() : pipeline.png().toBuffer()
+}
+
+/** Images in flight by default: the native path's work is short, so more files in flight keep both cores busy. */
+const NATIVE_PATH_CONCURRENCY = 8
+
+/** Describes the encoders a run with these settings uses, for `degrade.json`. */
+function encoderDescription(settings: DegradeSettings): string {
+  const sharpVersion = `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`
+  const native = jpegOnlyQuality(settings) !== undefined ? nativePngJpeg().addon : undefined
+  if (!native) return sharpVersion
+  return `PNG → JPEG: ${native.versions.deflate} + ${native.versions.jpeg} (native addon) for ${NATIVE_PNG_SCOPE}; ${sharpVersion} for every other image`
 }
 
 /** The parameters recorded in `degrade.json`. */
@@ -86,7 +130,7 @@ export function degradeParameters(options: DegradeOptions): Record<string, unkno
     seed: options.seed ?? 0,
     sample: options.sample ?? 1,
     generators: options.generators ?? 'all',
-    encoder: `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`,
+    encoder: encoderDescription(options),
   }
 }
 
@@ -100,16 +144,24 @@ export async function degrade(root: string, out: string, options: DegradeOptions
   const degradeReal = options.degradeReal ?? true
   const seed = options.seed ?? 0
   const sample = options.sample ?? 1
+  const encoders = { native: 0, sharp: 0, nativeDeclined: {} as Record<string, number> }
+  const countRoute = (route: EncoderRoute) => {
+    encoders[route.encoder] += 1
+    if (route.encoder === 'sharp' && route.nativeDeclined) encoders.nativeDeclined[route.nativeDeclined] = (encoders.nativeDeclined[route.nativeDeclined] ?? 0) + 1
+  }
+  const nativeServes = jpegOnlyQuality(options) !== undefined && nativePngJpeg().addon !== undefined
   return transformTree(root, out, {
     ...options,
+    concurrency: options.concurrency ?? (nativeServes ? NATIVE_PATH_CONCURRENCY : defaultImageConcurrency()),
     sidecarName: 'degrade.json',
     parameters: degradeParameters(options),
     progressLabel: 'degrade',
+    summary: () => ({ encodersThisRun: encoders }),
     plan: (image) => {
       if (sample < 1 && seededFraction(seed, image.relPath) >= sample) return { skip: 'not in the seeded sample' }
       if (image.label === 'nature' && !degradeReal) return { outName: image.name, transform: async (bytes) => bytes }
       const outName = options.jpeg !== undefined ? withExtension(image.name, '.jpg') : image.name
-      return { outName, transform: (bytes) => degradeImage(bytes, options, interpolation) }
+      return { outName, transform: (bytes) => degradeImage(bytes, options, interpolation, countRoute) }
     },
   })
 }

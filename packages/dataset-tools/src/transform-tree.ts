@@ -20,6 +20,8 @@ export interface TransformTreeOptions extends WalkOptions {
   progress?: Progress
   progressLabel: string
   signal?: AbortSignal
+  /** Extra fields for the sidecar's final write (e.g. which encoder wrote how many images in this run). */
+  summary?: () => Record<string, unknown>
 }
 
 export interface TransformTreeReport {
@@ -113,7 +115,7 @@ export async function transformTree(root: string, out: string, options: Transfor
   report.interrupted = Boolean(options.signal?.aborted)
   report.skipped.sort((a, b) => a.path.localeCompare(b.path))
   report.failed.sort((a, b) => a.path.localeCompare(b.path))
-  await writeJsonAtomic(sidecarPath, { ...sidecar, status: report.interrupted ? 'interrupted' : 'complete', written: report.written + report.alreadyDone, skipped: report.skipped, failed: report.failed })
+  await writeJsonAtomic(sidecarPath, { ...sidecar, status: report.interrupted ? 'interrupted' : 'complete', written: report.written + report.alreadyDone, skipped: report.skipped, failed: report.failed, ...options.summary?.() })
   return report
 }
 
