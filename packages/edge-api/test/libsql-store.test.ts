@@ -1,17 +1,11 @@
 import { createDb, type Db, detections } from '@genimage/shared/db'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DetectionRecord } from '../src/store/detection-store.ts'
 import { createLibsqlStore } from '../src/store/libsql-store.ts'
-
-const open: Db[] = []
-afterEach(() => {
-  for (const db of open.splice(0)) db.$client.close()
-})
 
 /** An in-memory libSQL database with the project's migrations, counting the INSERT statements it is sent. */
 async function countingDb(): Promise<{ db: Db; inserts: () => number }> {
   const db = await createDb(':memory:')
-  open.push(db)
   let inserts = 0
   const insert = db.insert.bind(db)
   db.insert = ((table: typeof detections) => {
@@ -48,6 +42,7 @@ describe('libSQL detection store', () => {
     expect(rows).toHaveLength(120)
     expect(new Set(rows.map((row) => row.requestId)).size).toBe(60)
     expect(inserts()).toBeLessThan(60)
+    db.$client.close()
   })
 
   it('fails only the request whose rows cannot be written; the others are stored', async () => {
@@ -62,5 +57,6 @@ describe('libSQL detection store', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     const rows = await db.select().from(detections)
     expect(rows.map((row) => row.requestId).sort()).toEqual(['request-0', 'request-1', 'request-3'])
+    db.$client.close()
   })
 })
