@@ -1,5 +1,5 @@
 import type { InputConfig } from '@genimage/shared'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder } from '../src/preprocess/scaled-jpeg.ts'
 import { createTransform, ImageDecodeError } from '../src/preprocess/transform.ts'
@@ -20,7 +20,7 @@ const limit = { maxPixels: 40_000_000 }
 const native = scaledJpegDecoder()
 
 /** A smooth colour field with fine stripes: something a resampler can get visibly wrong. */
-function texture(width: number, height: number): sharp.Sharp {
+function texture(width: number, height: number): Sharp {
   const pixels = Buffer.alloc(width * height * 3)
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
