@@ -6,7 +6,10 @@
  * PyTorch comes from Debian's `python3-torch` (set PYTHON to use another interpreter).
  *
  *   npx tsx bench/train-step.ts [--threads 2] [--steps 10] [--backend wasm] [--only small-cnn|resnet18] [--no-torch] [--profile]
+ *     [--conv onnx --conv wasm]
  *
+ * --conv picks who computes the wasm backend's convolutions (onnxruntime's MLAS or the wasm kernels; default
+ * both, one after the other in the same process, each against the same PyTorch run).
  * --profile also prints, per workload, the kernels that took most of one step (tf.profile). Each line gives
  * wall-clock and CPU time (all threads of each process) per step; on a machine others are loading, the
  * CPU-time ratio at --threads 1 is the steadier comparison of the work each framework does.
@@ -16,7 +19,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as tfjs from '@tensorflow/tfjs'
-import { resolveTfBackend, type TfBackendName } from '../packages/gpu-runner/src/tf/index.ts'
+import { CONV_KERNEL_MODES, resolveTfBackend, useConvKernels, type ConvKernelMode, type TfBackendName } from '../packages/gpu-runner/src/tf/index.ts'
 
 type Tf = typeof tfjs
 type SymbolicTensor = tfjs.SymbolicTensor
@@ -153,22 +156,28 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    conv: { type: 'string', multiple: true },
   },
 })
 const threads = Number(args.threads)
 const steps = Number(args.steps)
 const warmup = Number(args.warmup)
 const priority = (args.backend ?? ['tensorflow', 'wasm', 'cpu']) as TfBackendName[]
-const resolved = await resolveTfBackend({ priority, threads })
+const convModes = (args.conv ?? [...CONV_KERNEL_MODES]) as ConvKernelMode[]
+const resolved = await resolveTfBackend({ priority, threads, conv: convModes[0] })
+const modes = resolved.name === 'wasm' ? convModes : [undefined]
 console.log(`tfjs backend ${resolved.name}, ${resolved.threads} thread(s); pytorch ${threads} thread(s); median of ${steps} after ${warmup} warm-up`)
 for (const workload of workloads.filter((w) => args.only == null || w.name === args.only)) {
-  const tfjs = await timeTfjs(resolved.tf, workload, steps, warmup, args.profile ?? false)
   const torch = args['no-torch'] ? 'skipped' : timeTorch(workload, steps, warmup, threads)
-  const label = `${workload.name.padEnd(10)} ${workload.size}×${workload.size} batch ${workload.batch}`
-  if (typeof torch === 'string') {
-    console.log(`${label}: tfjs ${tfjs.wall.toFixed(3)} s wall, ${tfjs.cpu.toFixed(3)} s cpu; pytorch ${torch}`)
-    continue
+  for (const mode of modes) {
+    const conv = mode == null ? undefined : useConvKernels(resolved.tf, { mode, threads })
+    const tfjs = await timeTfjs(resolved.tf, workload, steps, warmup, args.profile ?? false)
+    const label = `${workload.name.padEnd(10)} ${workload.size}×${workload.size} batch ${workload.batch}${conv == null ? '' : ` conv ${conv.mode}`}`
+    if (typeof torch === 'string') {
+      console.log(`${label}: tfjs ${tfjs.wall.toFixed(3)} s wall, ${tfjs.cpu.toFixed(3)} s cpu; pytorch ${torch}`)
+      continue
+    }
+    console.log(`${label}: wall tfjs ${tfjs.wall.toFixed(3)} s / pytorch ${torch.wall.toFixed(3)} s = ${(tfjs.wall / torch.wall).toFixed(2)}×; ` +
+      `cpu tfjs ${tfjs.cpu.toFixed(3)} s / pytorch ${torch.cpu.toFixed(3)} s = ${(tfjs.cpu / torch.cpu).toFixed(2)}×`)
   }
-  console.log(`${label}: wall tfjs ${tfjs.wall.toFixed(3)} s / pytorch ${torch.wall.toFixed(3)} s = ${(tfjs.wall / torch.wall).toFixed(2)}×; ` +
-    `cpu tfjs ${tfjs.cpu.toFixed(3)} s / pytorch ${torch.cpu.toFixed(3)} s = ${(tfjs.cpu / torch.cpu).toFixed(2)}×`)
 }

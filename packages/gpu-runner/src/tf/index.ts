@@ -11,3 +11,13 @@ export {
 } from './resolve-backend.ts'
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm-kernels/register.ts'
 export { createBatchNormGradConfig, registerBatchNormGradient } from './batch-norm-gradient.ts'
+export {
+  useConvKernels,
+  wantedConvMode,
+  CONV_KERNEL_MODES,
+  CONV_MODE_ENV,
+  type ConvKernelMode,
+  type ConvKernelsStatus,
+  type UseConvKernelsOptions,
+} from './onnx-conv/register.ts'
+export { OrtSessionCache } from './onnx-conv/ort-session-cache.ts'

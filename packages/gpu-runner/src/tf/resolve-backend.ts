@@ -5,6 +5,7 @@ import path from 'node:path'
 import * as tfjs from '@tensorflow/tfjs'
 import { registerBatchNormGradient } from './batch-norm-gradient.ts'
 import { TfBackendError } from './errors.ts'
+import { useConvKernels, wantedConvMode, type ConvKernelMode, type ConvKernelsStatus } from './onnx-conv/register.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
 
 /** The tfjs API namespace, as `@tensorflow/tfjs` exports it. */
@@ -23,6 +24,12 @@ export interface ResolveTfBackendOptions {
    * `1`, the single-threaded SIMD build runs (what plain `tf.setBackend('wasm')` gives under Node).
    */
   threads?: number
+  /**
+   * Who computes the `wasm` backend's convolutions and their gradients: `onnx` (onnxruntime-node's CPU
+   * provider, its own pool of `threads` threads; falls back to `wasm` when it cannot load) or `wasm`
+   * (XNNPACK and the project's kernels). Default: `GENIMAGE_TF_CONV`, else `onnx`.
+   */
+  conv?: ConvKernelMode
   /** Receives one line naming the backend that runs (and why earlier ones did not). Default: stderr. */
   log?: (line: string) => void
 }
@@ -40,6 +47,8 @@ export interface ResolvedTfBackend {
   reasons: TfBackendFailure[]
   /** Threads the backend computes with: the XNNPACK pool size for `wasm`, 1 for `cpu`, 0 for `tensorflow` (its own pool). */
   threads: number
+  /** Who computes convolutions: `onnx` or `wasm` for the `wasm` backend (with why `onnx` was not used), else the backend itself. */
+  convolutions: { mode: ConvKernelMode | 'backend'; reason?: string }
 }
 
 const require = createRequire(import.meta.url)
@@ -49,7 +58,13 @@ export function wasmBinaryFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep
 }
 
-type Attempt = (threads: number | undefined) => Promise<{ tf: Tf; threads: number }>
+interface Started {
+  tf: Tf
+  threads: number
+  conv?: ConvKernelsStatus
+}
+
+type Attempt = (threads: number | undefined, conv: ConvKernelMode) => Promise<Started>
 
 async function importOptional(specifier: string): Promise<Tf> {
   return (await import(specifier)) as Tf
@@ -74,7 +89,7 @@ function wasmThreadsPatched(wasm: object): boolean {
   return (wasm as { nodeThreadsPatched?: boolean }).nodeThreadsPatched === true
 }
 
-const tryWasm: Attempt = async (threads) => {
+const tryWasm: Attempt = async (threads, conv) => {
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   const folder = wasmBinaryFolder()
   await access(path.join(folder, 'tfjs-backend-wasm.wasm'))
@@ -88,7 +103,8 @@ const tryWasm: Attempt = async (threads) => {
     throw new Error(`setBackend('wasm') returned false: the module did not initialise (see the warning above)`)
   }
   registerWasmTrainingKernels(tfjs)
-  return { tf: tfjs, threads: wasm.getThreadsCount() }
+  const poolThreads = wasm.getThreadsCount()
+  return { tf: tfjs, threads: poolThreads, conv: useConvKernels(tfjs, { mode: conv, threads: Math.min(threads ?? poolThreads, 8) }) }
 }
 
 const tryCpu: Attempt = async () => {
@@ -107,11 +123,13 @@ function describe(error: unknown): string {
  * Starts the first tfjs backend in `priority` that works on this machine and makes it the active one.
  * `tensorflow` needs `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` (only in the GPU runner image);
  * `wasm` loads its binaries from the installed package and gets the project's training kernels
- * (see `registerWasmTrainingKernels`); `cpu` is pure JavaScript and always available. Every backend gets
+ * (see `registerWasmTrainingKernels`) with its convolutions on onnxruntime unless `conv` says `wasm`
+ * (see `useConvKernels`); `cpu` is pure JavaScript and always available. Every backend gets
  * the leaner batch-norm gradient (`registerBatchNormGradient`).
  *
  * @throws TfBackendError code `tf_backend_unavailable`, listing why each backend failed, when none works;
- *   code `tf_backend_unknown` for a name outside `TF_BACKEND_NAMES`.
+ *   code `tf_backend_unknown` for a name outside `TF_BACKEND_NAMES`; code `tf_conv_mode_unknown` for a
+ *   `conv` (or `GENIMAGE_TF_CONV`) other than `onnx`/`wasm`.
  * @example
  * const { tf, name } = await resolveTfBackend({ priority: ['wasm', 'cpu'], threads: 2 })
  */
@@ -126,14 +144,17 @@ export async function resolveTfBackend(options: ResolveTfBackendOptions = {}): P
     )
   }
   if (priority.length === 0) throw new TfBackendError('tf_backend_unavailable', 'no tfjs backend in the priority list')
+  const convMode = wantedConvMode(options.conv)
   const reasons: TfBackendFailure[] = []
   for (const name of priority) {
     try {
-      const { tf, threads } = await attempts[name](options.threads)
+      const { tf, threads, conv } = await attempts[name](options.threads, convMode)
       registerBatchNormGradient(tf)
       const skipped = reasons.map((r) => `${r.name}: ${r.reason}`).join('; ')
-      log(`tfjs backend: ${name} (threads: ${threads || 'native'})${skipped ? ` — skipped ${skipped}` : ''}`)
-      return { name, tf, reasons, threads }
+      const convolutions = conv == null ? { mode: 'backend' as const } : { mode: conv.mode, ...(conv.reason ? { reason: conv.reason } : {}) }
+      const convNote = conv == null ? '' : `, convolutions: ${conv.mode === 'onnx' ? 'onnxruntime' : 'wasm'}${conv.reason ? ` (${conv.reason})` : ''}`
+      log(`tfjs backend: ${name} (threads: ${threads || 'native'}${convNote})${skipped ? ` — skipped ${skipped}` : ''}`)
+      return { name, tf, reasons, threads, convolutions }
     } catch (error) {
       reasons.push({ name, reason: describe(error) })
     }
