@@ -104,8 +104,11 @@ static void execute(napi_env env, void *data) {
     return;
   }
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = pixels + stride * cinfo.output_scanline;
-    jpeg_read_scanlines(&cinfo, &row, 1);
+    JSAMPROW rows[16];
+    JDIMENSION count = cinfo.output_height - cinfo.output_scanline;
+    if (count > 16) count = 16;
+    for (JDIMENSION r = 0; r < count; r++) rows[r] = pixels + stride * (cinfo.output_scanline + r);
+    jpeg_read_scanlines(&cinfo, rows, count);
   }
   jpeg_finish_decompress(&cinfo);
   job->width = cinfo.output_width;
