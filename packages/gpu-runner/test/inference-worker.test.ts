@@ -1,10 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InferenceWorker } from '../src/inference/inference-worker.ts'
+import { Limiter } from '../src/inference/limiter.ts'
+import { ModelScheduler } from '../src/inference/model-scheduler.ts'
 import { runModel } from '../src/inference/run-model.ts'
-import { loadModelRepository, type LoadedModel } from '../src/repository/model-repository.ts'
+import { isMainSessionReleased, loadModelRepository, type LoadedModel } from '../src/repository/model-repository.ts'
 import { sigmoid, writeBrightnessModel } from './brightness-model.ts'
 
 let dir: string
@@ -34,3 +37,21 @@ describe('InferenceWorker', () => {
     await expect(InferenceWorker.open({ ...model, dir: join(dir, 'nowhere') })).rejects.toThrow(/ENOENT|no such file/)
   })
 })
+
+describe('ModelScheduler with releaseMainSession', () => {
+  it('frees the idle main-thread session once its worker runs, and keeps scoring on the worker', async () => {
+    const own = (await loadModelRepository(dir, { providers: ['cpu'], maxPixels: 1_000_000 })).models.get('brightness') as LoadedModel
+    const scheduler = new ModelScheduler(own, { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueueSize: 8 }, new Limiter(2), {}, { releaseMainSession: true })
+    const white = await sharpPng(255)
+    const [scores] = await scheduler.scoreImages([white])
+    expect(isMainSessionReleased(own)).toBe(true)
+    expect(scores?.[1]).toBeCloseTo(sigmoid(2), 4)
+    await expect(runModel(own, [new Float32Array(3 * 16 * 16)])).rejects.toThrow(/released/)
+    expect(isMainSessionReleased(model)).toBe(false)
+    await scheduler.close()
+  })
+})
+
+function sharpPng(level: number): Promise<Uint8Array> {
+  return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer()
+}

@@ -1,4 +1,4 @@
-import type { LoadedModel } from '../repository/model-repository.ts'
+import { type LoadedModel, releaseMainSession } from '../repository/model-repository.ts'
 import { type BatcherHooks, type BatcherOptions, DynamicBatcher } from './batcher.ts'
 import type { SessionTuning } from './execution-providers.ts'
 import { InferenceWorker } from './inference-worker.ts'
@@ -15,6 +15,11 @@ export interface SchedulerOptions {
   tuning?: SessionTuning
   /** Told when the worker could not start and the main-thread session is used instead. */
   onWorkerFailure?: (error: Error) => void
+  /**
+   * Free the model's main-thread session once the worker is up (a server that owns its model repository; see
+   * `releaseMainSession`). Off by default, for callers that share one repository between servers.
+   */
+  releaseMainSession?: boolean
 }
 
 /** Raised when image `index` of a request could not be preprocessed; `cause` is the transform's error. */
@@ -47,7 +52,10 @@ export class ModelScheduler {
     const labels = model.card.labels.length
     this.worker = scheduling.worker === false
       ? Promise.resolve(undefined)
-      : InferenceWorker.open(model, scheduling.tuning).catch((error: Error) => {
+      : InferenceWorker.open(model, scheduling.tuning).then(async (worker) => {
+          if (scheduling.releaseMainSession) await releaseMainSession(model)
+          return worker
+        }, (error: Error) => {
           scheduling.onWorkerFailure?.(error)
           return undefined
         })

@@ -1,8 +1,9 @@
 import * as ort from 'onnxruntime-node'
-import type { LoadedModel } from '../repository/model-repository.ts'
+import { isMainSessionReleased, type LoadedModel } from '../repository/model-repository.ts'
 
 /** Runs a batch of preprocessed images and returns softmax probabilities, `labels.length` per image. */
 export async function runModel(model: LoadedModel, images: readonly Float32Array[]): Promise<Float32Array> {
+  if (isMainSessionReleased(model)) throw new Error(`${model.card.name}: its main-thread session was released; it runs on its inference worker`)
   const { height, width, layout } = model.card.input
   const perImage = 3 * height * width
   const batch = new Float32Array(perImage * images.length)

@@ -99,3 +99,20 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
     transform: createTransform(card.input, { maxPixels: options.maxPixels }),
   }
 }
+
+const releasedMainSessions = new WeakSet<LoadedModel>()
+
+/**
+ * Frees the model's main-thread session (one copy of its weights and buffers) once it is served from an inference
+ * worker's own session, which is then the only one used. Idempotent; `runModel` refuses a released model.
+ */
+export async function releaseMainSession(model: LoadedModel): Promise<void> {
+  if (releasedMainSessions.has(model)) return
+  releasedMainSessions.add(model)
+  await model.session.release()
+}
+
+/** True after {@link releaseMainSession}. */
+export function isMainSessionReleased(model: LoadedModel): boolean {
+  return releasedMainSessions.has(model)
+}

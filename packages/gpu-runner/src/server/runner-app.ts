@@ -30,6 +30,8 @@ export interface ServingOptions {
   inferenceWorker?: boolean
   /** onnxruntime threading for the worker's session. */
   sessionTuning?: SessionTuning
+  /** Free each model's idle main-thread session once its worker runs (the runner process owns its models). */
+  releaseMainSessions?: boolean
 }
 
 export const DEFAULT_SERVING: ServingOptions = {
@@ -84,6 +86,7 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
     }, {
       worker: serving.inferenceWorker !== false,
       tuning: serving.sessionTuning,
+      releaseMainSession: serving.releaseMainSessions === true,
       onWorkerFailure: (error) => log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
     }))
     metrics.queueDepth.set({ model: name }, 0)

@@ -51,6 +51,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
   const serving = {
     ...(config.serving ?? DEFAULT_SERVING),
     sessionTuning: { intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning },
+    releaseMainSessions: true,
   }
   const app = createRunnerApp({
     name: config.name,

@@ -21,3 +21,6 @@ export {
   type UseConvKernelsOptions,
 } from './onnx-conv/register.ts'
 export { OrtSessionCache } from './onnx-conv/ort-session-cache.ts'
+export { registerFusedTrainingKernels } from './fused-training/register.ts'
+export { batchNormTraining, hasFusedBatchNorm, type BatchNormTrainingResult } from './fused-training/batch-norm-training.ts'
+export { useFusedLayersBatchNorm } from './fused-training/layers-batch-norm.ts'

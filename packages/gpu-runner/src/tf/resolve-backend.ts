@@ -5,6 +5,7 @@ import path from 'node:path'
 import * as tfjs from '@tensorflow/tfjs'
 import { registerBatchNormGradient } from './batch-norm-gradient.ts'
 import { TfBackendError } from './errors.ts'
+import { registerFusedTrainingKernels } from './fused-training/register.ts'
 import { useConvKernels, wantedConvMode, type ConvKernelMode, type ConvKernelsStatus } from './onnx-conv/register.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
 
@@ -125,7 +126,8 @@ function describe(error: unknown): string {
  * `wasm` loads its binaries from the installed package and gets the project's training kernels
  * (see `registerWasmTrainingKernels`) with its convolutions on onnxruntime unless `conv` says `wasm`
  * (see `useConvKernels`); `cpu` is pure JavaScript and always available. Every backend gets
- * the leaner batch-norm gradient (`registerBatchNormGradient`).
+ * the leaner batch-norm gradient (`registerBatchNormGradient`) and the fused training kernels
+ * (`registerFusedTrainingKernels`: batch norm in training mode, also behind tf.layers.batchNormalization).
  *
  * @throws TfBackendError code `tf_backend_unavailable`, listing why each backend failed, when none works;
  *   code `tf_backend_unknown` for a name outside `TF_BACKEND_NAMES`; code `tf_conv_mode_unknown` for a
@@ -150,6 +152,7 @@ export async function resolveTfBackend(options: ResolveTfBackendOptions = {}): P
     try {
       const { tf, threads, conv } = await attempts[name](options.threads, convMode)
       registerBatchNormGradient(tf)
+      registerFusedTrainingKernels(tf)
       const skipped = reasons.map((r) => `${r.name}: ${r.reason}`).join('; ')
       const convolutions = conv == null ? { mode: 'backend' as const } : { mode: conv.mode, ...(conv.reason ? { reason: conv.reason } : {}) }
       const convNote = conv == null ? '' : `, convolutions: ${conv.mode === 'onnx' ? 'onnxruntime' : 'wasm'}${conv.reason ? ` (${conv.reason})` : ''}`

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { batchNormTraining } from '../tf/fused-training/batch-norm-training.ts'
 import type { OnnxEmitter } from './onnx-emitter.ts'
 import type { ParamStore } from './params.ts'
 
@@ -108,15 +109,14 @@ export class BatchNorm implements Layer {
   }
 
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    const axes = x.shape.slice(0, -1).map((_, i) => i)
     if (!ctx.training) return tf.batchNorm(x, this.runningMean, this.runningVar, this.beta, this.gamma, this.eps)
-    const { mean, variance } = tf.moments(x, axes)
+    const { y, mean, variance } = batchNormTraining(tf, x, this.gamma, this.beta, this.eps)
     const count = x.size / x.shape[x.shape.length - 1]!
     const m = ctx.bnMomentum ?? this.momentum
     ctx.updates.push({ variable: this.runningMean, value: tf.keep(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m))) })
     const unbiased = tf.mul(variance, count / Math.max(count - 1, 1))
     ctx.updates.push({ variable: this.runningVar, value: tf.keep(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m))) })
-    return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.eps)
+    return y
   }
 
   exportOnnx(g: OnnxEmitter, x: string): string {
