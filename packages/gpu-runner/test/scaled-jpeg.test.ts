@@ -72,6 +72,33 @@ describe('native JPEG decoding (libjpeg-turbo with DCT scaling)', () => {
     expect(meanAbsDifference(fast, reference)).toBeLessThan(2)
   })
 
+  it('gives each of many concurrent decodes its own pixels (scratch buffers are reused, never shared)', async () => {
+    const jpegs = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => texture(512 + 64 * i, 512).rotate(90 * (i % 2)).jpeg({ quality: 90 }).toBuffer()))
+    const transform = createTransform(imagenet, limit)
+    const alone: Float32Array[] = []
+    for (const jpeg of jpegs) alone.push(await transform(jpeg))
+    const together = await Promise.all([...jpegs, ...jpegs, ...jpegs].map((jpeg) => transform(jpeg)))
+    together.forEach((tensor, i) => expect(Array.from(tensor)).toEqual(Array.from(alone[i % jpegs.length] as Float32Array)))
+  })
+
+  it('cuts and normalises the tensor natively exactly as cropToTensor does (layouts, BGR, edge repeat)', async () => {
+    const inner = native.decoder as ScaledJpegDecoder
+    const withoutNativeTensor: ScaledJpegDecoder = { decode: (jpeg, w, h, max, into) => inner.decode(jpeg, w, h, max, into) }
+    const cases: Array<[InputConfig, [number, number]]> = [
+      [imagenet, [512, 512]],
+      [{ ...imagenet, layout: 'NHWC', channelOrder: 'BGR' }, [512, 640]],
+      [{ ...imagenet, resize: 'center-crop', height: 101, width: 67 }, [64, 47]],
+      [{ ...imagenet, resize: 'stretch', height: 128, width: 96, cropPct: 1 }, [256, 192]],
+    ]
+    for (const [config, [w, h]] of cases) {
+      const jpeg = await texture(w, h).jpeg({ quality: 90 }).toBuffer()
+      const nativeTensor = await createTransform(config, { ...limit, jpegDecoder: inner })(jpeg)
+      const jsTensor = await createTransform(config, { ...limit, jpegDecoder: withoutNativeTensor })(jpeg)
+      expect(nativeTensor).toHaveLength(3 * config.height * config.width)
+      expect(Array.from(nativeTensor)).toEqual(Array.from(jsTensor))
+    }
+  })
+
   it('resizes what DCT scaling leaves over (600×400 → 300×200 → shorter side 256)', async () => {
     const jpeg = await texture(600, 400).jpeg({ quality: 90 }).toBuffer()
     const spy = spied()

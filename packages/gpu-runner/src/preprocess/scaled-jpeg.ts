@@ -2,20 +2,39 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
-/** Interleaved 8-bit RGB decoded at `scale`/8 of the JPEG's size. */
+/** Interleaved 8-bit RGB decoded at `scale`/8 of the JPEG's size; `tensor` when a TensorSpec was met. */
 export interface ScaledJpeg {
   data: Uint8Array
   width: number
   height: number
   scale: number
+  tensor?: Float32Array
+}
+
+/**
+ * Asks the decoder to also cut and normalise the model's input tensor when the decoded size needs no resize:
+ * `fit` 0 centre crop (always), 1 when the shorter side is `shorterSide`, 2 when the size is width × height.
+ * `lut` holds 3 × 256 values, the normalised value of each 8-bit level per output channel.
+ */
+export interface TensorSpec {
+  fit: 0 | 1 | 2
+  shorterSide: number
+  width: number
+  height: number
+  lut: Float32Array
+  nchw: boolean
+  bgr: boolean
 }
 
 /** Why the native decoder declined an image; the caller then decodes with sharp, which has the final word. */
 export type ScaledJpegFailure = 'too_large' | 'unsupported' | 'corrupt'
 
 export interface ScaledJpegDecoder {
-  /** Decodes at the smallest DCT scale (1/8 … 8/8) that is still at least minWidth × minHeight, off the event loop. */
-  decode(jpeg: Uint8Array, minWidth: number, minHeight: number, maxPixels: number): Promise<ScaledJpeg>
+  /**
+   * Decodes at the smallest DCT scale (1/8 … 8/8) that is still at least minWidth × minHeight, off the event loop.
+   * With `into` (not touched until the promise settles), pixels that fit are written there and `data` views it.
+   */
+  decode(jpeg: Uint8Array, minWidth: number, minHeight: number, maxPixels: number, into?: Uint8Array, tensor?: TensorSpec): Promise<ScaledJpeg>
 }
 
 /** Whether the native JPEG decoder is in use, and why not when it is not. */

@@ -1,6 +1,6 @@
 import type { InputConfig } from '@genimage/shared'
 import sharp, { type OutputInfo, type Sharp } from 'sharp'
-import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder } from './scaled-jpeg.ts'
+import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder, type TensorSpec } from './scaled-jpeg.ts'
 
 /** Why an encoded image could not become a tensor; `code` is the public error code. */
 export class ImageDecodeError extends Error {
@@ -46,25 +46,42 @@ export function createTransform(config: InputConfig, options: TransformOptions):
     return pipeline
   }
 
+  // Decoded pixels live only until they are cropped into the tensor: scratch buffers, one per decode in flight,
+  // spare an allocation (and later a GC) of about 200 KB per image.
+  const scratch: Uint8Array[] = []
+  const scratchBytes = 3 * (2 * Math.max(shorterSide, height, width)) ** 2
+  const tensorSpec: TensorSpec = {
+    fit: config.resize === 'center-crop' ? 0 : config.resize === 'shorter-side-center-crop' ? 1 : 2,
+    shorterSide,
+    width,
+    height,
+    lut: Float32Array.from(lookup.flatMap((table) => Array.from(table))),
+    nchw: config.layout === 'NCHW',
+    bgr: config.channelOrder === 'BGR',
+  }
+
   /** The native path for plain JPEGs; undefined hands the image to sharp (which also judges every failure). */
   async function decodeJpeg(encoded: Uint8Array): Promise<Float32Array | undefined> {
     if (!jpegDecoder || (config.interpolation === 'nearest' && config.resize !== 'center-crop') || !isPlainJpeg(encoded)) return undefined
     const [minWidth, minHeight] = config.resize === 'stretch' ? [width, height]
       : config.resize === 'shorter-side-center-crop' ? [shorterSide, shorterSide]
       : [NO_SCALING, NO_SCALING]
-    let image
+    const into = scratch.pop() ?? new Uint8Array(scratchBytes)
     try {
-      image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels)
+      const image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels, into, tensorSpec)
+      if (image.tensor) return image.tensor
+      const exact = config.resize === 'center-crop'
+        || (config.resize === 'stretch' && image.width === width && image.height === height)
+        || (config.resize === 'shorter-side-center-crop' && Math.min(image.width, image.height) === shorterSide)
+      if (exact) return cropToTensor(image.data, image.width, image.height, config, lookup)
+      const resized = await resizeRaw(image.data, image.width, image.height)
+      return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup)
     } catch (error) {
       if ((error as { code?: string }).code === 'too_large') throw tooLarge(options.maxPixels)
       return undefined
+    } finally {
+      if (scratch.length < MAX_SCRATCH_BUFFERS) scratch.push(into)
     }
-    const exact = config.resize === 'center-crop'
-      || (config.resize === 'stretch' && image.width === width && image.height === height)
-      || (config.resize === 'shorter-side-center-crop' && Math.min(image.width, image.height) === shorterSide)
-    if (exact) return cropToTensor(image.data, image.width, image.height, config, lookup)
-    const resized = await resizeRaw(image.data, image.width, image.height)
-    return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup)
   }
 
   return async (encoded) => {
@@ -85,6 +102,7 @@ export function createTransform(config: InputConfig, options: TransformOptions):
 }
 
 const NO_SCALING = 0xffffffff
+const MAX_SCRATCH_BUFFERS = 16
 
 /** Per channel, the normalised value of each 8-bit level: (v / 255 − mean) / std, in the config's channel order. */
 export function normalisationTables(config: InputConfig): Float32Array[] {
