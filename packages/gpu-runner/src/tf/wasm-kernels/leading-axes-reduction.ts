@@ -11,6 +11,22 @@ function leadingAxesCount(axis: number | number[], rank: number): number {
   return leading && axes.length < rank ? axes.length : 0
 }
 
+/** totals[j] += Σ over rows of values[row·width + j], four rows per step (a quarter of the accumulator traffic). */
+function addColumns(values: Float32Array, rows: number, width: number, totals: Float64Array): void {
+  let row = 0
+  for (; row + 4 <= rows; row += 4) {
+    const base = row * width
+    for (let j = 0; j < width; j++) {
+      const i = base + j
+      totals[j] = totals[j]! + ((values[i]! + values[i + width]!) + (values[i + 2 * width]! + values[i + 3 * width]!))
+    }
+  }
+  for (; row < rows; row++) {
+    const base = row * width
+    for (let j = 0; j < width; j++) totals[j] = totals[j]! + values[base + j]!
+  }
+}
+
 /**
  * Sum or Mean over leading axes (batch and spatial axes of NHWC tensors: bias and batch-norm gradients,
  * batch statistics) as column sums straight over the wasm heap, with float64 accumulation. The stock kernels
@@ -30,10 +46,7 @@ export function createLeadingAxesReduction(kernelName: Reduction, fallback: Kern
     const outShape = keepDims ? [...new Array<number>(count).fill(1), ...keptShape] : keptShape
     const out = heap.makeOutput(outShape, 'float32')
     const values = heap.typedArrayFromHeap(x) as Float32Array
-    for (let row = 0; row < rows; row++) {
-      const base = row * width
-      for (let j = 0; j < width; j++) totals[j] = (totals[j] as number) + (values[base + j] as number)
-    }
+    addColumns(values, rows, width, totals)
     const result = heap.typedArrayFromHeap(out) as Float32Array
     const scale = kernelName === 'Mean' ? 1 / rows : 1
     for (let j = 0; j < width; j++) result[j] = (totals[j] as number) * scale
