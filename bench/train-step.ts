@@ -6,10 +6,11 @@
  * PyTorch comes from Debian's `python3-torch` (set PYTHON to use another interpreter).
  *
  *   npx tsx bench/train-step.ts [--threads 2] [--steps 10] [--backend wasm] [--only small-cnn|resnet18] [--no-torch] [--profile]
- *     [--conv onnx --conv wasm]
+ *     [--conv onnx --conv wasm] [--wasm-threads 1]
  *
  * --conv picks who computes the wasm backend's convolutions (onnxruntime's MLAS or the wasm kernels; default
- * both, one after the other in the same process, each against the same PyTorch run).
+ * both, one after the other in the same process, each against the same PyTorch run). --wasm-threads sizes the wasm
+ * pool apart from --threads (which then sizes onnxruntime's convolution threads and PyTorch's).
  * --profile also prints, per workload, the kernels that took most of one step (tf.profile). Each line gives
  * wall-clock and CPU time (all threads of each process) per step; on a machine others are loading, the
  * CPU-time ratio at --threads 1 is the steadier comparison of the work each framework does.
@@ -157,6 +158,7 @@ const { values: args } = parseArgs({
     'no-torch': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     conv: { type: 'string', multiple: true },
+    'wasm-threads': { type: 'string' },
   },
 })
 const threads = Number(args.threads)
@@ -164,7 +166,8 @@ const steps = Number(args.steps)
 const warmup = Number(args.warmup)
 const priority = (args.backend ?? ['tensorflow', 'wasm', 'cpu']) as TfBackendName[]
 const convModes = (args.conv ?? [...CONV_KERNEL_MODES]) as ConvKernelMode[]
-const resolved = await resolveTfBackend({ priority, threads, conv: convModes[0] })
+const wasmThreads = args['wasm-threads'] == null ? threads : Number(args['wasm-threads'])
+const resolved = await resolveTfBackend({ priority, threads: wasmThreads, conv: convModes[0] })
 const modes = resolved.name === 'wasm' ? convModes : [undefined]
 console.log(`tfjs backend ${resolved.name}, ${resolved.threads} thread(s); pytorch ${threads} thread(s); median of ${steps} after ${warmup} warm-up`)
 for (const workload of workloads.filter((w) => args.only == null || w.name === args.only)) {
