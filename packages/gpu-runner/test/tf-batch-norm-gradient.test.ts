@@ -1,16 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend } from '../src/tf/index.ts'
-
-function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0
-  let scale = 1e-12
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
-    scale = Math.max(scale, Math.abs(expected[i] as number))
-  }
-  return diff / scale
-}
+import { relativeError } from './relative-error.ts'
 
 /** Batch norm written with elementwise ops only: its gradient never touches FusedBatchNorm's. */
 function elementwiseBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset: tf.Tensor, scale: tf.Tensor, eps: number) {
@@ -47,7 +38,7 @@ describe('batch-norm gradient (registered by resolveTfBackend)', () => {
     })
     for (let i = 0; i < 5; i++) {
       expect(fused[i]!.shape).toEqual(reference[i]!.shape)
-      expect(maxRelativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
+      expect(relativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
     }
     tf.dispose([...fused, ...reference])
   })
@@ -72,7 +63,7 @@ describe('batch-norm gradient (registered by resolveTfBackend)', () => {
       const actual = (await fused[i]!.data()) as Float32Array
       const expected = (await reference[i]!.data()) as Float32Array
       expect(fused[i]!.shape).toEqual(reference[i]!.shape)
-      expect(maxRelativeError(actual, expected)).toBeLessThan(1e-4)
+      expect(relativeError(actual, expected)).toBeLessThan(1e-4)
     }
     tf.dispose([...fused, ...reference])
   })
@@ -94,7 +85,7 @@ describe('batch-norm gradient (registered by resolveTfBackend)', () => {
       ]
     })
     for (let i = 0; i < 2; i++) {
-      expect(maxRelativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
+      expect(relativeError((await fused[i]!.data()) as Float32Array, (await reference[i]!.data()) as Float32Array)).toBeLessThan(1e-4)
     }
     tf.dispose([...fused, ...reference])
   })

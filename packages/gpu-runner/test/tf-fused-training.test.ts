@@ -2,17 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { batchNormTraining, resolveTfBackend } from '../src/tf/index.ts'
 import { BATCH_NORM_KERNELS, BATCH_NORM_TRAINING } from '../src/tf/fused-training/batch-norm-kernels.ts'
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length)
-  let diff = 0
-  let scale = 1e-12
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
-    scale = Math.max(scale, Math.abs(expected[i] as number))
-  }
-  return diff / scale
-}
+import { relativeError } from './relative-error.ts'
 
 async function floats(tensors: tf.Tensor[]): Promise<Float32Array[]> {
   const values = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array))

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend, useConvKernels, type OrtSessionCache } from '../src/tf/index.ts'
+import { relativeError } from './relative-error.ts'
 
 // A process starts the wasm backend once; this file owns one with a single thread, whose heap is a plain
 // ArrayBuffer that onnxruntime reads and writes in place (tf-onnx-conv.test.ts covers the shared, copied heap).
@@ -12,16 +13,6 @@ beforeAll(async () => {
   if (status.cache == null) throw new Error(`onnxruntime convolutions unavailable: ${status.reason}`)
   cache = status.cache
 })
-
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0
-  let scale = 1e-12
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
-    scale = Math.max(scale, Math.abs(expected[i] as number))
-  }
-  return diff / scale
-}
 
 describe('onnxruntime convolutions on an unshared wasm heap', () => {
   it('computes conv2d and both gradients in place, matching cpu', async () => {
@@ -47,7 +38,7 @@ describe('onnxruntime convolutions on an unshared wasm heap', () => {
     const cpu = compute()
     await tf.setBackend('wasm')
     for (const [i, name] of ['y', 'dx', 'dw'].entries()) {
-      expect(maxRelativeError(onnx[i] as Float32Array, cpu[i] as Float32Array), name).toBeLessThan(1e-4)
+      expect(relativeError(onnx[i] as Float32Array, cpu[i] as Float32Array), name).toBeLessThan(1e-4)
     }
   })
 })

@@ -2,19 +2,9 @@ import { existsSync, readdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend, TfBackendError, useConvKernels, type OrtSessionCache } from '../src/tf/index.ts'
+import { relativeError } from './relative-error.ts'
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length)
-  let diff = 0
-  let scale = 1e-12
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
-    scale = Math.max(scale, Math.abs(expected[i] as number))
-  }
-  return diff / scale
-}
 
 const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed)
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend } from '../src/tf/index.ts'
+import { relativeError } from './relative-error.ts'
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
 type Computation = () => tf.Tensor[]
@@ -15,17 +16,6 @@ async function onBothBackends(compute: Computation): Promise<{ cpu: Float32Array
     tf.dispose(tensors)
   }
   return { cpu: results.cpu ?? [], wasm: results.wasm ?? [] }
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length)
-  let diff = 0
-  let scale = 1e-12
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)))
-    scale = Math.max(scale, Math.abs(expected[i] as number))
-  }
-  return diff / scale
 }
 
 function seededNormal(shape: number[], seed: number): tf.Tensor {
