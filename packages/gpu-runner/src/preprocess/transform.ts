@@ -69,11 +69,8 @@ export function createTransform(config: InputConfig, options: TransformOptions):
     const into = scratch.pop() ?? new Uint8Array(scratchBytes)
     try {
       const image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels, into, tensorSpec)
+      // The decoder cut the tensor itself when the decoded size needed no resize; otherwise sharp finishes the resize.
       if (image.tensor) return image.tensor
-      const exact = config.resize === 'center-crop'
-        || (config.resize === 'stretch' && image.width === width && image.height === height)
-        || (config.resize === 'shorter-side-center-crop' && Math.min(image.width, image.height) === shorterSide)
-      if (exact) return cropToTensor(image.data, image.width, image.height, config, lookup)
       const resized = await resizeRaw(image.data, image.width, image.height)
       return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup)
     } catch (error) {
