@@ -9,6 +9,7 @@
  * 'too_large' (over maxPixels) or 'corrupt' (signature, chunk lengths, CRCs, zlib stream or filters).
  */
 #include <node_api.h>
+#include "napi-helpers.h"
 #include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,37 +52,21 @@ static void execute(napi_env env, void *data) {
   job->image.raw = NULL;
 }
 
-static void free_output(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
-static void set_uint(napi_env env, napi_value object, const char *name, uint32_t value) {
-  napi_value number;
-  napi_create_uint32(env, value, &number);
-  napi_set_named_property(env, object, name, number);
-}
-
 static void complete(napi_env env, napi_status status, void *data) {
   (void)status;
   Job *job = (Job *)data;
   if (job->code != NULL) {
-    napi_value message, code, error;
-    napi_create_string_utf8(env, job->message, NAPI_AUTO_LENGTH, &message);
-    napi_create_string_utf8(env, job->code, NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
+    napi_helpers_reject(env, job->deferred, job->code, job->message);
   } else {
     napi_value buffer;
-    napi_create_external_buffer(env, job->output_length, job->output, free_output, NULL, &buffer);
+    napi_create_external_buffer(env, job->output_length, job->output, napi_helpers_free, NULL, &buffer);
     if (job->quality == 0) {
       napi_value result;
       napi_create_object(env, &result);
       napi_set_named_property(env, result, "data", buffer);
-      set_uint(env, result, "width", job->image.width);
-      set_uint(env, result, "height", job->image.height);
-      set_uint(env, result, "channels", job->image.channels);
+      napi_helpers_set_uint32(env, result, "width", job->image.width);
+      napi_helpers_set_uint32(env, result, "height", job->image.height);
+      napi_helpers_set_uint32(env, result, "channels", job->image.channels);
       napi_resolve_deferred(env, job->deferred, result);
     } else {
       napi_resolve_deferred(env, job->deferred, buffer);
@@ -92,34 +77,29 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static napi_value type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, "invalid_argument", message);
-  return NULL;
-}
-
 /* Reads (png, [quality,] maxPixels) and queues the job; quality 0 means decode only. */
 static napi_value queue(napi_env env, napi_callback_info info, int encode) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   size_t wanted = encode ? 3 : 2;
-  if (argc < wanted) return type_error(env, encode ? "pngToJpeg(png, quality, maxPixels)" : "decodePng(png, maxPixels)");
+  if (argc < wanted) return napi_helpers_invalid_argument(env, encode ? "pngToJpeg(png, quality, maxPixels)" : "decodePng(png, maxPixels)");
   bool is_typed = false;
   napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed) return type_error(env, "png must be a Uint8Array");
+  if (!is_typed) return napi_helpers_invalid_argument(env, "png must be a Uint8Array");
   napi_typedarray_type type;
   size_t length, offset;
   void *bytes;
   napi_value arraybuffer;
   napi_get_typedarray_info(env, argv[0], &type, &length, &bytes, &arraybuffer, &offset);
-  if (type != napi_uint8_array) return type_error(env, "png must be a Uint8Array");
+  if (type != napi_uint8_array) return napi_helpers_invalid_argument(env, "png must be a Uint8Array");
   int32_t quality = 0;
   double max_pixels = 0;
   if (encode && (napi_get_value_int32(env, argv[1], &quality) != napi_ok || quality < 1 || quality > 100))
-    return type_error(env, "quality must be an integer 1-100");
-  if (napi_get_value_double(env, argv[encode ? 2 : 1], &max_pixels) != napi_ok) return type_error(env, "maxPixels must be a number");
+    return napi_helpers_invalid_argument(env, "quality must be an integer 1-100");
+  if (napi_get_value_double(env, argv[encode ? 2 : 1], &max_pixels) != napi_ok) return napi_helpers_invalid_argument(env, "maxPixels must be a number");
   Job *job = calloc(1, sizeof(Job));
-  if (job == NULL) return type_error(env, "out of memory");
+  if (job == NULL) return napi_helpers_invalid_argument(env, "out of memory");
   job->input = bytes;
   job->input_length = length;
   job->quality = encode ? quality : 0;

@@ -17,6 +17,7 @@
  * or 'corrupt' (any libjpeg error or corrupt-data warning); callers fall back to a general decoder.
  */
 #include <node_api.h>
+#include "napi-helpers.h"
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -174,27 +175,11 @@ static void execute(napi_env env, void *data) {
   if (job->want_tensor && fits(job)) write_tensor(job);
 }
 
-static void free_pixels(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
-static void set_number(napi_env env, napi_value object, const char *name, uint32_t value) {
-  napi_value number;
-  napi_create_uint32(env, value, &number);
-  napi_set_named_property(env, object, name, number);
-}
-
 static void complete(napi_env env, napi_status status, void *data) {
   (void)status;
   DecodeJob *job = (DecodeJob *)data;
   if (job->code != NULL) {
-    napi_value message, code, error;
-    napi_create_string_utf8(env, job->message, NAPI_AUTO_LENGTH, &message);
-    napi_create_string_utf8(env, job->code, NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, message, &error);
-    napi_reject_deferred(env, job->deferred, error);
+    napi_helpers_reject(env, job->deferred, job->code, job->message);
   } else {
     napi_value result, buffer;
     size_t length = (size_t)job->width * job->height * 3;
@@ -208,16 +193,16 @@ static void complete(napi_env env, napi_status status, void *data) {
       napi_get_typedarray_info(env, into, &type, &into_length, &data, &arraybuffer, &offset);
       napi_create_typedarray(env, napi_uint8_array, length, arraybuffer, offset, &buffer);
     } else {
-      napi_create_external_buffer(env, length, job->pixels, free_pixels, NULL, &buffer);
+      napi_create_external_buffer(env, length, job->pixels, napi_helpers_free, NULL, &buffer);
     }
     napi_set_named_property(env, result, "data", buffer);
-    set_number(env, result, "width", job->width);
-    set_number(env, result, "height", job->height);
-    set_number(env, result, "scale", job->scale);
+    napi_helpers_set_uint32(env, result, "width", job->width);
+    napi_helpers_set_uint32(env, result, "height", job->height);
+    napi_helpers_set_uint32(env, result, "scale", job->scale);
     if (job->tensor != NULL) {
       napi_value arraybuffer, tensor;
       size_t count = (size_t)job->tensor_width * job->tensor_height * 3;
-      napi_create_external_arraybuffer(env, job->tensor, count * sizeof(float), free_pixels, NULL, &arraybuffer);
+      napi_create_external_arraybuffer(env, job->tensor, count * sizeof(float), napi_helpers_free, NULL, &arraybuffer);
       napi_create_typedarray(env, napi_float32_array, count, arraybuffer, 0, &tensor);
       napi_set_named_property(env, result, "tensor", tensor);
     }
@@ -227,11 +212,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   if (job->into_ref != NULL) napi_delete_reference(env, job->into_ref);
   napi_delete_async_work(env, job->work);
   free(job);
-}
-
-static napi_value throw_type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, "invalid_argument", message);
-  return NULL;
 }
 
 static uint32_t named_uint32(napi_env env, napi_value object, const char *name) {
@@ -281,19 +261,19 @@ static napi_value decode_scaled(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_type_error(env, "decodeScaled(jpeg, minWidth, minHeight, maxPixels)");
+  if (argc < 4) return napi_helpers_invalid_argument(env, "decodeScaled(jpeg, minWidth, minHeight, maxPixels)");
   bool is_typed = false;
   napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed) return throw_type_error(env, "jpeg must be a Uint8Array");
+  if (!is_typed) return napi_helpers_invalid_argument(env, "jpeg must be a Uint8Array");
   napi_typedarray_type type;
   size_t length;
   void *bytes;
   napi_value arraybuffer;
   size_t offset;
   napi_get_typedarray_info(env, argv[0], &type, &length, &bytes, &arraybuffer, &offset);
-  if (type != napi_uint8_array) return throw_type_error(env, "jpeg must be a Uint8Array");
+  if (type != napi_uint8_array) return napi_helpers_invalid_argument(env, "jpeg must be a Uint8Array");
   DecodeJob *job = calloc(1, sizeof(DecodeJob));
-  if (job == NULL) return throw_type_error(env, "out of memory");
+  if (job == NULL) return napi_helpers_invalid_argument(env, "out of memory");
   job->input = bytes;
   job->input_length = length;
   napi_get_value_uint32(env, argv[1], &job->min_width);
@@ -319,7 +299,7 @@ static napi_value decode_scaled(napi_env env, napi_callback_info info) {
     napi_delete_reference(env, job->input_ref);
     if (job->into_ref != NULL) napi_delete_reference(env, job->into_ref);
     free(job);
-    return throw_type_error(env, "tensor must be { fit, shorterSide, width, height, lut: Float32Array(768), nchw, bgr }");
+    return napi_helpers_invalid_argument(env, "tensor must be { fit, shorterSide, width, height, lut: Float32Array(768), nchw, bgr }");
   }
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
