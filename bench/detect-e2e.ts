@@ -6,7 +6,7 @@
  * What each side includes. Bare: `session.run` on one already-made float tensor of [batch, 3, 224, 224],
  * the same session options the runner uses (createSession), nothing else; it runs half its time before and
  * half after the HTTP measurement. HTTP: everything the product does per image on the same 2 cores: the
- * client's request (a prebuilt multipart body over a keep-alive node:http agent, so the load generator costs
+ * client's request (prebuilt request bytes written to kept-alive sockets, wrk-style, so the load generator costs
  * little), the edge (multipart parse, sniff, sha256, routing, OIP request to the runner, detection row written
  * to a libSQL file, JSON answer), the runner (OIP parse, JPEG decode + resize + crop + normalise, dynamic
  * batching, session.run on its worker thread, JSON answer). Images/s counts 200 answers only.
@@ -29,7 +29,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import http from 'node:http'
+import { connect, type Socket } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -161,19 +161,9 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
   })
   const edge = await start('edge', { PORT: '0', RUNNER_URLS: runner.url, DATABASE_URL: `file:${join(work, 'bench.db')}` })
   const target = new URL('/v1/detect', edge.url)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS })
-  const bodies = photos.map((photo, i) => multipartBody(photo, `p${i}.jpg`))
-  const send = (i: number) =>
-    new Promise<number>((resolve, reject) => {
-      const { body, contentType } = bodies[i % bodies.length] as { body: Buffer; contentType: string }
-      const req = http.request(target, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.byteLength } }, (res) => {
-        res.on('data', () => {})
-        res.on('end', () => resolve(res.statusCode ?? 0))
-        res.on('error', reject)
-      })
-      req.on('error', reject)
-      req.end(body)
-    })
+  const requests = photos.map((photo, i) => rawRequest(target, photo, `p${i}.jpg`))
+  const connections = await Promise.all(Array.from({ length: CLIENTS }, () => KeepAliveConnection.open(target)))
+  const send = (i: number, connection = connections[i % CLIENTS] as KeepAliveConnection) => connection.send(requests[i % requests.length] as Buffer)
   try {
     for (let i = 0; i < CLIENTS; i++) await send(i)
     const batches = async () => {
@@ -190,10 +180,10 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
     const started = performance.now()
     const until = started + SECONDS * 1000
     await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
+      connections.map(async (connection) => {
         while (performance.now() < until) {
           const t = performance.now()
-          const status = await send(n++)
+          const status = await send(n++, connection)
           if (status === 200) times.push(performance.now() - t)
           else errors++
         }
@@ -213,20 +203,84 @@ async function overHttp(modelDir: string, photos: Uint8Array[], allowSpinning: b
       p.child.kill('SIGTERM')
       await exited
     }
-    agent.destroy()
+    for (const connection of connections) connection.close()
     await rm(work, { recursive: true, force: true })
   }
 }
 
 /**
- * The multipart body a browser or curl sends for one `image` file part, built once per photo: the clients are a
- * load generator sharing the 2 cores with the server, so they should cost as little CPU as a tool like wrk would.
+ * One whole HTTP/1.1 request as bytes, built once per photo: a POST of the multipart body a browser or curl sends
+ * for one `image` file part. The clients are a load generator sharing the 2 cores with the server, so like wrk
+ * they write prebuilt bytes to kept-alive sockets and read little more than the status line: node:http's client
+ * cost about 1 ms of CPU per request here, which the server's cores would lose.
  */
-function multipartBody(photo: Uint8Array, filename: string): { body: Buffer; contentType: string } {
+function rawRequest(target: URL, photo: Uint8Array, filename: string): Buffer {
   const boundary = `----genimage-bench-${createHash('sha256').update(photo).digest('hex').slice(0, 24)}`
   const head = `--${boundary}\r\ncontent-disposition: form-data; name="image"; filename="${filename}"\r\ncontent-type: image/jpeg\r\n\r\n`
   const body = Buffer.concat([Buffer.from(head), photo, Buffer.from(`\r\n--${boundary}--\r\n`)])
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` }
+  const headers = `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${body.byteLength}\r\n\r\n`
+  return Buffer.concat([Buffer.from(headers), body])
+}
+
+/**
+ * A kept-alive HTTP/1.1 connection that sends one request at a time and resolves with the answer's status once
+ * its whole body (content-length or chunked) has arrived. Just enough HTTP for this benchmark's server.
+ */
+class KeepAliveConnection {
+  private buffered: Buffer = Buffer.alloc(0)
+  private waiting?: { resolve: (status: number) => void; reject: (error: Error) => void }
+
+  private constructor(private readonly socket: Socket) {
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk])
+      this.tryFinish()
+    })
+    const fail = (error: Error) => {
+      this.waiting?.reject(error)
+      this.waiting = undefined
+    }
+    socket.on('error', fail)
+    socket.on('close', () => fail(new Error('connection closed by the server')))
+  }
+
+  static open(target: URL): Promise<KeepAliveConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(target.port), target.hostname, () => resolve(new KeepAliveConnection(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  send(request: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject }
+      this.socket.write(request)
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private tryFinish(): void {
+    const end = this.buffered.indexOf('\r\n\r\n')
+    if (end < 0 || !this.waiting) return
+    const head = this.buffered.subarray(0, end).toString('latin1')
+    const status = Number(head.slice(9, 12))
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head)
+    let total: number
+    if (length) total = end + 4 + Number(length[1])
+    else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const last = this.buffered.indexOf('\r\n0\r\n\r\n', end)
+      if (last < 0) return
+      total = last + 7
+    } else total = end + 4
+    if (this.buffered.length < total) return
+    this.buffered = this.buffered.subarray(total)
+    const { resolve } = this.waiting
+    this.waiting = undefined
+    resolve(status)
+  }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'genimage-bench-e2e-'))

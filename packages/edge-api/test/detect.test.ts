@@ -61,6 +61,15 @@ describe('POST /v1/detect', () => {
     await rejects({ r1: oipPeer() }, '{"image":"x"}', 415, 'unsupported_media_type', {}, { 'content-type': 'application/json' })
   })
 
+  it('answers 400 invalid_request, saying why, for a multipart body that cannot be read', async () => {
+    const cut = '--b\r\ncontent-disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nnot the end'
+    const error = await rejects({ r1: oipPeer() }, cut, 400, 'invalid_request', {}, { 'content-type': 'multipart/form-data; boundary=b' })
+    expect(error.error.message).toMatch(/ends before the closing boundary/)
+    await rejects({ r1: oipPeer() }, cut, 400, 'invalid_request', {}, { 'content-type': 'multipart/form-data' })
+    const image = await rejects({ r1: oipPeer() }, form([{ name: 'image', value: 'a text field, not a file' }]), 400, 'invalid_request')
+    expect(image.error.message).toMatch(/must be a file part/)
+  })
+
   it('answers 400 missing_image for a form without an image part or with an empty one', async () => {
     await rejects({ r1: oipPeer() }, form([{ name: 'model', value: 'fixture' }]), 400, 'missing_image')
     await rejects({ r1: oipPeer() }, form([{ name: 'image', value: new Uint8Array(0) }]), 400, 'missing_image')

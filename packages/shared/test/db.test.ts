@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createDb, detections } from '../src/db/index.ts'
+import { createDb, type DetectionRow, detections, insertDetections } from '../src/db/index.ts'
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -44,5 +44,45 @@ describe('createDb', () => {
     expect(tables.rows.map((r) => r.name)).toEqual(
       expect.arrayContaining(['api_keys', 'detections', 'manifest_images', 'models']),
     )
+  })
+})
+
+describe('insertDetections', () => {
+  it('writes rows that drizzle reads back exactly as given: JSON scores, dates, nulls and every bit of a double', async () => {
+    const db = await createDb(':memory:')
+    const at = new Date('2026-11-26T18:00:00.123Z')
+    const row = (i: number): DetectionRow => ({
+      id: `d${i}`,
+      requestId: `r${i % 2}`,
+      imageSha256: String(i).repeat(64).slice(0, 64),
+      imageBytes: 1000 + i,
+      modelName: 'resnet50',
+      modelVersion: '2',
+      aiGenerated: 0.1 + i / 3,
+      verdict: i % 2 ? 'ai' : 'real',
+      scores: { nature: 1 - (0.1 + i / 3), ai: 0.1 + i / 3, 'with "quotes"': i },
+      apiKeyId: i === 0 ? null : `key${i}`,
+      runner: i === 1 ? null : 'http://127.0.0.1:8788',
+      latencyMs: 12.5 * i,
+      createdAt: new Date(at.getTime() + i),
+    })
+    const written = Array.from({ length: 7 }, (_, i) => row(i))
+    await insertDetections(db, written.slice(0, 1))
+    await insertDetections(db, written.slice(1))
+    await insertDetections(db, [])
+    const read = await db.select().from(detections).orderBy(detections.id)
+    expect(read).toEqual(written)
+    db.$client.close()
+  })
+
+  it('writes all rows of a call or none', async () => {
+    const db = await createDb(':memory:')
+    const base: DetectionRow = {
+      id: 'same', requestId: 'r', imageSha256: 'a'.repeat(64), imageBytes: 1, modelName: 'm', modelVersion: '1',
+      aiGenerated: 0.5, verdict: 'ai', scores: {}, latencyMs: 1, createdAt: new Date(),
+    }
+    await expect(insertDetections(db, [{ ...base, id: 'ok' }, base, base])).rejects.toThrow(/UNIQUE/)
+    expect(await db.select().from(detections)).toEqual([])
+    db.$client.close()
   })
 })

@@ -2,6 +2,7 @@ import { type DetectedImage, type DetectResponse, DetectForm, ErrorCode, type Mo
 import { Hono } from 'hono'
 import type { AppEnv, ResolvedDeps } from '../app.ts'
 import { ApiError } from '../errors.ts'
+import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { byteLimit } from '../middleware/byte-limit.ts'
 import type { Scores } from '../runners/runner-client.ts'
@@ -100,29 +101,31 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
     throw new ApiError('unsupported_media_type', 'send multipart/form-data with one or more `image` file parts')
   }
-  let form: FormData
+  let parts: MultipartPart[]
   try {
-    form = await request.formData()
+    const boundary = multipartBoundary(type)
+    if (boundary === undefined) throw new MultipartError('the content type has no boundary parameter of 1 to 70 characters')
+    parts = parseMultipart(new Uint8Array(await request.arrayBuffer()), boundary)
   } catch (error) {
     if (error instanceof ApiError) throw error
-    throw new ApiError('invalid_request', 'multipart body could not be parsed')
+    throw new ApiError('invalid_request', `multipart body could not be parsed${error instanceof MultipartError ? `: ${error.message}` : ''}`)
   }
-  const fields = DetectForm.safeParse({ model: stringField(form, 'model'), url: stringField(form, 'url') })
+  const fields = DetectForm.safeParse({ model: textField(parts, 'model'), url: textField(parts, 'url') })
   if (!fields.success) {
     const issue = fields.error.issues[0]
     throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
   }
-  const parts: (File | string | Uint8Array<ArrayBuffer>)[] = form.getAll('image')
-  const count = parts.length + (fields.data.url === undefined ? 0 : 1)
+  const images: (MultipartPart | Uint8Array<ArrayBuffer>)[] = parts.filter((part) => part.name === 'image')
+  const count = images.length + (fields.data.url === undefined ? 0 : 1)
   if (count === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
   if (count > config.maxImagesPerRequest) {
     throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
   }
-  if (fields.data.url !== undefined) parts.push(await fetchUrlInput(fields.data.url, deps))
+  if (fields.data.url !== undefined) images.push(await fetchUrlInput(fields.data.url, deps))
   const uploads: Upload[] = []
-  for (const [index, part] of parts.entries()) {
-    if (typeof part === 'string') throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
-    const bytes = part instanceof Uint8Array ? part : new Uint8Array(await part.arrayBuffer())
+  for (const [index, part] of images.entries()) {
+    if (!(part instanceof Uint8Array) && part.filename === undefined) throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
+    const bytes = part instanceof Uint8Array ? part : part.data
     if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
     const sniffed = sniffImage(bytes)
     if (!sniffed) {
@@ -131,19 +134,23 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     if (sniffed.width !== undefined && sniffed.height !== undefined && sniffed.width * sniffed.height > config.maxImagePixels) {
       throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, { image: index })
     }
+    const filename = part instanceof Uint8Array ? undefined : part.filename
     uploads.push({
       bytes,
       sha256: await sha256Hex(bytes),
-      ...(!(part instanceof Uint8Array) && part.name && part.name !== 'blob' ? { filename: part.name.slice(0, 255) } : {}),
+      ...(filename && filename !== 'blob' ? { filename: filename.slice(0, 255) } : {}),
     })
   }
   return { uploads, ...(fields.data.model ? { model: fields.data.model } : {}) }
 }
 
-function stringField(form: FormData, name: string): string | undefined {
-  const value = form.get(name)
-  return typeof value === 'string' ? value : undefined
+/** The first part with this name, as text; undefined when there is none or it is a file. */
+function textField(parts: MultipartPart[], name: string): string | undefined {
+  const part = parts.find((p) => p.name === name)
+  return part && part.filename === undefined ? textDecoder.decode(part.data) : undefined
 }
+
+const textDecoder = new TextDecoder()
 
 function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<ArrayBuffer>> {
   const { config } = deps

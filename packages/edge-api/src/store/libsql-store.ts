@@ -1,4 +1,4 @@
-import { type Db, detections } from '@genimage/shared/db'
+import { type Db, insertDetections } from '@genimage/shared/db'
 import type { DetectionRecord, DetectionStore } from './detection-store.ts'
 
 interface Waiting {
@@ -22,7 +22,7 @@ export function createLibsqlStore(db: Db): DetectionStore {
   const queue: Waiting[] = []
   let writing = false
 
-  const insert = (records: DetectionRecord[]) => db.insert(detections).values(records)
+  const insert = (records: DetectionRecord[]) => insertDetections(db, records)
 
   async function writeQueued(): Promise<void> {
     writing = true

@@ -7,7 +7,7 @@ import {
   type ModelIndex,
   PROBABILITIES_OUTPUT,
 } from '@genimage/shared'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
@@ -157,12 +157,7 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
         }
       }
     },
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new RunnerError('payload_too_large', `request body is over ${deps.maxBodyBytes} bytes`)
-      },
-    }),
+    boundedBody(deps.maxBodyBytes),
     async (c) => {
       const found = model(c.req.param('name'))
       c.set('model', found.card.name)
@@ -209,5 +204,28 @@ async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readIn
       throw cause
     }
     throw error
+  }
+}
+
+/**
+ * 413 `payload_too_large` for bodies over `maxBytes`. A body framed by a declared length within the limit is
+ * passed on without touching it (the HTTP server reads exactly that many bytes), which keeps
+ * @hono/node-server's direct body read from the socket; hono's `bodyLimit` always opens the body as a web
+ * stream first. Chunked bodies are counted by `bodyLimit`.
+ */
+function boundedBody(maxBytes: number): MiddlewareHandler {
+  const counted = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new RunnerError('payload_too_large', `request body is over ${maxBytes} bytes`)
+    },
+  })
+  return async function boundedBody(c, next) {
+    const declared = Number(c.req.header('content-length') ?? Number.NaN)
+    if (c.req.header('transfer-encoding') === undefined && declared >= 0) {
+      if (declared > maxBytes) throw new RunnerError('payload_too_large', `request body is over ${maxBytes} bytes`)
+      return next()
+    }
+    return counted(c, next)
   }
 }
