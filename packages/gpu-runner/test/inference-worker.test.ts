@@ -33,6 +33,22 @@ describe('InferenceWorker', () => {
     await expect(worker.run(images)).rejects.toThrow(/closed|exited/)
   })
 
+  it('reuses the batch buffers it gets back without mixing batches, whatever their sizes', async () => {
+    const worker = await InferenceWorker.open(model, { allowSpinning: false })
+    const plane = 3 * 16 * 16
+    const image = (level: number) => new Float32Array(plane).fill(level)
+    const batches = [[1, -1, 0.25, 0.5], [0.75], [-0.5, 2], [0, 1, -1], [3, -3, 0.1, -0.1]].map((levels) => levels.map(image))
+    // Sequential and overlapping runs: spare buffers are larger than later batches and come back out of order.
+    const sequential: Float32Array[] = []
+    for (const batch of batches) sequential.push(await worker.run(batch))
+    const overlapping = await Promise.all(batches.map((batch) => worker.run(batch)))
+    const expected = await Promise.all(batches.map((batch) => runModel(model, batch)))
+    expect(sequential.map((r) => Array.from(r))).toEqual(expected.map((r) => Array.from(r)))
+    expect(overlapping.map((r) => Array.from(r))).toEqual(expected.map((r) => Array.from(r)))
+    for (const batch of batches) for (const input of batch) expect(input.byteLength).toBe(plane * 4)
+    await worker.close()
+  })
+
   it('fails to open with the reason when the model file is missing', async () => {
     await expect(InferenceWorker.open({ ...model, dir: join(dir, 'nowhere') })).rejects.toThrow(/ENOENT|no such file/)
   })

@@ -111,4 +111,17 @@ describe('OIP v2 endpoints', () => {
     const res = await app.request('/v2/models/brightness/infer', { method: 'POST', body: lying.body, headers: lying.headers })
     expect(res.status).toBe(400)
   })
+
+  it('answers 413 payload_too_large for a body over the limit, declared or counted while streamed', async () => {
+    const big = new Uint8Array(1_000_001)
+    const declared = await app.request('/v2/models/brightness/infer', { method: 'POST', body: big, headers: { 'content-length': String(big.byteLength) } })
+    expect(declared.status).toBe(413)
+    expect(await declared.json()).toMatchObject({ code: 'payload_too_large' })
+    const streamed = await app.request('/v2/models/brightness/infer', { method: 'POST', body: new Response(big).body, duplex: 'half' } as RequestInit)
+    expect(streamed.status).toBe(413)
+    expect(await streamed.json()).toMatchObject({ code: 'payload_too_large' })
+    const fits = new Uint8Array(1_000_000)
+    const declaredFits = await app.request('/v2/models/brightness/infer', { method: 'POST', body: fits, headers: { 'content-length': String(fits.byteLength) } })
+    expect(await declaredFits.json()).toMatchObject({ code: 'invalid_request' })
+  })
 })

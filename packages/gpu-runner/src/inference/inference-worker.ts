@@ -4,7 +4,10 @@ import type { LoadedModel } from '../repository/model-repository.ts'
 import type { SessionTuning } from './execution-providers.ts'
 import { softmaxRows } from './run-model.ts'
 
-type Reply = { id: number; data: Float32Array } | { id: number; error: string }
+/** Batch buffers kept for reuse: one in flight and one being filled is what a busy model needs. */
+const MAX_SPARE_BATCH_BUFFERS = 2
+
+type Reply = { id: number; data: Float32Array; input?: Float32Array } | { id: number; error: string }
 
 /**
  * A model's onnxruntime session on its own worker thread (same ONNX file, provider and threading as the
@@ -14,6 +17,12 @@ export class InferenceWorker {
   private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>()
   private nextId = 0
   private failure: Error | undefined
+  /**
+   * Batch buffers the worker handed back after its run: each batch's input (several MB for 8 images at 224²)
+   * travels to the worker and back by transfer, never copied and not allocated again, which spares the event
+   * loop's thread the allocation and the garbage collections it would bring.
+   */
+  private readonly spare: ArrayBuffer[] = []
 
   private constructor(
     private readonly worker: Worker,
@@ -24,7 +33,10 @@ export class InferenceWorker {
       if (!waiter) return
       this.pending.delete(reply.id)
       if ('error' in reply) waiter.reject(new Error(reply.error))
-      else waiter.resolve(reply.data)
+      else {
+        if (reply.input && this.spare.length < MAX_SPARE_BATCH_BUFFERS) this.spare.push(reply.input.buffer as ArrayBuffer)
+        waiter.resolve(reply.data)
+      }
     })
     const fail = (error: Error) => {
       this.failure = error
@@ -59,7 +71,7 @@ export class InferenceWorker {
     if (this.failure) throw this.failure
     const { height, width, layout } = this.model.card.input
     const perImage = 3 * height * width
-    const batch = new Float32Array(perImage * images.length)
+    const batch = this.batchBuffer(perImage * images.length)
     images.forEach((image, i) => {
       if (image.length !== perImage) throw new RangeError(`image ${i} has ${image.length} values, expected ${perImage}`)
       batch.set(image, i * perImage)
@@ -73,6 +85,14 @@ export class InferenceWorker {
     const labels = this.model.card.labels.length
     if (logits.length !== labels * images.length) throw new Error(`model output has ${logits.length} values, expected ${labels} per image`)
     return softmaxRows(logits, labels)
+  }
+
+  /** A Float32Array of exactly `length` values over a spare buffer when one is large enough, else a new one. */
+  private batchBuffer(length: number): Float32Array {
+    const at = this.spare.findIndex((buffer) => buffer.byteLength >= length * 4)
+    if (at < 0) return new Float32Array(length)
+    const [buffer] = this.spare.splice(at, 1) as [ArrayBuffer]
+    return new Float32Array(buffer, 0, length)
   }
 
   /** Stops the worker thread. */

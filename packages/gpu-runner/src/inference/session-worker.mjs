@@ -2,7 +2,9 @@
 // the calling thread, so running it here keeps the runner's event loop free to accept requests, finish image
 // decodes and build the next batch while this batch computes. Plain JavaScript: worker threads do not
 // inherit the tsx loader. Protocol (parentPort messages):
-//   in:  { type: 'run', id, input, output, dims, data: Float32Array }     out: { id, data: Float32Array } | { id, error }
+//   in:  { type: 'run', id, input, output, dims, data: Float32Array }
+//   out: { id, data: Float32Array, input: Float32Array } | { id, error }
+// The batch's input goes back (transferred, not copied) with the answer, for the next batch to reuse.
 import { readFile } from 'node:fs/promises'
 import { parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
@@ -24,7 +26,7 @@ parentPort.on('message', async (message) => {
     const result = outputs[message.output]
     if (!result) throw new Error(`model produced no ${message.output} output`)
     const data = Float32Array.from(result.data)
-    parentPort.postMessage({ id: message.id, data }, [data.buffer])
+    parentPort.postMessage({ id: message.id, data, input: message.data }, [data.buffer, message.data.buffer])
   } catch (error) {
     parentPort.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) })
   }
