@@ -68,6 +68,41 @@ describe('ModelScheduler with releaseMainSession', () => {
   })
 })
 
+describe('ModelScheduler tensor reuse', () => {
+  it('hands every tensor back to the transform once its batch ran, also when another image of the request failed', async () => {
+    const own = (await loadModelRepository(dir, { providers: ['cpu'], maxPixels: 1_000_000 })).models.get('brightness') as LoadedModel
+    const made: Float32Array[] = []
+    const recycled: Float32Array[] = []
+    const inner = own.transform
+    const transform = Object.assign(async (bytes: Uint8Array) => {
+      const tensor = await inner(bytes)
+      made.push(tensor)
+      return tensor
+    }, { recycle: (tensor: Float32Array) => {
+      recycled.push(tensor)
+      inner.recycle(tensor)
+    } })
+    const scheduler = new ModelScheduler({ ...own, transform }, { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueueSize: 8 }, new Limiter(2), {}, { worker: false })
+    const white = await sharpPng(255)
+    const black = await sharpPng(0)
+    const scores = await scheduler.scoreImages([white, black, white])
+    expect(scores.map((s) => s[1] as number).map((p) => p > 0.5)).toEqual([true, false, true])
+    // Each time a tensor was handed out it came back once (a tensor can be handed out again after it came back).
+    const count = (list: Float32Array[], t: Float32Array) => list.filter((x) => x === t).length
+    const onceEach = () => recycled.length === made.length && made.every((t) => count(made, t) === count(recycled, t))
+    expect(made).toHaveLength(3)
+    expect(onceEach()).toBe(true)
+    await expect(scheduler.scoreImages([white, new Uint8Array([1, 2, 3])])).rejects.toThrow()
+    expect(made).toHaveLength(4)
+    expect(onceEach()).toBe(true)
+    // The next image reuses a recycled tensor and still scores right.
+    const [again] = await scheduler.scoreImages([black])
+    expect((again as Float32Array)[1]).toBeLessThan(0.5)
+    expect(recycled.includes(made.at(-1) as Float32Array)).toBe(true)
+    await scheduler.close()
+  })
+})
+
 function sharpPng(level: number): Promise<Uint8Array> {
   return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer()
 }

@@ -81,6 +81,49 @@ describe('native JPEG decoding (libjpeg-turbo with DCT scaling)', () => {
     together.forEach((tensor, i) => expect(Array.from(tensor)).toEqual(Array.from(alone[i % jpegs.length] as Float32Array)))
   })
 
+  it('writes the tensor into a caller\'s Float32Array of the right size, and ignores one of another size', async () => {
+    const inner = native.decoder as ScaledJpegDecoder
+    const jpeg = await texture(512, 512).jpeg({ quality: 90 }).toBuffer()
+    const spec = { fit: 1 as const, shorterSide: 256, width: 224, height: 224, lut: new Float32Array(768).map((_, i) => i % 256), nchw: true, bgr: false }
+    const fresh = await inner.decode(jpeg, 256, 256, limit.maxPixels, undefined, spec)
+    const mine = new Float32Array(3 * 224 * 224).fill(-1)
+    const into = await inner.decode(jpeg, 256, 256, limit.maxPixels, undefined, spec, mine)
+    expect(into.tensor).toBe(mine)
+    expect(Array.from(mine)).toEqual(Array.from(fresh.tensor as Float32Array))
+    const wrong = new Float32Array(10).fill(-1)
+    const other = await inner.decode(jpeg, 256, 256, limit.maxPixels, undefined, spec, wrong)
+    expect(other.tensor).not.toBe(wrong)
+    expect(Array.from(other.tensor as Float32Array)).toEqual(Array.from(fresh.tensor as Float32Array))
+    expect(Array.from(wrong)).toEqual(new Array(10).fill(-1))
+  })
+
+  it('reuses recycled tensors for later images, native and sharp paths alike, with the right values', async () => {
+    const jpeg = await texture(512, 512).jpeg({ quality: 90 }).toBuffer()
+    const png = await texture(300, 280).png().toBuffer()
+    const transform = createTransform(imagenet, limit)
+    const reference = { jpeg: Array.from(await createTransform(imagenet, limit)(jpeg)), png: Array.from(await createTransform(imagenet, limit)(png)) }
+    const first = await transform(jpeg)
+    transform.recycle(first)
+    const second = await transform(png)
+    expect(second).toBe(first)
+    expect(Array.from(second)).toEqual(reference.png)
+    transform.recycle(second)
+    transform.recycle(second)
+    const [third, fourth] = await Promise.all([transform(jpeg), transform(jpeg)])
+    expect(third === first || fourth === first).toBe(true)
+    expect(third).not.toBe(fourth)
+    expect(Array.from(third as Float32Array)).toEqual(reference.jpeg)
+    expect(Array.from(fourth as Float32Array)).toEqual(reference.jpeg)
+    // A failed decode gives its spare tensor back rather than losing it.
+    transform.recycle(third as Float32Array)
+    await expect(transform(jpeg.subarray(0, 300))).rejects.toThrow()
+    expect(await transform(jpeg)).toBe(third)
+    // Arrays the transform did not make in its own size are not taken.
+    const foreign = new Float32Array(7)
+    transform.recycle(foreign)
+    expect(await transform(jpeg)).not.toBe(foreign)
+  })
+
   it('cuts and normalises the tensor natively exactly as cropToTensor does (layouts, BGR, edge repeat)', async () => {
     const inner = native.decoder as ScaledJpegDecoder
     const withoutNativeTensor: ScaledJpegDecoder = { decode: (jpeg, w, h, max, into) => inner.decode(jpeg, w, h, max, into) }

@@ -12,7 +12,9 @@
  * width x height out of the decoded pixels (edges repeated) and writes it as float32 through `lut` (3 x 256 values:
  * the normalised value of each 8-bit level per output channel), NCHW or NHWC, when the decoded size already fits:
  * fit 0 (centre crop) always, fit 1 when the shorter side equals `shorterSide`, fit 2 when it is width x height.
- * The result then carries `tensor` (a Float32Array); otherwise the caller resizes `data` itself.
+ * The result then carries `tensor` (a Float32Array); otherwise the caller resizes `data` itself. With a 7th
+ * argument `tensorInto` (a Float32Array of exactly width x height x 3 values, not touched until the promise
+ * settles), the tensor is written there and `tensor` is that array, so callers can reuse tensors too.
  * Rejections carry `code`: 'too_large' (header over maxPixels), 'unsupported' (CMYK/YCCK or not 3 channels)
  * or 'corrupt' (any libjpeg error or corrupt-data warning); callers fall back to a general decoder.
  */
@@ -36,6 +38,8 @@ typedef struct {
   napi_deferred deferred;
   napi_ref input_ref;
   napi_ref into_ref;
+  napi_ref tensor_into_ref;
+  float *tensor_into;
   unsigned char *into;
   size_t into_length;
   const unsigned char *input;
@@ -75,7 +79,7 @@ static long clamp(long value, long low, long high) { return value < low ? low : 
 static void write_tensor(DecodeJob *job) {
   uint32_t tw = job->tensor_width, th = job->tensor_height;
   size_t plane = (size_t)tw * th;
-  float *out = malloc(plane * 3 * sizeof(float));
+  float *out = job->tensor_into != NULL ? job->tensor_into : malloc(plane * 3 * sizeof(float));
   if (out == NULL) return; /* the caller then crops in JavaScript */
   long left = ((long)job->width - (long)tw) / 2, top = ((long)job->height - (long)th) / 2;
   if ((long)job->width - (long)tw < 0 && ((long)job->width - (long)tw) % 2 != 0) left -= 1;
@@ -199,7 +203,11 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_helpers_set_uint32(env, result, "width", job->width);
     napi_helpers_set_uint32(env, result, "height", job->height);
     napi_helpers_set_uint32(env, result, "scale", job->scale);
-    if (job->tensor != NULL) {
+    if (job->tensor != NULL && job->tensor == job->tensor_into) {
+      napi_value tensor;
+      napi_get_reference_value(env, job->tensor_into_ref, &tensor);
+      napi_set_named_property(env, result, "tensor", tensor);
+    } else if (job->tensor != NULL) {
       napi_value arraybuffer, tensor;
       size_t count = (size_t)job->tensor_width * job->tensor_height * 3;
       napi_create_external_arraybuffer(env, job->tensor, count * sizeof(float), napi_helpers_free, NULL, &arraybuffer);
@@ -210,6 +218,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   }
   napi_delete_reference(env, job->input_ref);
   if (job->into_ref != NULL) napi_delete_reference(env, job->into_ref);
+  if (job->tensor_into_ref != NULL) napi_delete_reference(env, job->tensor_into_ref);
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -258,8 +267,8 @@ static int read_tensor_spec(napi_env env, napi_value spec, DecodeJob *job) {
 }
 
 static napi_value decode_scaled(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 4) return napi_helpers_invalid_argument(env, "decodeScaled(jpeg, minWidth, minHeight, maxPixels)");
   bool is_typed = false;
@@ -300,6 +309,19 @@ static napi_value decode_scaled(napi_env env, napi_callback_info info) {
     if (job->into_ref != NULL) napi_delete_reference(env, job->into_ref);
     free(job);
     return napi_helpers_invalid_argument(env, "tensor must be { fit, shorterSide, width, height, lut: Float32Array(768), nchw, bgr }");
+  }
+  bool tensor_into_typed = false;
+  if (argc >= 7) napi_is_typedarray(env, argv[6], &tensor_into_typed);
+  if (tensor_into_typed && job->want_tensor) {
+    napi_typedarray_type tensor_type;
+    size_t tensor_length, tensor_offset;
+    void *tensor_bytes;
+    napi_value tensor_buffer;
+    napi_get_typedarray_info(env, argv[6], &tensor_type, &tensor_length, &tensor_bytes, &tensor_buffer, &tensor_offset);
+    if (tensor_type == napi_float32_array && tensor_length == (size_t)job->tensor_width * job->tensor_height * 3) {
+      job->tensor_into = tensor_bytes;
+      napi_create_reference(env, argv[6], 1, &job->tensor_into_ref);
+    }
   }
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);

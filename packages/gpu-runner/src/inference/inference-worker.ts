@@ -88,7 +88,7 @@ export class InferenceWorker {
   }
 
   /** A Float32Array of exactly `length` values over a spare buffer when one is large enough, else a new one. */
-  private batchBuffer(length: number): Float32Array {
+  private batchBuffer(length: number): Float32Array<ArrayBuffer> {
     const at = this.spare.findIndex((buffer) => buffer.byteLength >= length * 4)
     if (at < 0) return new Float32Array(length)
     const [buffer] = this.spare.splice(at, 1) as [ArrayBuffer]

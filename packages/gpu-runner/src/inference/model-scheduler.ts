@@ -73,14 +73,22 @@ export class ModelScheduler {
   /** Scores encoded images. Throws `QueueFullError` when the queue is full, `ImagePreprocessError` for a bad image. */
   async scoreImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
     const admission = this.batcher.admit(images.length)
-    const decoded = await Promise.allSettled(images.map((image) => this.decodes.run(() => this.model.transform(image))))
+    const { transform } = this.model
+    const decoded = await Promise.allSettled(images.map((image) => this.decodes.run(() => transform(image))))
+    const tensors = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []))
     const failed = decoded.findIndex((d) => d.status === 'rejected')
     if (failed >= 0) {
       admission.release()
+      for (const tensor of tensors) transform.recycle(tensor)
       throw new ImagePreprocessError(failed, (decoded[failed] as PromiseRejectedResult).reason)
     }
-    const tensors = decoded.map((d) => (d as PromiseFulfilledResult<Float32Array>).value)
-    return this.batcher.run(admission, tensors)
+    try {
+      return await this.batcher.run(admission, tensors)
+    } finally {
+      // The batch copied the values (InferenceWorker.run and runModel both do, before they start): the tensors
+      // go back to the transform for the next images.
+      for (const tensor of tensors) transform.recycle(tensor)
+    }
   }
 
   /** Stops the inference worker, if any. */

@@ -33,8 +33,10 @@ export interface ScaledJpegDecoder {
   /**
    * Decodes at the smallest DCT scale (1/8 … 8/8) that is still at least minWidth × minHeight, off the event loop.
    * With `into` (not touched until the promise settles), pixels that fit are written there and `data` views it.
+   * With `tensorInto` (exactly width × height × 3 values, likewise untouched until then), the tensor is written
+   * there and `tensor` is that array.
    */
-  decode(jpeg: Uint8Array, minWidth: number, minHeight: number, maxPixels: number, into?: Uint8Array, tensor?: TensorSpec): Promise<ScaledJpeg>
+  decode(jpeg: Uint8Array, minWidth: number, minHeight: number, maxPixels: number, into?: Uint8Array, tensor?: TensorSpec, tensorInto?: Float32Array): Promise<ScaledJpeg>
 }
 
 /** Whether the native JPEG decoder is in use, and why not when it is not. */

@@ -23,7 +23,16 @@ export interface TransformOptions {
   jpegDecoder?: ScaledJpegDecoder | null
 }
 
-export type ImageTransform = (encoded: Uint8Array) => Promise<Float32Array>
+/**
+ * Encoded image in, the model's input tensor out. Tensors are about 600 KB each at 224²: a caller done with one
+ * (its values copied into a batch) hands it back with `recycle`, and a later image is written into it instead
+ * of a new allocation, which would otherwise bring the garbage collector round several times a second under load.
+ */
+export interface ImageTransform {
+  (encoded: Uint8Array): Promise<Float32Array>
+  /** Takes back a tensor this transform made, for reuse; the caller must not touch it afterwards. */
+  recycle(tensor: Float32Array): void
+}
 
 const KERNELS = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic', lanczos3: 'lanczos3' } as const
 
@@ -47,8 +56,16 @@ export function createTransform(config: InputConfig, options: TransformOptions):
   }
 
   // Decoded pixels live only until they are cropped into the tensor: scratch buffers, one per decode in flight,
-  // spare an allocation (and later a GC) of about 200 KB per image.
+  // spare an allocation (and later a GC) of about 200 KB per image. Recycled tensors do the same for the output.
   const scratch: Uint8Array[] = []
+  const tensorLength = 3 * height * width
+  const spareTensors: Float32Array[] = []
+  const takeTensor = () => spareTensors.pop() ?? new Float32Array(tensorLength)
+  const recycle = (tensor: Float32Array) => {
+    if (tensor.length === tensorLength && tensor.byteOffset === 0 && tensor.buffer.byteLength === tensorLength * 4 && spareTensors.length < MAX_SPARE_TENSORS && !spareTensors.includes(tensor)) {
+      spareTensors.push(tensor)
+    }
+  }
   const scratchBytes = 3 * (2 * Math.max(shorterSide, height, width)) ** 2
   const tensorSpec: TensorSpec = {
     fit: config.resize === 'center-crop' ? 0 : config.resize === 'shorter-side-center-crop' ? 1 : 2,
@@ -67,21 +84,26 @@ export function createTransform(config: InputConfig, options: TransformOptions):
       : config.resize === 'shorter-side-center-crop' ? [shorterSide, shorterSide]
       : [NO_SCALING, NO_SCALING]
     const into = scratch.pop() ?? new Uint8Array(scratchBytes)
+    const tensorInto = takeTensor()
+    let tensorUsed = false
     try {
-      const image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels, into, tensorSpec)
+      const image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels, into, tensorSpec, tensorInto)
       // The decoder cut the tensor itself when the decoded size needed no resize; otherwise sharp finishes the resize.
+      tensorUsed = true
       if (image.tensor) return image.tensor
       const resized = await resizeRaw(image.data, image.width, image.height)
-      return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup)
+      return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup, tensorInto)
     } catch (error) {
+      tensorUsed = false
       if ((error as { code?: string }).code === 'too_large') throw tooLarge(options.maxPixels)
       return undefined
     } finally {
       if (scratch.length < MAX_SCRATCH_BUFFERS) scratch.push(into)
+      if (!tensorUsed) recycle(tensorInto)
     }
   }
 
-  return async (encoded) => {
+  const transform = async (encoded: Uint8Array) => {
     const fast = await decodeJpeg(encoded)
     if (fast) return fast
     const pipeline = resizePipeline(
@@ -94,12 +116,15 @@ export function createTransform(config: InputConfig, options: TransformOptions):
       throw classify(error, options.maxPixels)
     }
     if (decoded.info.channels !== 3) throw new ImageDecodeError('corrupt_image', `decoded to ${decoded.info.channels} channels`)
-    return cropToTensor(decoded.data, decoded.info.width, decoded.info.height, config, lookup)
+    return cropToTensor(decoded.data, decoded.info.width, decoded.info.height, config, lookup, takeTensor())
   }
+  return Object.assign(transform, { recycle })
 }
 
 const NO_SCALING = 0xffffffff
 const MAX_SCRATCH_BUFFERS = 16
+/** Spare tensors kept per transform: enough for two full batches and the decodes in flight. */
+const MAX_SPARE_TENSORS = 48
 
 /** Per channel, the normalised value of each 8-bit level: (v / 255 − mean) / std, in the config's channel order. */
 export function normalisationTables(config: InputConfig): Float32Array[] {
@@ -114,7 +139,7 @@ export function normalisationTables(config: InputConfig): Float32Array[] {
 
 /**
  * Cuts the centre height × width out of interleaved RGB pixels (repeating edge pixels where the image is smaller)
- * and writes the normalised tensor in one pass, in the config's layout and channel order.
+ * and writes the normalised tensor in one pass, in the config's layout and channel order (into `out` if given).
  */
 export function cropToTensor(
   pixels: Uint8Array,
@@ -122,10 +147,11 @@ export function cropToTensor(
   h: number,
   config: InputConfig,
   lookup: Float32Array[] = normalisationTables(config),
+  out: Float32Array = new Float32Array(3 * config.height * config.width),
 ): Float32Array {
   const { height, width } = config
   const plane = height * width
-  const out = new Float32Array(plane * 3)
+  if (out.length !== plane * 3) throw new RangeError(`tensor has ${out.length} values, expected ${plane * 3}`)
   const left = Math.floor((w - width) / 2)
   const top = Math.floor((h - height) / 2)
   const bgr = config.channelOrder === 'BGR'
