@@ -47,6 +47,32 @@ describe('node runner fetch (edge → runner transport on Node)', () => {
     expect(await res.json()).toEqual({ method: 'POST', bytes: 70_000, first: 7, type: 'application/octet-stream', id: 'req-1' })
   })
 
+  it('answers with a Response whose body reads once, in every form, and then refuses', async () => {
+    const body = new Uint8Array(3).fill(9)
+    const expected = { method: 'POST', bytes: 3, first: 9, type: 'application/octet-stream' }
+    const send = () => runnerFetch(`${base}/echo`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } })
+    const asText = await send()
+    expect(asText).toBeInstanceOf(Response)
+    expect(asText.ok).toBe(true)
+    expect(asText.headers.get('content-type')).toBe('application/json')
+    expect(asText.bodyUsed).toBe(false)
+    expect(JSON.parse(await asText.text())).toEqual(expected)
+    expect(asText.bodyUsed).toBe(true)
+    await expect(asText.json()).rejects.toThrow(/unusable/)
+    const asBuffer = await send()
+    expect(JSON.parse(new TextDecoder().decode(await asBuffer.arrayBuffer()))).toEqual(expected)
+    const asBytes = await send()
+    expect(JSON.parse(new TextDecoder().decode(await asBytes.bytes()))).toEqual(expected)
+    const asBlob = await send()
+    const blob = await asBlob.blob()
+    expect(blob.type).toBe('application/json')
+    expect(JSON.parse(await blob.text())).toEqual(expected)
+    const busy = await runnerFetch(`${base}/busy`, { method: 'POST', body })
+    expect(busy.status).toBe(429)
+    expect(busy.headers.get('retry-after')).toBe('3')
+    expect(await busy.json()).toEqual({ code: 'queue_full' })
+  })
+
   it('keeps the connection to the runner alive between requests', async () => {
     const before = connections
     for (let i = 0; i < 5; i++) await (await runnerFetch(`${base}/v2/health/ready`, { method: 'GET' })).json()

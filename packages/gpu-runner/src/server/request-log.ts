@@ -29,9 +29,11 @@ export const requestLog = (options: RequestLogOptions): MiddlewareHandler<{ Vari
     const incoming = c.req.header('x-request-id')
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
     c.set('requestId', requestId)
+    // Set before the response exists, so that it is part of it: set afterwards, Hono would re-wrap the finished
+    // response, turning @hono/node-server's cached body into a web stream (about 0.2 ms and 30 KB of garbage a request).
+    c.header('x-request-id', requestId)
     const started = performance.now()
     await next()
-    c.header('x-request-id', requestId)
     const status = c.res.status
     if (!options.logProbes && c.req.method === 'GET' && status < 400) return
     const code = c.get('errorCode')
