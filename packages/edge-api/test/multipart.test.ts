@@ -102,6 +102,7 @@ describe('parseMultipart', () => {
     refuses(bytesOf('just bytes'), 'nothere', /does not occur/)
     refuses(bytesOf('--bjunk\r\n'), 'b', /not followed by CRLF/)
     refuses(bytesOf('--b\r\nContent-Type: image/png\r\n\r\nx\r\n--b--'), 'b', /no Content-Disposition/)
+    refuses(bytesOf('--b\r\n\r\nno headers at all\r\n--b--'), 'b', /no Content-Disposition/)
     refuses(bytesOf('--b\r\nContent-Disposition: attachment; name="x"\r\n\r\nx\r\n--b--'), 'b', /not form-data/)
     refuses(bytesOf('--b\r\nContent-Disposition: form-data; filename="x"\r\n\r\nx\r\n--b--'), 'b', /no name/)
     refuses(bytesOf('--b\r\nContent-Disposition: form-data; name="x\r\n\r\nx\r\n--b--'), 'b', /quoted header parameter is not closed/)
@@ -117,6 +118,54 @@ describe('parseMultipart', () => {
     expect(parseMultipart(many, 'b', { maxParts: 5 })).toHaveLength(5)
   })
 
+})
+
+describe('parseMultipart on mutated bodies', () => {
+  it('either reads parts that lie inside the body or refuses with a MultipartError, for 3000 mutations', async () => {
+    const form = new FormData()
+    form.append('model', 'm')
+    form.append('image', new Blob([Uint8Array.from({ length: 3000 }, (_, i) => (i * 31) % 256)]), 'a.jpg')
+    form.append('image', new Blob([encoder.encode('second file')]), 'b.png')
+    const { body, boundary } = await encoded(form)
+    let seed = 7
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0
+      return seed / 2 ** 32
+    }
+    const pieces = ['\r\n', `--${boundary}`, `\r\n--${boundary}`, '--', '"', ';', ':', 'Content-Disposition: form-data; name="x"', '\r\n\r\n']
+    let read = 0
+    let refused = 0
+    for (let i = 0; i < 3000; i++) {
+      let mutated: Uint8Array<ArrayBuffer> = body.slice()
+      const kind = i % 3
+      if (kind === 0) {
+        for (let f = 0; f < 1 + Math.floor(rand() * 8); f++) {
+          const at = Math.floor(rand() * mutated.length)
+          mutated[at] = (mutated[at] as number) ^ (1 << Math.floor(rand() * 8))
+        }
+      } else if (kind === 1) {
+        mutated = mutated.slice(0, Math.floor(rand() * mutated.length))
+      } else {
+        const at = Math.floor(rand() * mutated.length)
+        mutated = bytesOf(mutated.subarray(0, at), pieces[Math.floor(rand() * pieces.length)] as string, mutated.subarray(at))
+      }
+      try {
+        const parts = parseMultipart(mutated, boundary)
+        for (const part of parts) {
+          expect(part.data.buffer).toBe(mutated.buffer)
+          expect(part.data.byteOffset + part.data.byteLength <= mutated.byteLength).toBe(true)
+          expect(typeof part.name).toBe('string')
+        }
+        read++
+      } catch (error) {
+        if (!(error instanceof MultipartError)) throw error
+        refused++
+      }
+    }
+    expect(read + refused).toBe(3000)
+    expect(read).toBeGreaterThan(100)
+    expect(refused).toBeGreaterThan(100)
+  })
 })
 
 describe('multipartBoundary', () => {

@@ -95,6 +95,7 @@ function readPartHeaders(block: string): Omit<MultipartPart, 'data'> {
   let disposition: string | undefined
   let contentType: string | undefined
   for (const line of block.split('\r\n')) {
+    if (line === '') continue
     const colon = line.indexOf(':')
     if (colon <= 0) throw new MultipartError(`a part header line has no name: ${JSON.stringify(line.slice(0, 80))}`)
     const name = line.slice(0, colon).trim().toLowerCase()
