@@ -24,7 +24,8 @@
  * summed by thread name: libuv's pool runs the JPEG decodes, V8's threads the garbage collector).
  * BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the edge and runner processes.
  *
- *   npx tsx bench/detect-e2e.ts [--models handmade,resnet50] [--seconds 8] [--rounds 2] [--clients 16] [--batch 8] [--spinning both]
+ *   npx tsx bench/detect-e2e.ts [--models handmade,resnet50] [--seconds 20] [--rounds 4] [--clients 16] [--batch 8] [--spinning both]
+ *   npx tsx bench/detect-e2e.ts --models resnet50 --spinning off     (the issue's number alone, about 1.5 minutes)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -48,11 +49,11 @@ import { createDetector } from '../packages/gpu-runner/src/zoo/index.ts'
 const { values: args } = parseArgs({
   options: {
     models: { type: 'string', default: 'handmade,resnet50' },
-    seconds: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '20' },
     clients: { type: 'string', default: '16' },
     batch: { type: 'string', default: '8' },
     spinning: { type: 'string', default: 'both' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '4' },
   },
 })
 const SECONDS = Number(args.seconds)
