@@ -25,7 +25,7 @@
  * BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the edge and runner processes.
  *
  *   npx tsx bench/detect-e2e.ts [--models handmade,resnet50] [--seconds 20] [--rounds 4] [--clients 16] [--batch 8] [--spinning both]
- *   npx tsx bench/detect-e2e.ts --models resnet50 --spinning off     (the issue's number alone, about 1.5 minutes)
+ *   npx tsx bench/detect-e2e.ts --models resnet50 --spinning off     (the issue's number alone, about a minute)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'

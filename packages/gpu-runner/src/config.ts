@@ -47,7 +47,8 @@ export interface RunnerConfig {
    * onnxruntime pool threads spin while idle (ORT_ALLOW_SPINNING=1). Off by default: spinning threads compete
    * with image decoding and HTTP for the same cores. bench/detect-e2e.ts (ResNet-50, batch 8, 2 cores) measured
    * off at or above on: 0.71× vs 0.67× of bare session.run before the 2026-11 serving fixes, 0.76–0.78× vs
-   * 0.74–0.77× after them. Leave ORT_INTRA_OP_THREADS unset: onnxruntime then uses one thread per core.
+   * 0.74–0.77× after them, 0.845× vs 0.827× once decoding and the edge got cheaper (2026-11-26). Leave
+   * ORT_INTRA_OP_THREADS unset: onnxruntime then uses one thread per core.
    */
   allowSpinning?: boolean
   serving: ServingOptions
