@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { InputConfig } from '@genimage/shared'
+import { resolveZooModel } from '@genimage/shared/zoo'
 import sharp from 'sharp'
 import { Limiter } from '../packages/gpu-runner/src/inference/limiter.ts'
 import { scaledJpegDecoder } from '../packages/gpu-runner/src/preprocess/scaled-jpeg.ts'
@@ -30,18 +31,8 @@ const cores = availableParallelism()
 const python = '/usr/bin/python3'
 const here = fileURLToPath(new URL('.', import.meta.url))
 
-const config: InputConfig = {
-  name: 'image',
-  layout: 'NCHW',
-  height: 224,
-  width: 224,
-  resize: 'shorter-side-center-crop',
-  cropPct: 0.875,
-  interpolation: 'bilinear',
-  channelOrder: 'RGB',
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-}
+/** ResNet-50's eval transform: shorter side to 256, centre 224 crop, ImageNet normalisation. */
+const config: InputConfig = resolveZooModel('resnet50').input
 
 async function makeJpegs(dir: string): Promise<Uint8Array[]> {
   const photos = join(here, '../packages/dataset-tools/photos')

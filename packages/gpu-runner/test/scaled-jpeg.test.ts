@@ -1,21 +1,12 @@
 import type { InputConfig } from '@genimage/shared'
+import { resolveZooModel } from '@genimage/shared/zoo'
 import sharp, { type Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder } from '../src/preprocess/scaled-jpeg.ts'
 import { createTransform, ImageDecodeError } from '../src/preprocess/transform.ts'
 
-const imagenet: InputConfig = {
-  name: 'image',
-  layout: 'NCHW',
-  height: 224,
-  width: 224,
-  resize: 'shorter-side-center-crop',
-  cropPct: 0.875,
-  interpolation: 'bilinear',
-  channelOrder: 'RGB',
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-}
+/** ResNet-50's eval transform: shorter side to 256, centre 224 crop, ImageNet normalisation. */
+const imagenet: InputConfig = resolveZooModel('resnet50').input
 const limit = { maxPixels: 40_000_000 }
 const native = scaledJpegDecoder()
 

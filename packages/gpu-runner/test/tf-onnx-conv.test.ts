@@ -3,22 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend, TfBackendError, useConvKernels, type OrtSessionCache } from '../src/tf/index.ts'
 import { relativeError } from './relative-error.ts'
+import { onBothBackends } from './tf-backends.ts'
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
 
 const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed)
-
-/** Runs `compute` on `cpu` and on `wasm` (convolutions through onnxruntime); returns both results. */
-async function onBothBackends(compute: () => tf.Tensor[]): Promise<{ cpu: Float32Array[]; onnx: Float32Array[] }> {
-  const results: Record<string, Float32Array[]> = {}
-  for (const backend of ['cpu', 'wasm']) {
-    await tf.setBackend(backend)
-    const tensors = tf.tidy(compute)
-    results[backend] = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array))
-    tf.dispose(tensors)
-  }
-  return { cpu: results.cpu ?? [], onnx: results.wasm ?? [] }
-}
 
 let cache: OrtSessionCache
 const runsOf = () => ({ conv: cache.runs('conv'), dx: cache.runs('dx'), dw: cache.runs('dw') })
@@ -53,7 +42,7 @@ describe('onnxruntime conv2d and its gradients match cpu', () => {
   it.each(gradientCases)('kernel $kernel stride $stride pad $pad input $height×$width×$channels', async ({ kernel, stride, pad, height, width, channels }) => {
     const seed = kernel * 10 + stride
     const before = runsOf()
-    const { cpu, onnx } = await onBothBackends(() => {
+    const { cpu, wasm: onnx } = await onBothBackends(() => {
       const x = seeded([2, height, width, channels], seed) as tf.Tensor4D
       const filter = seeded([kernel, kernel, channels, 24], seed + 1) as tf.Tensor4D
       const conv = (input: tf.Tensor4D, weights: tf.Tensor4D) => tf.conv2d(input, weights, stride, pad)
@@ -73,7 +62,7 @@ describe('onnxruntime conv2d and its gradients match cpu', () => {
 
   it.each([1, 2])('dilation 2, stride 1, pad %s', async (padding) => {
     const before = cache.runs('conv')
-    const { cpu, onnx } = await onBothBackends(() => [
+    const { cpu, wasm: onnx } = await onBothBackends(() => [
       tf.conv2d(seeded([2, 13, 12, 16], 5) as tf.Tensor4D, seeded([3, 3, 16, 8], 6) as tf.Tensor4D, 1, padding, 'NHWC', 2),
     ])
     expect(cache.runs('conv')).toBeGreaterThan(before)
@@ -85,7 +74,7 @@ describe('onnxruntime fused conv2d (bias and activation) matches cpu', () => {
   const activations = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const
   it.each(activations.flatMap((activation) => [[15, activation], [6, activation]] as const))('input %i, %s', async (size, activation) => {
     const before = cache.runs('conv')
-    const { cpu, onnx } = await onBothBackends(() => [tf.fused.conv2d({
+    const { cpu, wasm: onnx } = await onBothBackends(() => [tf.fused.conv2d({
       x: seeded([2, size, size, 16], 1) as tf.Tensor4D, filter: seeded([3, 3, 16, 8], 2) as tf.Tensor4D, strides: 2, pad: 'same',
       bias: seeded([8], 3), activation, leakyreluAlpha: 0.3,
     })])
@@ -95,7 +84,7 @@ describe('onnxruntime fused conv2d (bias and activation) matches cpu', () => {
 
   it('leaves PReLU and three-channel stems to the wasm kernels, with the same results as cpu', async () => {
     const before = cache.runs('conv')
-    const { cpu, onnx } = await onBothBackends(() => [
+    const { cpu, wasm: onnx } = await onBothBackends(() => [
       tf.fused.conv2d({
         x: seeded([2, 9, 9, 16], 1) as tf.Tensor4D, filter: seeded([3, 3, 16, 8], 2) as tf.Tensor4D, strides: 1, pad: 'same',
         activation: 'prelu', preluActivationWeights: seeded([8], 4),
@@ -156,7 +145,7 @@ describe('session cache and mode switching', () => {
     const threads = () => (existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0)
     const threadsBefore = threads()
     for (let size = 8; size < 16; size++) {
-      const { cpu, onnx } = await onBothBackends(() => [
+      const { cpu, wasm: onnx } = await onBothBackends(() => [
         tf.conv2d(seeded([1, size, size, 8], size) as tf.Tensor4D, seeded([3, 3, 8, 4], size + 1) as tf.Tensor4D, 1, 'same'),
       ])
       expect(relativeError(onnx[0] as Float32Array, cpu[0] as Float32Array)).toBeLessThan(1e-4)

@@ -2,21 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend } from '../src/tf/index.ts'
 import { relativeError } from './relative-error.ts'
+import { onBothBackends } from './tf-backends.ts'
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
-type Computation = () => tf.Tensor[]
-
-/** Runs the same computation on `cpu` and `wasm` and returns both results as plain arrays. */
-async function onBothBackends(compute: Computation): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
-  const results: Record<string, Float32Array[]> = {}
-  for (const backend of ['cpu', 'wasm']) {
-    await tf.setBackend(backend)
-    const tensors = tf.tidy(compute)
-    results[backend] = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array))
-    tf.dispose(tensors)
-  }
-  return { cpu: results.cpu ?? [], wasm: results.wasm ?? [] }
-}
 
 function seededNormal(shape: number[], seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, 'float32', seed)

@@ -115,17 +115,19 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     const issue = fields.error.issues[0]
     throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
   }
-  const images: (MultipartPart | Uint8Array<ArrayBuffer>)[] = parts.filter((part) => part.name === 'image')
-  const count = images.length + (fields.data.url === undefined ? 0 : 1)
+  const files = parts.filter((part) => part.name === 'image')
+  const count = files.length + (fields.data.url === undefined ? 0 : 1)
   if (count === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
   if (count > config.maxImagesPerRequest) {
     throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
   }
-  if (fields.data.url !== undefined) images.push(await fetchUrlInput(fields.data.url, deps))
+  const images: { bytes: Uint8Array<ArrayBuffer>; filename?: string }[] = files.map((part, index) => {
+    if (part.filename === undefined) throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
+    return { bytes: part.data, filename: part.filename }
+  })
+  if (fields.data.url !== undefined) images.push({ bytes: await fetchUrlInput(fields.data.url, deps) })
   const uploads: Upload[] = []
-  for (const [index, part] of images.entries()) {
-    if (!(part instanceof Uint8Array) && part.filename === undefined) throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
-    const bytes = part instanceof Uint8Array ? part : part.data
+  for (const [index, { bytes, filename }] of images.entries()) {
     if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
     const sniffed = sniffImage(bytes)
     if (!sniffed) {
@@ -134,7 +136,6 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     if (sniffed.width !== undefined && sniffed.height !== undefined && sniffed.width * sniffed.height > config.maxImagePixels) {
       throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, { image: index })
     }
-    const filename = part instanceof Uint8Array ? undefined : part.filename
     uploads.push({
       bytes,
       sha256: await sha256Hex(bytes),

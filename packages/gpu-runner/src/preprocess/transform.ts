@@ -85,21 +85,18 @@ export function createTransform(config: InputConfig, options: TransformOptions):
       : [NO_SCALING, NO_SCALING]
     const into = scratch.pop() ?? new Uint8Array(scratchBytes)
     const tensorInto = takeTensor()
-    let tensorUsed = false
     try {
       const image = await jpegDecoder.decode(encoded, minWidth, minHeight, options.maxPixels, into, tensorSpec, tensorInto)
       // The decoder cut the tensor itself when the decoded size needed no resize; otherwise sharp finishes the resize.
-      tensorUsed = true
       if (image.tensor) return image.tensor
       const resized = await resizeRaw(image.data, image.width, image.height)
       return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup, tensorInto)
     } catch (error) {
-      tensorUsed = false
+      recycle(tensorInto)
       if ((error as { code?: string }).code === 'too_large') throw tooLarge(options.maxPixels)
       return undefined
     } finally {
       if (scratch.length < MAX_SCRATCH_BUFFERS) scratch.push(into)
-      if (!tensorUsed) recycle(tensorInto)
     }
   }
 

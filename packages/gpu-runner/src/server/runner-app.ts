@@ -214,16 +214,17 @@ async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readIn
  * stream first. Chunked bodies are counted by `bodyLimit`.
  */
 function boundedBody(maxBytes: number): MiddlewareHandler {
+  const tooLarge = () => new RunnerError('payload_too_large', `request body is over ${maxBytes} bytes`)
   const counted = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new RunnerError('payload_too_large', `request body is over ${maxBytes} bytes`)
+      throw tooLarge()
     },
   })
   return async function boundedBody(c, next) {
     const declared = Number(c.req.header('content-length') ?? Number.NaN)
     if (c.req.header('transfer-encoding') === undefined && declared >= 0) {
-      if (declared > maxBytes) throw new RunnerError('payload_too_large', `request body is over ${maxBytes} bytes`)
+      if (declared > maxBytes) throw tooLarge()
       return next()
     }
     return counted(c, next)
