@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { degrade, type DegradeSettings } from '../packages/dataset-tools/src/degrade.ts'
-import { nativePngJpeg } from '../packages/dataset-tools/src/native-png-jpeg.ts'
+import { nativePngJpeg } from '../packages/imaging/src/native-png-jpeg.ts'
 import { ratioLine, timeWithPeakMemory } from './dataset-bench-util.ts'
 
 const images = Number(process.argv[2] ?? 240)
@@ -32,14 +32,25 @@ async function writeSyntheticTree(root: string): Promise<void> {
   const pixels = Buffer.alloc(side * side * 3)
   for (let i = 0; i < images; i++) {
     for (let p = 0; p < pixels.length; p++) pixels[p] = ((p % (side * 3)) * 7 + Math.floor(p / (side * 3)) * 3 + ((p * 2654435761 + i) >>> 27)) & 0xff
-    writeFileSync(join(leafOf(root, i), `${i}.png`), await sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).png().toBuffer())
+    writeFileSync(
+      join(leafOf(root, i), `${i}.png`),
+      await sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
+        .png()
+        .toBuffer(),
+    )
   }
 }
 
 /** Crops of the shipped photos at several positions, saved by Pillow with its defaults (zlib level 6, adaptive filters). */
 function writePhotoTree(root: string): void {
-  const sources = readdirSync(photos).filter((name) => name.endsWith('.jpg')).sort()
-  const jobs = Array.from({ length: images }, (_, i) => [join(photos, sources[i % sources.length]!), Math.floor(i / sources.length), join(leafOf(root, i), `${i}.png`)])
+  const sources = readdirSync(photos)
+    .filter((name) => name.endsWith('.jpg'))
+    .sort()
+  const jobs = Array.from({ length: images }, (_, i) => [
+    join(photos, sources[i % sources.length]!),
+    Math.floor(i / sources.length),
+    join(leafOf(root, i), `${i}.png`),
+  ])
   const script = `
 import json, sys
 from PIL import Image
@@ -56,7 +67,9 @@ for source, spot, target in json.load(sys.stdin):
 }
 
 function meanBytes(root: string): number {
-  const files = ['train', 'val'].flatMap((s) => ['ai', 'nature'].flatMap((l) => readdirSync(join(root, 'SD_V1.4', s, l)).map((n) => join(root, 'SD_V1.4', s, l, n))))
+  const files = ['train', 'val'].flatMap((s) =>
+    ['ai', 'nature'].flatMap((l) => readdirSync(join(root, 'SD_V1.4', s, l)).map((n) => join(root, 'SD_V1.4', s, l, n))),
+  )
   return files.reduce((sum, file) => sum + statSync(file).size, 0) / files.length
 }
 
@@ -91,12 +104,20 @@ try {
   ] as const
   await writeSyntheticTree(trees[0][1])
   writePhotoTree(trees[1][1])
-  console.log(`${images} PNG images of ${side}×${side} per tree; Pillow ${pillow.stdout.trim()} in ${cpuCount()} processes; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`)
-  console.log(`PNG → JPEG: ${nativePngJpeg().reason}; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `${images} PNG images of ${side}×${side} per tree; Pillow ${pillow.stdout.trim()} in ${cpuCount()} processes; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+  )
+  console.log(
+    `PNG → JPEG: ${nativePngJpeg().reason}; load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
   const empty = join(work, 'empty')
   leafOf(empty, 0)
   const startUp = timeWithPeakMemory(python, [peerScript, empty, join(work, 'empty-out'), 'jpeg'])
-  console.log(`Pillow's fixed cost (start-up and pool, no images): wall ${startUp.ms.toFixed(0)} ms, CPU ${startUp.cpuMs.toFixed(0)} ms; included in its times below`)
+  console.log(
+    `Pillow's fixed cost (start-up and pool, no images): wall ${startUp.ms.toFixed(0)} ms, CPU ${startUp.cpuMs.toFixed(0)} ms; included in its times below`,
+  )
   for (const [treeName, root] of trees) {
     console.log(`\n${treeName}: mean ${(meanBytes(root) / 1024).toFixed(0)} KiB per PNG`)
     for (const [operation, settings, sharpOnly, rounds, title] of cases) {
@@ -115,10 +136,16 @@ try {
       }
       const perImage = (ms: number) => (ms / images).toFixed(2)
       console.log(`${ratioLine(`degrade ${title}, ${images} images`, best.ours, best.peer, 1.5)}`)
-      console.log(`  per image: wall ${perImage(best.ours)} vs ${perImage(best.peer)} ms; CPU ${perImage(best.oursCpu)} vs ${perImage(best.peerCpu)} ms (CPU ratio ${(best.peerCpu / best.oursCpu).toFixed(2)}×, best of ${rounds})`)
+      console.log(
+        `  per image: wall ${perImage(best.ours)} vs ${perImage(best.peer)} ms; CPU ${perImage(best.oursCpu)} vs ${perImage(best.peerCpu)} ms (CPU ratio ${(best.peerCpu / best.oursCpu).toFixed(2)}×, best of ${rounds})`,
+      )
     }
   }
-  console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  )
 } finally {
   rmSync(work, { recursive: true, force: true })
 }

@@ -42,7 +42,9 @@ try {
   const started = performance.now()
   const report = await buildManifest(root, { dbUrl: `file:${join(work, 'manifest.db')}` })
   const full = performance.now() - started
-  console.log(`full manifest build into libSQL (${report.records} rows): ${full.toFixed(0)} ms → ${(best.peer / full).toFixed(2)}× sha256sum's speed (information)`)
+  console.log(
+    `full manifest build into libSQL (${report.records} rows): ${full.toFixed(0)} ms → ${(best.peer / full).toFixed(2)}× sha256sum's speed (information)`,
+  )
 } finally {
   rmSync(work, { recursive: true, force: true })
 }

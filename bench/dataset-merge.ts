@@ -38,7 +38,9 @@ try {
   for (const mode of modes) {
     console.log(ratioLine(`merge ${files} files, ${mode}, wall (whole process, incl. Node + tsx start)`, best.ours[mode], best.peer, 0.8))
     console.log(ratioLine(`merge ${files} files, ${mode}, wall (merge() call only)`, best.inside[mode], best.peer, 0.8))
-    console.log(`  CPU time (user + system): merge() ${best.insideCpu[mode].toFixed(0)} ms vs cp -al ${best.peerCpu.toFixed(0)} ms → ${(best.peerCpu / best.insideCpu[mode]).toFixed(2)}×`)
+    console.log(
+      `  CPU time (user + system): merge() ${best.insideCpu[mode].toFixed(0)} ms vs cp -al ${best.peerCpu.toFixed(0)} ms → ${(best.peerCpu / best.insideCpu[mode]).toFixed(2)}×`,
+    )
   }
   console.log(`merge peak RSS: ${best.peakMiB.toFixed(0)} MiB (target < 300 MiB) ${best.peakMiB < 300 ? 'PASS' : 'FAIL'}`)
 } finally {

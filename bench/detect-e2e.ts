@@ -40,11 +40,11 @@ import { ModelCard } from '@genimage/shared'
 import type * as ort from 'onnxruntime-node'
 import { Tensor } from 'onnxruntime-node'
 import sharp from 'sharp'
-import { exportDetectorToOnnx } from '../packages/gpu-runner/src/export/index.ts'
+import { exportDetectorToOnnx } from '../packages/training/src/export/index.ts'
 import { createSession } from '../packages/gpu-runner/src/inference/execution-providers.ts'
-import { writeHandmadeModel } from '../packages/gpu-runner/src/models/handmade.ts'
-import { resolveTfBackend } from '../packages/gpu-runner/src/tf/index.ts'
-import { createDetector } from '../packages/gpu-runner/src/zoo/index.ts'
+import { writeHandmadeModel } from '../packages/training/src/export/handmade.ts'
+import { resolveTfBackend } from '../packages/training/src/tf/index.ts'
+import { createDetector } from '../packages/training/src/zoo/index.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -84,7 +84,12 @@ async function writeBenchModel(kind: string, dir: string): Promise<string> {
     sha256: createHash('sha256').update(bytes).digest('hex'),
     input: detector.info.input,
     output: { name: 'logits' },
-    provenance: { kind: 'handmade', createdAt: new Date().toISOString(), command: 'npx tsx bench/detect-e2e.ts', notes: 'random initialisation, benchmark only' },
+    provenance: {
+      kind: 'handmade',
+      createdAt: new Date().toISOString(),
+      command: 'npx tsx bench/detect-e2e.ts',
+      notes: 'random initialisation, benchmark only',
+    },
     metrics: [],
   })
   await mkdir(folder, { recursive: true })
@@ -141,7 +146,10 @@ async function threadCpu(pid: number | undefined): Promise<Map<number, { name: s
   return out
 }
 
-function cpuDelta(before: Map<number, { seconds: number }>, after: Map<number, { name: string; seconds: number }>): Map<number, { name: string; seconds: number }> {
+function cpuDelta(
+  before: Map<number, { seconds: number }>,
+  after: Map<number, { name: string; seconds: number }>,
+): Map<number, { name: string; seconds: number }> {
   return new Map([...after].map(([tid, t]) => [tid, { name: t.name, seconds: t.seconds - (before.get(tid)?.seconds ?? 0) }]))
 }
 
@@ -150,20 +158,33 @@ function cpuDelta(before: Map<number, { seconds: number }>, after: Map<number, {
  * (the inference worker thread and its pool thread); the rest are summed by thread name: "main" is the event
  * loop, libuv's pool threads run the JPEG decodes, V8's run the garbage collector and compiler.
  */
-function describeCpu(seconds: number, client: number, edge: Map<number, { seconds: number }>, runner: Map<number, { name: string; seconds: number }>, runnerPid: number | undefined): string {
+function describeCpu(
+  seconds: number,
+  client: number,
+  edge: Map<number, { seconds: number }>,
+  runner: Map<number, { name: string; seconds: number }>,
+  runnerPid: number | undefined,
+): string {
   const sum = (m: Map<number, { seconds: number }>) => [...m.values()].reduce((a, t) => a + t.seconds, 0)
   const cores = (s: number) => (s / seconds).toFixed(2)
   const others = [...runner].filter(([tid]) => tid !== runnerPid).sort((a, b) => b[1].seconds - a[1].seconds)
   const onnxruntime = others.slice(0, 2)
   const byName = new Map<string, number>()
   for (const [, t] of others.slice(2)) byName.set(t.name, (byName.get(t.name) ?? 0) + t.seconds)
-  const rest = [...byName].filter(([, s]) => s / seconds >= 0.005).sort((a, b) => b[1] - a[1]).map(([name, s]) => `${name} ${cores(s)}`)
+  const rest = [...byName]
+    .filter(([, s]) => s / seconds >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${cores(s)}`)
   const parts = [`onnxruntime ${onnxruntime.map(([, t]) => cores(t.seconds)).join(' + ')}`, `main ${cores(runner.get(runnerPid ?? -1)?.seconds ?? 0)}`, ...rest]
   return `CPU (cores busy): bench clients ${cores(client)}, edge ${cores(sum(edge))}, runner ${cores(sum(runner))} (${parts.join(', ')})`
 }
 
 function start(command: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), cli, command], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), cli, command], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   let log = ''
   return new Promise((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -186,11 +207,20 @@ interface HttpSlice {
 }
 
 /** Runner and edge as processes on loopback, with CLIENTS kept-alive connections to the edge. */
-async function startHttpStack(modelDir: string, photos: Uint8Array[], allowSpinning: boolean): Promise<{ measure(seconds: number): Promise<HttpSlice>; runnerPid?: number; stop(): Promise<void> }> {
+async function startHttpStack(
+  modelDir: string,
+  photos: Uint8Array[],
+  allowSpinning: boolean,
+): Promise<{ measure(seconds: number): Promise<HttpSlice>; runnerPid?: number; stop(): Promise<void> }> {
   const work = await mkdtemp(join(tmpdir(), 'genimage-bench-e2e-db-'))
   const runner = await start('runner', {
-    RUNNER_PORT: '0', MODEL_DIR: modelDir, EXECUTION_PROVIDERS: 'cpu', MAX_BATCH_SIZE: String(BATCH),
-    MAX_QUEUE_DELAY_MS: '2', MAX_QUEUE_IMAGES: String(Math.max(64, CLIENTS * 2)), DATABASE_URL: '',
+    RUNNER_PORT: '0',
+    MODEL_DIR: modelDir,
+    EXECUTION_PROVIDERS: 'cpu',
+    MAX_BATCH_SIZE: String(BATCH),
+    MAX_QUEUE_DELAY_MS: '2',
+    MAX_QUEUE_IMAGES: String(Math.max(64, CLIENTS * 2)),
+    DATABASE_URL: '',
     ORT_ALLOW_SPINNING: allowSpinning ? '1' : '0',
   })
   const edge = await start('edge', { PORT: '0', RUNNER_URLS: runner.url, DATABASE_URL: `file:${join(work, 'bench.db')}` })
@@ -340,9 +370,16 @@ class KeepAliveConnection {
 const dir = await mkdtemp(join(tmpdir(), 'genimage-bench-e2e-'))
 try {
   const photoDir = join(root, 'packages/dataset-tools/photos')
-  const names = (await readdir(photoDir)).filter((f) => f.endsWith('.jpg')).sort().slice(0, 16)
-  const photos = await Promise.all(names.map(async (n) => new Uint8Array(await sharp(join(photoDir, n)).resize(512, 512, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer())))
-  console.log(`${availableParallelism()} cores; batch ${BATCH}; ${CLIENTS} concurrent clients (one 512×512 JPEG per request); ${SECONDS} s per side in ${ROUNDS} alternating rounds`)
+  const names = (await readdir(photoDir))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, 16)
+  const photos = await Promise.all(
+    names.map(async (n) => new Uint8Array(await sharp(join(photoDir, n)).resize(512, 512, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer())),
+  )
+  console.log(
+    `${availableParallelism()} cores; batch ${BATCH}; ${CLIENTS} concurrent clients (one 512×512 JPEG per request); ${SECONDS} s per side in ${ROUNDS} alternating rounds`,
+  )
   for (const kind of (args.models as string).split(',')) {
     const folder = await writeBenchModel(kind, dir)
     const spinning = { on: [true], off: [false], both: [true, false] }[args.spinning as string]
@@ -363,7 +400,8 @@ try {
         await stack.stop()
         await bare.release()
       }
-      const total = <T extends { images: number; seconds: number }>(slices: T[]) => slices.reduce((a, x) => ({ images: a.images + x.images, seconds: a.seconds + x.seconds }), { images: 0, seconds: 0 })
+      const total = <T extends { images: number; seconds: number }>(slices: T[]) =>
+        slices.reduce((a, x) => ({ images: a.images + x.images, seconds: a.seconds + x.seconds }), { images: 0, seconds: 0 })
       const bareTotal = total(bareSlices)
       const httpTotal = total(httpSlices)
       const bareRate = bareTotal.images / bareTotal.seconds
@@ -376,15 +414,25 @@ try {
         for (const slice of httpSlices) for (const [tid, t] of pick(slice)) out.set(tid, { name: t.name, seconds: (out.get(tid)?.seconds ?? 0) + t.seconds })
         return out
       }
-      const cpu = describeCpu(httpTotal.seconds, httpSlices.reduce((a, x) => a + x.cpu.client, 0), merged((x) => x.cpu.edge), merged((x) => x.cpu.runner), stack.runnerPid)
+      const cpu = describeCpu(
+        httpTotal.seconds,
+        httpSlices.reduce((a, x) => a + x.cpu.client, 0),
+        merged((x) => x.cpu.edge),
+        merged((x) => x.cpu.runner),
+        stack.runnerPid,
+      )
       const rounds = bareSlices.map((b, i) => {
         const h = httpSlices[i] as HttpSlice
-        return (h.images / h.seconds) / (b.images / b.seconds)
+        return h.images / h.seconds / (b.images / b.seconds)
       })
       const meanBatch = httpSlices.reduce((a, x) => a + x.batchSum, 0) / httpSlices.reduce((a, x) => a + x.batchCount, 0)
       console.log(`\n[${kind}, onnxruntime thread spinning ${allowSpinning ? 'on (ORT_ALLOW_SPINNING=1)' : 'off (the runner default)'}]`)
-      console.log(`  bare session.run, batch ${BATCH}:   ${bareRate.toFixed(1)} img/s (rounds ${bareSlices.map((x) => (x.images / x.seconds).toFixed(1)).join(', ')}); per batch p50 ${percentile(bareTimes, 0.5).toFixed(1)} ms, p99 ${percentile(bareTimes, 0.99).toFixed(1)} ms; CPU ${bareCores.toFixed(2)} cores busy`)
-      console.log(`  /v1/detect over HTTP:           ${httpRate.toFixed(1)} img/s (rounds ${httpSlices.map((x) => (x.images / x.seconds).toFixed(1)).join(', ')}); per request p50 ${percentile(httpTimes, 0.5).toFixed(1)} ms, p99 ${percentile(httpTimes, 0.99).toFixed(1)} ms; errors ${httpSlices.reduce((a, x) => a + x.errors, 0)}; mean runner batch ${meanBatch.toFixed(2)}`)
+      console.log(
+        `  bare session.run, batch ${BATCH}:   ${bareRate.toFixed(1)} img/s (rounds ${bareSlices.map((x) => (x.images / x.seconds).toFixed(1)).join(', ')}); per batch p50 ${percentile(bareTimes, 0.5).toFixed(1)} ms, p99 ${percentile(bareTimes, 0.99).toFixed(1)} ms; CPU ${bareCores.toFixed(2)} cores busy`,
+      )
+      console.log(
+        `  /v1/detect over HTTP:           ${httpRate.toFixed(1)} img/s (rounds ${httpSlices.map((x) => (x.images / x.seconds).toFixed(1)).join(', ')}); per request p50 ${percentile(httpTimes, 0.5).toFixed(1)} ms, p99 ${percentile(httpTimes, 0.99).toFixed(1)} ms; errors ${httpSlices.reduce((a, x) => a + x.errors, 0)}; mean runner batch ${meanBatch.toFixed(2)}`,
+      )
       console.log(`  ${cpu}`)
       console.log(`  ratio HTTP / bare: ${(httpRate / bareRate).toFixed(3)}× (target ≥ 0.85×); by round ${rounds.map((r) => r.toFixed(3)).join(', ')}`)
     }

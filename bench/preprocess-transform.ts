@@ -4,7 +4,7 @@
  * Debian python3-pil / python3-numpy), in the same run on the same files.
  *
  * Runner sides: the default transform (plain JPEGs through the native libjpeg-turbo addon, decoded at the DCT
- * scale the resize allows, as libvips' shrink-on-load does; see packages/gpu-runner/src/preprocess/scaled-jpeg.ts)
+ * scale the resize allows, as libvips' shrink-on-load does; see packages/imaging/src/scaled-jpeg.ts)
  * and sharp alone, each at several decodes in flight. Pillow sides: one process and one process per core, with
  * a full decode (the plain script) and with `Image.draft` (Pillow's own DCT-scaled decode: the closest peer to
  * the native path).
@@ -21,8 +21,8 @@ import type { InputConfig } from '@genimage/shared'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import sharp from 'sharp'
 import { Limiter } from '../packages/gpu-runner/src/inference/limiter.ts'
-import { scaledJpegDecoder } from '../packages/gpu-runner/src/preprocess/scaled-jpeg.ts'
-import { createTransform } from '../packages/gpu-runner/src/preprocess/transform.ts'
+import { scaledJpegDecoder } from '../packages/imaging/src/scaled-jpeg.ts'
+import { createTransform } from '../packages/imaging/src/transform.ts'
 
 const { values: args } = parseArgs({ options: { images: { type: 'string', default: '16' }, rounds: { type: 'string', default: '6' } } })
 const IMAGES = Number(args.images)
@@ -36,7 +36,10 @@ const config: InputConfig = resolveZooModel('resnet50').input
 
 async function makeJpegs(dir: string): Promise<Uint8Array[]> {
   const photos = join(here, '../packages/dataset-tools/photos')
-  const names = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort().slice(0, IMAGES)
+  const names = (await readdir(photos))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, IMAGES)
   const out: Uint8Array[] = []
   for (const [i, name] of names.entries()) {
     const jpeg = await sharp(join(photos, name)).resize(512, 512, { fit: 'cover' }).jpeg({ quality: 95 }).toBuffer()
@@ -67,7 +70,9 @@ function pillow(dir: string, processes: number, draft = false): number {
 const dir = await mkdtemp(join(tmpdir(), 'genimage-preprocess-'))
 try {
   const images = await makeJpegs(dir)
-  console.log(`decode 512×512 JPEG → 224×224 normalised tensor; ${images.length} images × ${ROUNDS} rounds; ${cores} cores; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`)
+  console.log(
+    `decode 512×512 JPEG → 224×224 normalised tensor; ${images.length} images × ${ROUNDS} rounds; ${cores} cores; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
+  )
   const native = scaledJpegDecoder()
   console.log(`runner JPEG decoder: ${native.reason}`)
   const peers = { full1: pillow(dir, 1), fullAll: pillow(dir, cores), draft1: pillow(dir, 1, true), draftAll: pillow(dir, cores, true) }
@@ -81,7 +86,9 @@ try {
     for (const inFlight of [2, 4, 8]) {
       const rate = await runnerTransform(images, inFlight, side === 'sharp' ? null : undefined)
       best[side] = Math.max(best[side], rate)
-      console.log(`runner transform (${side === 'native' ? 'default, native JPEG' : 'sharp only'}), ${inFlight} in flight: ${rate.toFixed(1)} img/s  (${(rate / peers.fullAll).toFixed(2)}× Pillow full ${cores} processes)`)
+      console.log(
+        `runner transform (${side === 'native' ? 'default, native JPEG' : 'sharp only'}), ${inFlight} in flight: ${rate.toFixed(1)} img/s  (${(rate / peers.fullAll).toFixed(2)}× Pillow full ${cores} processes)`,
+      )
     }
   }
   const fullAgain = pillow(dir, cores)
@@ -90,8 +97,12 @@ try {
   console.log(`Pillow+numpy, full decode, ${cores} processes (again): ${fullAgain.toFixed(1)} img/s`)
   console.log('')
   const runner = Math.max(best.native, best.sharp)
-  console.log(`runner default ${runner.toFixed(1)} img/s = ${(runner / fullAll).toFixed(2)}× Pillow+numpy (${cores} processes, best of two runs; target ≥ 2×), ${(runner / peers.full1).toFixed(2)}× Pillow in 1 process`)
-  console.log(`against Pillow's own DCT-scaled decode (draft), ${cores} processes: ${(runner / draftAll).toFixed(2)}×; sharp alone: ${best.sharp.toFixed(1)} img/s = ${(best.sharp / fullAll).toFixed(2)}× Pillow full`)
+  console.log(
+    `runner default ${runner.toFixed(1)} img/s = ${(runner / fullAll).toFixed(2)}× Pillow+numpy (${cores} processes, best of two runs; target ≥ 2×), ${(runner / peers.full1).toFixed(2)}× Pillow in 1 process`,
+  )
+  console.log(
+    `against Pillow's own DCT-scaled decode (draft), ${cores} processes: ${(runner / draftAll).toFixed(2)}×; sharp alone: ${best.sharp.toFixed(1)} img/s = ${(best.sharp / fullAll).toFixed(2)}× Pillow full`,
+  )
 } finally {
   await rm(dir, { recursive: true, force: true })
 }

@@ -9,10 +9,17 @@
  */
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { resolveTfBackend, useConvKernels } from '../packages/gpu-runner/src/tf/index.ts'
+import { resolveTfBackend, useConvKernels } from '../packages/training/src/tf/index.ts'
 
 type Shape4 = [number, number, number, number]
-interface ConvCase { net: 'resnet18' | 'small-cnn'; x: Shape4; kernel: number; outChannels: number; stride: number; calls: number }
+interface ConvCase {
+  net: 'resnet18' | 'small-cnn'
+  x: Shape4
+  kernel: number
+  outChannels: number
+  stride: number
+  calls: number
+}
 
 const { values: args } = parseArgs({
   options: { threads: { type: 'string', default: '2' }, repeats: { type: 'string', default: '5' }, only: { type: 'string' } },
@@ -63,7 +70,7 @@ for (const c of cases.filter((c) => args.only == null || c.net === args.only)) {
   const dy = tf.randomNormal(y.shape)
   const attrs = { strides: c.stride, pad: 'same', dataFormat: 'NHWC' }
   const runs: Record<Op, () => tf.Tensor> = {
-    'forward': () => tf.conv2d(x, filter, c.stride, 'same'),
+    forward: () => tf.conv2d(x, filter, c.stride, 'same'),
     'input-grad': () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: c.x }) as tf.Tensor,
     'filter-grad': () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape }) as tf.Tensor,
   }
@@ -83,7 +90,7 @@ for (const c of cases.filter((c) => args.only == null || c.net === args.only)) {
     const net = (totals[c.net] ??= Object.fromEntries(ops.map((k) => [k, { wasm: 0, onnx: 0 }])) as Record<Op, Record<'wasm' | 'onnx', number>>)
     net[op].wasm += w * c.calls
     net[op].onnx += o * c.calls
-    return `${op} ${w.toFixed(1)} / ${o.toFixed(1)} (${(gflop / o * 1e3).toFixed(0)})`
+    return `${op} ${w.toFixed(1)} / ${o.toFixed(1)} (${((gflop / o) * 1e3).toFixed(0)})`
   })
   console.log(`${c.net} x ${c.x.join('×')} k${c.kernel} →${c.outChannels} s${c.stride} ×${c.calls}: wasm / onnx ms: ${cells.join(', ')}`)
   tf.dispose([x, filter, y, dy])
@@ -91,6 +98,8 @@ for (const c of cases.filter((c) => args.only == null || c.net === args.only)) {
 for (const [net, byOp] of Object.entries(totals)) {
   const wasm = ops.reduce((s, op) => s + byOp[op].wasm, 0)
   const onnx = ops.reduce((s, op) => s + byOp[op].onnx, 0)
-  console.log(`${net} per step: ${ops.map((op) => `${op} ${byOp[op].wasm.toFixed(0)} → ${byOp[op].onnx.toFixed(0)} ms`).join(', ')}; ` +
-    `all convolutions ${wasm.toFixed(0)} → ${onnx.toFixed(0)} ms (${(wasm / onnx).toFixed(1)}× faster)`)
+  console.log(
+    `${net} per step: ${ops.map((op) => `${op} ${byOp[op].wasm.toFixed(0)} → ${byOp[op].onnx.toFixed(0)} ms`).join(', ')}; ` +
+      `all convolutions ${wasm.toFixed(0)} → ${onnx.toFixed(0)} ms (${(wasm / onnx).toFixed(1)}× faster)`,
+  )
 }

@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as tfjs from '@tensorflow/tfjs'
-import { CONV_KERNEL_MODES, resolveTfBackend, useConvKernels, type ConvKernelMode, type TfBackendName } from '../packages/gpu-runner/src/tf/index.ts'
+import { CONV_KERNEL_MODES, resolveTfBackend, useConvKernels, type ConvKernelMode, type TfBackendName } from '../packages/training/src/tf/index.ts'
 
 type Tf = typeof tfjs
 type SymbolicTensor = tfjs.SymbolicTensor
@@ -103,13 +103,23 @@ async function timeTfjs(tf: Tf, workload: Workload, steps: number, warmup: numbe
   const model = workload.build(tf)
   const optimizer = tf.train.sgd(0.01)
   const images = tf.randomNormal([workload.batch, workload.size, workload.size, 3], 0, 1, 'float32', 1)
-  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: workload.batch }, (_, i) => i % 2), 'int32'), 2)
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: workload.batch }, (_, i) => i % 2),
+      'int32',
+    ),
+    2,
+  )
   const variables = model.trainableWeights.map((w) => w.read() as tfjs.Variable)
   const step = async () => {
-    const loss = optimizer.minimize(() => {
-      const logits = model.apply(images, { training: true }) as tfjs.Tensor
-      return tf.losses.softmaxCrossEntropy(labels, logits) as tfjs.Scalar
-    }, true, variables)
+    const loss = optimizer.minimize(
+      () => {
+        const logits = model.apply(images, { training: true }) as tfjs.Tensor
+        return tf.losses.softmaxCrossEntropy(labels, logits) as tfjs.Scalar
+      },
+      true,
+      variables,
+    )
     await loss?.data()
     loss?.dispose()
   }
@@ -140,7 +150,8 @@ const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin
 function timeTorch(workload: Workload, steps: number, warmup: number, threads: number): StepTimes | string {
   const script = fileURLToPath(new URL('./train-step.py', import.meta.url))
   const run = spawnSync(python, [script, '--model', workload.name, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
   if (run.status !== 0) return `pytorch run failed (exit ${run.status ?? run.signal}): is python3-torch installed?`
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as { median_s?: number; median_cpu_s?: number }
@@ -180,7 +191,9 @@ for (const workload of workloads.filter((w) => args.only == null || w.name === a
       console.log(`${label}: tfjs ${tfjs.wall.toFixed(3)} s wall, ${tfjs.cpu.toFixed(3)} s cpu; pytorch ${torch}`)
       continue
     }
-    console.log(`${label}: wall tfjs ${tfjs.wall.toFixed(3)} s / pytorch ${torch.wall.toFixed(3)} s = ${(tfjs.wall / torch.wall).toFixed(2)}×; ` +
-      `cpu tfjs ${tfjs.cpu.toFixed(3)} s / pytorch ${torch.cpu.toFixed(3)} s = ${(tfjs.cpu / torch.cpu).toFixed(2)}×`)
+    console.log(
+      `${label}: wall tfjs ${tfjs.wall.toFixed(3)} s / pytorch ${torch.wall.toFixed(3)} s = ${(tfjs.wall / torch.wall).toFixed(2)}×; ` +
+        `cpu tfjs ${tfjs.cpu.toFixed(3)} s / pytorch ${torch.cpu.toFixed(3)} s = ${(tfjs.cpu / torch.cpu).toFixed(2)}×`,
+    )
   }
 }

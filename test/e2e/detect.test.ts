@@ -19,7 +19,9 @@ let png: Buffer
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'genimage-e2e-'))
-  execFileSync(process.execPath, [join(repoRoot, 'packages/cli/bin/genimage.js'), 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], { cwd: repoRoot })
+  execFileSync(process.execPath, [join(repoRoot, 'packages/cli/bin/genimage.js'), 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], {
+    cwd: repoRoot,
+  })
   const photo = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]
   if (!photo) throw new Error(`no shipped photo in ${photos}`)
   jpeg = await readFile(join(photos, photo))
@@ -54,7 +56,10 @@ describe('detect end to end: edge → runner → ONNX → libSQL', () => {
   })
 
   it('scores a real JPEG and a real PNG and records a row for each', async () => {
-    const res = await detect([['image', blob(jpeg), 'photo.jpg'], ['image', blob(png), 'photo.png']])
+    const res = await detect([
+      ['image', blob(jpeg), 'photo.jpg'],
+      ['image', blob(png), 'photo.png'],
+    ])
     expect(res.status).toBe(200)
     const body = DetectResponse.parse(await res.json())
     expect(body.model.name).toBe('npr-residual-handmade')
@@ -99,7 +104,14 @@ describe('detect end to end: edge → runner → ONNX → libSQL', () => {
     bomb.writeUInt32BE(100_000, 20)
     expect(await refused([['image', blob(bomb), 'bomb.png']], 422, 'image_too_large')).toBeLessThan(1000)
     await refused([['image', blob(jpeg.subarray(0, Math.floor(jpeg.length / 3))), 'cut.jpg']], 422, 'corrupt_image')
-    await refused([['image', blob(jpeg)], ['model', 'no-such-model']], 404, 'model_not_found')
+    await refused(
+      [
+        ['image', blob(jpeg)],
+        ['model', 'no-such-model'],
+      ],
+      404,
+      'model_not_found',
+    )
   })
 
   it('answers 503 no_runner_available when the runner is gone, and keeps the edge up', async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { makeSyntheticDataset } from '@genimage/gpu-runner/test-fixtures'
+import { makeSyntheticDataset } from '@genimage/training/train'
 import { ExperimentDetail } from '@genimage/shared'
 import { createDb, metrics } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
@@ -22,7 +22,29 @@ const workers: ChildProcess[] = []
 /** `genimage experiment worker` as its own process; resolves once it polls the queue. */
 function startWorker(name: string, leaseMs: number): Promise<{ child: ChildProcess; logs: () => string }> {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL')
-  const child = spawn(process.execPath, [cli, 'experiment', 'worker', '--db', databaseUrl, '--artifacts', join(work, 'artifacts'), '--name', name, '--lease-ms', String(leaseMs), '--heartbeat-ms', '300', '--poll-ms', '200', '--backend', 'wasm'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'experiment',
+      'worker',
+      '--db',
+      databaseUrl,
+      '--artifacts',
+      join(work, 'artifacts'),
+      '--name',
+      name,
+      '--lease-ms',
+      String(leaseMs),
+      '--heartbeat-ms',
+      '300',
+      '--poll-ms',
+      '200',
+      '--backend',
+      'wasm',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   workers.push(child)
   let logs = ''
   return new Promise((resolve, reject) => {
@@ -69,7 +91,22 @@ afterAll(async () => {
 describe('experiments through the edge API and runner processes', () => {
   it('a runner killed during training: another resumes from the checkpoint after the lease expires; one metric row per cell; an edge restart loses nothing', async () => {
     const a = await startWorker('runner-a', 3_000)
-    const submitted = await genimage('experiment', 'run', 'table3', '--models', 'npr-tiny', '--data', data, '--epochs', '6', '--batch-size', '8', '--checkpoint-every', '2', '--detach')
+    const submitted = await genimage(
+      'experiment',
+      'run',
+      'table3',
+      '--models',
+      'npr-tiny',
+      '--data',
+      data,
+      '--epochs',
+      '6',
+      '--batch-size',
+      '8',
+      '--checkpoint-every',
+      '2',
+      '--detach',
+    )
     const id = submitted.stdout.trim()
     expect(id).toMatch(/^exp_/)
     // kill runner A once it has checkpointed (every 2 steps) and is mid-training
@@ -104,7 +141,21 @@ describe('experiments through the edge API and runner processes', () => {
   it('`experiment run table4` and `table5` follow progress over SSE to the end, and `report` writes markdown and SVG charts', async () => {
     const worker = await startWorker('runner-c', 10_000)
     const started = performance.now()
-    const followed = await genimage('experiment', 'run', 'table4', '--models', 'npr-tiny', '--data', data, '--epochs', '2', '--batch-size', '8', '--name', 'e2e table 4')
+    const followed = await genimage(
+      'experiment',
+      'run',
+      'table4',
+      '--models',
+      'npr-tiny',
+      '--data',
+      data,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--name',
+      'e2e table 4',
+    )
     const seconds = (performance.now() - started) / 1000
     const id = /submitted (exp_\w+)/.exec(followed.stderr)?.[1]
     expect(id).toBeDefined()
@@ -128,7 +179,9 @@ describe('experiments through the edge API and runner processes', () => {
 
     const table5Started = performance.now()
     const table5 = await genimage('experiment', 'run', 'table5', '--models', 'npr-tiny', '--data', data, '--epochs', '2', '--batch-size', '8')
-    console.log(`table5 (npr-tiny trained on SD_V1.4, 7 test conditions) end to end through the CLI: ${((performance.now() - table5Started) / 1000).toFixed(1)} s`)
+    console.log(
+      `table5 (npr-tiny trained on SD_V1.4, 7 test conditions) end to end through the CLI: ${((performance.now() - table5Started) / 1000).toFixed(1)} s`,
+    )
     const table5Id = /submitted (exp_\w+)/.exec(table5.stderr)?.[1]
     expect(table5.stderr).toMatch(/succeeded \(7 metrics\)/)
     const out5 = join(work, 'report5')
@@ -156,7 +209,11 @@ describe('experiments through the edge API and runner processes', () => {
 
   it('table3, table4 and table5 run end to end on a small GenImage-mini built by `dataset mini`', async () => {
     const mini = join(work, 'mini')
-    await run(process.execPath, [cli, 'dataset', 'mini', mini, '--generators', 'Bicubic,RDN-slim', '--per-class-train', '24', '--per-class-val', '12', '--no-progress'], { cwd: repoRoot })
+    await run(
+      process.execPath,
+      [cli, 'dataset', 'mini', mini, '--generators', 'Bicubic,RDN-slim', '--per-class-train', '24', '--per-class-val', '12', '--no-progress'],
+      { cwd: repoRoot },
+    )
     const worker = await startWorker('runner-e', 10_000)
     const common = ['--models', 'npr-tiny', '--data', mini, '--epochs', '2', '--batch-size', '8']
     const started = performance.now()

@@ -68,15 +68,19 @@ describe('fault: runners leave the pool under load', () => {
     const leaving = stack.runners[0] as PoolStack['runners'][0]
     let exitCode: number | null = null
     const { outcomes } = await underLoad(async () => {
-      const exited = new Promise<void>((r) => leaving.child.once('exit', (code) => {
-        exitCode = code
-        r()
-      }))
+      const exited = new Promise<void>((r) =>
+        leaving.child.once('exit', (code) => {
+          exitCode = code
+          r()
+        }),
+      )
       leaving.child.kill('SIGTERM')
       await exited
     })
     const failed = outcomes.filter((o) => o.status !== 200)
-    console.log(`drain: ${outcomes.length} requests, ${outcomes.length - failed.length} ok, errors: ${JSON.stringify(failed.map((f) => `${f.status} ${f.code}`))}`)
+    console.log(
+      `drain: ${outcomes.length} requests, ${outcomes.length - failed.length} ok, errors: ${JSON.stringify(failed.map((f) => `${f.status} ${f.code}`))}`,
+    )
     expect(failed).toEqual([])
     expect(exitCode).toBe(0)
     expect(leaving.logs()).toMatch(/"msg":"draining: refusing new work"[\s\S]*"msg":"runner stopped"/)
@@ -91,7 +95,9 @@ describe('fault: runners leave the pool under load', () => {
     const ok = outcomes.filter((o) => o.status === 200)
     const failed = outcomes.filter((o) => o.status !== 200)
     const afterKill = ok.filter((o) => o.at > eventAt + 200)
-    console.log(`${outcomes.length} requests, ${ok.length} ok (${afterKill.length} after the kill), errors: ${JSON.stringify(failed.map((f) => `${f.status} ${f.code}`))}`)
+    console.log(
+      `${outcomes.length} requests, ${ok.length} ok (${afterKill.length} after the kill), errors: ${JSON.stringify(failed.map((f) => `${f.status} ${f.code}`))}`,
+    )
     expect(failed.filter((f) => f.status !== 503 || !f.code)).toEqual([])
     expect(failed.length).toBeLessThanOrEqual(Math.ceil(outcomes.length * 0.02))
     expect(afterKill.length).toBeGreaterThan(5)

@@ -56,7 +56,8 @@ describe(`fuzz: ${UPLOADS} hostile uploads through edge → runner`, () => {
         })
         status = res.status
         const text = await res.text()
-        if (status !== 200 && !ErrorResponse.safeParse(JSON.parse(text)).success) failures.push(`#${i} ${kind}: ${status} without the error shape: ${text.slice(0, 200)}`)
+        if (status !== 200 && !ErrorResponse.safeParse(JSON.parse(text)).success)
+          failures.push(`#${i} ${kind}: ${status} without the error shape: ${text.slice(0, 200)}`)
         if (status >= 500) failures.push(`#${i} ${kind} (seed ${SEED + i}): ${status} ${text.slice(0, 200)}`)
         if (kind === 'valid' && status !== 200) failures.push(`#${i} valid upload answered ${status}: ${text.slice(0, 200)}`)
       } catch (error) {
@@ -82,9 +83,17 @@ describe(`fuzz: ${UPLOADS} hostile uploads through edge → runner`, () => {
     const seconds = (performance.now() - started) / 1000
     rss.push(await rssMiB(pid))
 
-    const table = [...byKind].map(([k, m]) => `${k}: ${[...m].sort().map(([s, n]) => `${s}×${n}`).join(' ')} (latency summed ${((timeByKind.get(k) ?? 0) / 1000).toFixed(1)} s)`)
+    const table = [...byKind].map(
+      ([k, m]) =>
+        `${k}: ${[...m]
+          .sort()
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' ')} (latency summed ${((timeByKind.get(k) ?? 0) / 1000).toFixed(1)} s)`,
+    )
     const peak = Math.max(...rss)
-    console.log(`${UPLOADS} uploads in ${seconds.toFixed(1)} s (${(UPLOADS / seconds).toFixed(0)}/s); runner RSS warm ${warmRss.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, end ${rss.at(-1)?.toFixed(0)} MiB\n${table.join('\n')}`)
+    console.log(
+      `${UPLOADS} uploads in ${seconds.toFixed(1)} s (${(UPLOADS / seconds).toFixed(0)}/s); runner RSS warm ${warmRss.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, end ${rss.at(-1)?.toFixed(0)} MiB\n${table.join('\n')}`,
+    )
     expect(failures.slice(0, 20)).toEqual([])
     expect(runner.alive()).toBe(true)
     expect(edge.alive()).toBe(true)

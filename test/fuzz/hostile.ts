@@ -77,14 +77,20 @@ export const HOSTILE_KINDS: Record<string, (rand: () => number, seeds: Seeds) =>
   wrongMime: (rand, seeds) => {
     const bytes = rand() < 0.5 ? pickSeed(rand, seeds) : encoder.encode('<svg xmlns="http://www.w3.org/2000/svg"/>')
     const names = ['photo.jpg', 'x.png', 'a.gif', 'evil.exe', '../../etc/passwd', '']
-    return named(multipart([{ name: 'image', filename: names[Math.floor(rand() * names.length)], type: MIMES[Math.floor(rand() * MIMES.length)], bytes }]), 'wrongMime')
+    return named(
+      multipart([{ name: 'image', filename: names[Math.floor(rand() * names.length)], type: MIMES[Math.floor(rand() * MIMES.length)], bytes }]),
+      'wrongMime',
+    )
   },
   emptyParts: (rand, seeds) => {
     const variants: Part[][] = [
       [{ name: 'image', filename: 'empty.jpg', type: 'image/jpeg', bytes: new Uint8Array(0) }],
       [],
       [{ name: 'image', bytes: encoder.encode('just a string field') }],
-      [{ name: 'model', bytes: new Uint8Array(0) }, { name: 'image', filename: 'ok.jpg', bytes: seeds.jpeg }],
+      [
+        { name: 'model', bytes: new Uint8Array(0) },
+        { name: 'image', filename: 'ok.jpg', bytes: seeds.jpeg },
+      ],
       [{ name: '', filename: '', bytes: seeds.png }],
     ]
     return named(multipart(variants[Math.floor(rand() * variants.length)] as Part[]), 'emptyParts')
@@ -92,9 +98,13 @@ export const HOSTILE_KINDS: Record<string, (rand: () => number, seeds: Seeds) =>
   hugeFieldName: (rand, seeds) => {
     const length = 1024 * (1 + Math.floor(rand() * 512))
     const name = 'n'.repeat(length)
-    const parts: Part[] = rand() < 0.5
-      ? [{ name, bytes: encoder.encode('x') }, { name: 'image', filename: 'a.png', bytes: seeds.png }]
-      : [{ name: 'image', filename: 'f'.repeat(length), bytes: seeds.png }]
+    const parts: Part[] =
+      rand() < 0.5
+        ? [
+            { name, bytes: encoder.encode('x') },
+            { name: 'image', filename: 'a.png', bytes: seeds.png },
+          ]
+        : [{ name: 'image', filename: 'f'.repeat(length), bytes: seeds.png }]
     return named(multipart(parts), 'hugeFieldName')
   },
   brokenFraming: (rand, seeds) => {

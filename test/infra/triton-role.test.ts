@@ -74,7 +74,10 @@ describe('a Triton-shaped OIP v2 server in the pool', () => {
     const tritonBody = DetectResponse.parse(await viaTriton.json())
     const native = DetectResponse.parse(await (await fetch(`${stack.edge.url}/v1/detect`, { method: 'POST', body: detectForm([{ bytes: jpeg }]) })).json())
     expect(tritonBody.model.name).toBe('npr-residual-handmade')
-    const runnerLine = stack.runners[0]?.logs().split('\n').find((l) => l.includes(`"request_id":"${native.id}"`))
+    const runnerLine = stack.runners[0]
+      ?.logs()
+      .split('\n')
+      .find((l) => l.includes(`"request_id":"${native.id}"`))
     expect(JSON.parse(runnerLine ?? '{}')).toMatchObject({ component: 'runner', msg: 'request', status: 200, model: 'npr-residual-handmade', images: 1 })
     expect(tritonBody.images[0]?.ai_generated).toBeCloseTo(native.images[0]?.ai_generated ?? -1, 6)
     expect(Object.keys(tritonBody.images[0]?.scores ?? {}).sort()).toEqual(['ai', 'nature'])
@@ -94,11 +97,14 @@ describe('a Triton-shaped OIP v2 server in the pool', () => {
 
     const photo = (await shippedPhotos(2))[1] as Buffer
     const { data: rgb } = await sharp(photo).resize(64, 64, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-    const png = await sharp(rgb, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer()
+    const png = await sharp(rgb, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer()
     const plane = 64 * 64
     const tensor = new Array<number>(3 * plane)
     for (let c = 0; c < 3; c++) {
-      for (let i = 0; i < plane; i++) tensor[c * plane + i] = ((rgb[i * 3 + c] as number) / 255 - (card.input.mean[c] as number)) / (card.input.std[c] as number)
+      for (let i = 0; i < plane; i++)
+        tensor[c * plane + i] = ((rgb[i * 3 + c] as number) / 255 - (card.input.mean[c] as number)) / (card.input.std[c] as number)
     }
     const asTensor = await fetch(`${proxyUrl}/v2/models/npr-residual-handmade/infer`, {
       method: 'POST',

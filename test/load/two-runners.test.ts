@@ -28,7 +28,8 @@ const RUNNER_BOUND_S = 2.5
 /** Requests a runner answered within RUNNER_BOUND_S, and in all, from its latency histogram. */
 async function runnerLatencyCounts(url: string): Promise<{ within: number; total: number }> {
   const text = await (await fetch(`${url}/metrics`)).text()
-  const bucket = (le: string) => Number(new RegExp(`genimage_runner_request_duration_seconds_bucket\\{[^}]*le="${le.replace('+', '\\+')}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+  const bucket = (le: string) =>
+    Number(new RegExp(`genimage_runner_request_duration_seconds_bucket\\{[^}]*le="${le.replace('+', '\\+')}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
   return { within: bucket(String(RUNNER_BOUND_S)), total: bucket('+Inf') }
 }
 
@@ -58,7 +59,9 @@ async function detect(i: number): Promise<Outcome> {
   try {
     const res = await fetch(`${stack.edge.url}/v1/detect`, {
       method: 'POST',
-      body: detectForm(Array.from({ length: IMAGES_PER_REQUEST }, (_, j) => ({ bytes: photos[(i + j) % photos.length] as Uint8Array, filename: `p${i}-${j}.jpg` }))),
+      body: detectForm(
+        Array.from({ length: IMAGES_PER_REQUEST }, (_, j) => ({ bytes: photos[(i + j) % photos.length] as Uint8Array, filename: `p${i}-${j}.jpg` })),
+      ),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     })
     const body = await res.json()
@@ -109,9 +112,21 @@ const summary = (label: string, outcomes: Outcome[], seconds: number) => {
     counts.set(k, (counts.get(k) ?? 0) + 1)
   }
   const statuses = [...counts].map(([k, n]) => `${k}×${n}`)
-  const line = `${label}: ${outcomes.length} requests of ${IMAGES_PER_REQUEST} images in ${seconds} s, ${(ok.length / seconds).toFixed(1)} ok/s; ok p50 ${percentile(ok.map((o) => o.ms), 0.5).toFixed(0)} ms, p99 ${percentile(ok.map((o) => o.ms), 0.99).toFixed(0)} ms; ${statuses.join(', ')}`
+  const line = `${label}: ${outcomes.length} requests of ${IMAGES_PER_REQUEST} images in ${seconds} s, ${(ok.length / seconds).toFixed(1)} ok/s; ok p50 ${percentile(
+    ok.map((o) => o.ms),
+    0.5,
+  ).toFixed(0)} ms, p99 ${percentile(
+    ok.map((o) => o.ms),
+    0.99,
+  ).toFixed(0)} ms; ${statuses.join(', ')}`
   console.log(line)
-  return { okPerSecond: ok.length / seconds, p99: percentile(ok.map((o) => o.ms), 0.99) }
+  return {
+    okPerSecond: ok.length / seconds,
+    p99: percentile(
+      ok.map((o) => o.ms),
+      0.99,
+    ),
+  }
 }
 
 describe('load: two runners behind the edge', () => {
@@ -148,7 +163,11 @@ describe('load: two runners behind the edge', () => {
     clearInterval(scrape)
 
     console.log(`runner queue depth samples: ${depths.map((d) => d.join(',')).join(' | ')}`)
-    const over = summary(`overload (open loop at ${rate.toFixed(0)}/s = 2× capacity for ${OVERLOAD_SECONDS} s, all answered after ${elapsed.toFixed(1)} s)`, outcomes, elapsed)
+    const over = summary(
+      `overload (open loop at ${rate.toFixed(0)}/s = 2× capacity for ${OVERLOAD_SECONDS} s, all answered after ${elapsed.toFixed(1)} s)`,
+      outcomes,
+      elapsed,
+    )
     const refused = outcomes.filter((o) => o.status === 429)
     expect(outcomes.filter((o) => o.status !== 200 && o.status !== 429)).toEqual([])
     expect(refused.length).toBeGreaterThan(0)
@@ -165,7 +184,9 @@ describe('load: two runners behind the edge', () => {
       expect(total).toBeGreaterThan(0)
       expect(within / total).toBeGreaterThanOrEqual(0.99)
     })
-    console.log(`client-side accepted p99 ${over.p99.toFixed(0)} ms (edge queueing and retries included); slowest answer ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms`)
+    console.log(
+      `client-side accepted p99 ${over.p99.toFixed(0)} ms (edge queueing and retries included); slowest answer ${Math.max(...outcomes.map((o) => o.ms)).toFixed(0)} ms`,
+    )
     expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(REQUEST_TIMEOUT_MS)
   })
 })

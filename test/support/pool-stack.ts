@@ -37,7 +37,14 @@ export async function startPoolStack(options: {
   const databaseUrl = `file:${join(work, 'genimage.db')}`
   const runners = await Promise.all(
     Array.from({ length: options.runners }, (_, i) =>
-      startGenimage('runner', { RUNNER_PORT: '0', RUNNER_NAME: `runner-${i}`, MODEL_DIR: modelDir, EXECUTION_PROVIDERS: 'cpu', DATABASE_URL: '', ...options.runnerEnv }),
+      startGenimage('runner', {
+        RUNNER_PORT: '0',
+        RUNNER_NAME: `runner-${i}`,
+        MODEL_DIR: modelDir,
+        EXECUTION_PROVIDERS: 'cpu',
+        DATABASE_URL: '',
+        ...options.runnerEnv,
+      }),
     ),
   )
   const edge = await startGenimage('edge', {
@@ -84,7 +91,10 @@ export async function rssMiB(pid: number): Promise<number> {
 /** The shipped real photographs (JPEG), read once. */
 export async function shippedPhotos(limit = 8): Promise<Buffer[]> {
   const dir = join(repoRoot, 'packages/dataset-tools/photos')
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort().slice(0, limit)
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, limit)
   return Promise.all(names.map((n) => readFile(join(dir, n))))
 }
 

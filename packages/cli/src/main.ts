@@ -6,9 +6,7 @@ import { Command } from 'commander'
  */
 const SERVER_COMMANDS = new Set(['runner', 'edge'])
 
-const program = new Command('genimage')
-  .description('GenImage detection platform: datasets, detectors, experiments and the detect API')
-  .showHelpAfterError()
+const program = new Command('genimage').description('GenImage detection platform: datasets, detectors, experiments and the detect API').showHelpAfterError()
 
 if (SERVER_COMMANDS.has(process.argv[2] ?? '')) {
   const { registerStartCommands } = await import('./commands/start.ts')

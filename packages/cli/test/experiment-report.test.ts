@@ -6,11 +6,24 @@ import { buildExperimentReport } from '../src/report/experiment-report.ts'
 const GENIMAGE = ['Midjourney', 'SD_V1.4', 'SD_V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
 
 const metric = (testSet: string, accuracy: number, degradation = 'none'): RunMetric => ({
-  testSet, degradation, accuracy, realAccuracy: 0.9, fakeAccuracy: 2 * accuracy - 0.9, averagePrecision: 0.8, rocAuc: 0.85, count: 200, realCount: 100, fakeCount: 100, accuracyCi: [accuracy - 0.05, accuracy + 0.05],
+  testSet,
+  degradation,
+  accuracy,
+  realAccuracy: 0.9,
+  fakeAccuracy: 2 * accuracy - 0.9,
+  averagePrecision: 0.8,
+  rocAuc: 0.85,
+  count: 200,
+  realCount: 100,
+  fakeCount: 100,
+  accuracyCi: [accuracy - 0.05, accuracy + 0.05],
 })
 
 /** An experiment as the API returns it, with every run succeeded and accuracies from `accuracy(run, testSet, degradation)`. */
-function experiment(input: Record<string, unknown>, accuracy: (run: { model: string; trainOn: string[]; seed: number }, testSet: string, degradation: string) => number): ExperimentDetail {
+function experiment(
+  input: Record<string, unknown>,
+  accuracy: (run: { model: string; trainOn: string[]; seed: number }, testSet: string, degradation: string) => number,
+): ExperimentDetail {
   const spec = ExperimentSpec.parse({ dataRoot: '/data', models: ['npr-tiny'], ...input })
   const runs: ExperimentRun[] = expandProtocol(spec).map((r) => ({
     ...r,
@@ -21,13 +34,41 @@ function experiment(input: Record<string, unknown>, accuracy: (run: { model: str
     failureReason: null,
     worker: null,
     artifactDir: null,
-    progress: { phase: 'done', step: 4, totalSteps: 4, epoch: 2, epochs: 2, loss: 0.1, imagesPerSecond: 10, etaSeconds: 0, resumedFromStep: 0, backend: 'wasm', cellsDone: 0, cellsTotal: 0 },
-    history: [{ epoch: 1, trainLoss: 0.6, valAccuracy: 0.7 }, { epoch: 2, trainLoss: 0.3, valAccuracy: 0.8 }],
+    progress: {
+      phase: 'done',
+      step: 4,
+      totalSteps: 4,
+      epoch: 2,
+      epochs: 2,
+      loss: 0.1,
+      imagesPerSecond: 10,
+      etaSeconds: 0,
+      resumedFromStep: 0,
+      backend: 'wasm',
+      cellsDone: 0,
+      cellsTotal: 0,
+    },
+    history: [
+      { epoch: 1, trainLoss: 0.6, valAccuracy: 0.7 },
+      { epoch: 2, trainLoss: 0.3, valAccuracy: 0.8 },
+    ],
     metrics: r.testOn.flatMap((t) => r.degradations.map((d) => metric(t, accuracy(r, t, d), d))),
     startedAt: null,
     finishedAt: null,
   }))
-  return { id: 'exp_1', name: null, protocol: spec.protocol, state: 'succeeded', models: spec.models, dataRoot: spec.dataRoot, runs: { queued: 0, running: 0, succeeded: runs.length, failed: 0, cancelled: 0 }, createdAt: '', updatedAt: '', spec, runDetails: runs }
+  return {
+    id: 'exp_1',
+    name: null,
+    protocol: spec.protocol,
+    state: 'succeeded',
+    models: spec.models,
+    dataRoot: spec.dataRoot,
+    runs: { queued: 0, running: 0, succeeded: runs.length, failed: 0, cancelled: 0 },
+    createdAt: '',
+    updatedAt: '',
+    spec,
+    runDetails: runs,
+  }
 }
 
 /** The rows of the first markdown table whose header starts with `headerStart`, as header → cell maps keyed by the first cell. */
@@ -48,7 +89,11 @@ function tableRows(markdown: string, headerStart: string): Map<string, Record<st
 
 describe('experiment report', () => {
   it('table3 on GenImage: paper layout, averaged over seeds, with the published row under each model', () => {
-    const report = buildExperimentReport(experiment({ protocol: 'table3', generators: GENIMAGE, models: ['resnet50-tiny'], seeds: [0, 1] }, (r, t) => (t === 'SD_V1.4' ? 0.9 + r.seed * 0.04 : 0.6)))
+    const report = buildExperimentReport(
+      experiment({ protocol: 'table3', generators: GENIMAGE, models: ['resnet50-tiny'], seeds: [0, 1] }, (r, t) =>
+        t === 'SD_V1.4' ? 0.9 + r.seed * 0.04 : 0.6,
+      ),
+    )
     const lines = report.markdown.split('\n')
     const measured = lines.findIndex((l) => l.startsWith('| resnet50-tiny (SD V1.4)'))
     // SD V1.4 column: mean of 0.90 and 0.94; others 0.6; Avg = (0.92 + 7 × 0.6) / 8 = 0.64
@@ -94,13 +139,26 @@ describe('experiment report', () => {
 
   it('table5 on GenImage: one column per degradation, the degraded average, the published row, and a bar per model', () => {
     const order = ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5']
-    const report = buildExperimentReport(experiment({ protocol: 'table5', generators: GENIMAGE, models: ['npr-tiny', 'cnnspot-tiny'] }, (r, _t, d) => 0.95 - order.indexOf(d) * 0.05 - (r.model === 'cnnspot-tiny' ? 0.1 : 0)))
+    const report = buildExperimentReport(
+      experiment(
+        { protocol: 'table5', generators: GENIMAGE, models: ['npr-tiny', 'cnnspot-tiny'] },
+        (r, _t, d) => 0.95 - order.indexOf(d) * 0.05 - (r.model === 'cnnspot-tiny' ? 0.1 : 0),
+      ),
+    )
     expect(report.markdown).toContain('| model | original | downscale 112 | downscale 64 | JPEG q65 | JPEG q30 | blur σ=3 | blur σ=5 | Avg (degraded) |')
     // degraded: 90, 85, 80, 75, 70, 65 → 77.5
     expect(report.markdown).toContain('| npr-tiny (trained SD V1.4, tested SD V1.4) | 95.0 | 90.0 | 85.0 | 80.0 | 75.0 | 70.0 | 65.0 | 77.5 |')
     const rows = tableRows(report.markdown, 'model | original')
     expect(rows.get('↳ paper: CNNSpot (full-size model)')).toEqual({
-      model: '↳ paper: CNNSpot (full-size model)', original: '–', 'downscale 112': '50.0', 'downscale 64': '50.0', 'JPEG q65': '97.3', 'JPEG q30': '97.3', 'blur σ=3': '97.4', 'blur σ=5': '77.9', 'Avg (degraded)': '78.3',
+      model: '↳ paper: CNNSpot (full-size model)',
+      original: '–',
+      'downscale 112': '50.0',
+      'downscale 64': '50.0',
+      'JPEG q65': '97.3',
+      'JPEG q30': '97.3',
+      'blur σ=3': '97.4',
+      'blur σ=5': '77.9',
+      'Avg (degraded)': '78.3',
     })
     // NPR is not in the paper's Table 5
     expect([...rows.keys()].filter((k) => k.startsWith('↳ paper'))).toEqual(['↳ paper: CNNSpot (full-size model)'])
@@ -108,8 +166,10 @@ describe('experiment report', () => {
     expect(bars.match(/<rect x="\d+(\.\d+)?" y="[\d.]+" width="16"/g)).toHaveLength(14)
   })
 
-  it('table4 on GenImage: the paper\'s layout (column means over the eight models) with the published row under each model', () => {
-    const report = buildExperimentReport(experiment({ protocol: 'table4', generators: GENIMAGE, models: ['swin-t-tiny', 'npr-tiny'] }, (r, t) => (r.trainOn[0] === t ? 0.99 : 0.59)))
+  it("table4 on GenImage: the paper's layout (column means over the eight models) with the published row under each model", () => {
+    const report = buildExperimentReport(
+      experiment({ protocol: 'table4', generators: GENIMAGE, models: ['swin-t-tiny', 'npr-tiny'] }, (r, t) => (r.trainOn[0] === t ? 0.99 : 0.59)),
+    )
     const rows = tableRows(report.markdown, 'model \\ tested on')
     // each column: one 0.99 and seven 0.59 → 64.0
     expect(rows.get('swin-t-tiny')).toMatchObject({ Midjourney: '64.0', BigGAN: '64.0', Avg: '64.0' })
@@ -119,9 +179,12 @@ describe('experiment report', () => {
     expect(report.markdown).toMatch(/## Table 4/)
   })
 
-  it('GenImage-mini: the paper\'s numbers are said to be not comparable and none are shown', () => {
+  it("GenImage-mini: the paper's numbers are said to be not comparable and none are shown", () => {
     const mini = ['Bicubic', 'RDN-slim', 'AE-decoder']
-    for (const input of [{ protocol: 'table3', trainOn: ['Bicubic'] }, { protocol: 'table5', trainOn: ['Bicubic'] }]) {
+    for (const input of [
+      { protocol: 'table3', trainOn: ['Bicubic'] },
+      { protocol: 'table5', trainOn: ['Bicubic'] },
+    ]) {
       const report = buildExperimentReport(experiment({ ...input, generators: mini, models: ['resnet50-tiny', 'cnnspot-tiny'] }, () => 0.8))
       expect(report.markdown).toMatch(/not GenImage: the paper's numbers are not comparable/)
       expect(report.markdown).not.toMatch(/paper:|"paper" rows/)

@@ -57,7 +57,13 @@ export async function findArchiveSets(downloadsDir: string): Promise<ArchiveSet[
  */
 export async function joinSplitArchive(set: ArchiveSet, outPath: string): Promise<string> {
   if (set.partPaths.length === 0) return set.zipPath
-  if (await stat(outPath).then(() => true, () => false)) return outPath
+  if (
+    await stat(outPath).then(
+      () => true,
+      () => false,
+    )
+  )
+    return outPath
   const temporary = `${outPath.slice(0, -'.zip'.length)}.joining.zip`
   await rm(temporary, { force: true })
   try {

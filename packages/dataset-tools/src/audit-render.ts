@@ -22,14 +22,17 @@ export function renderAuditTable(report: AuditReport): string {
   lines.push('', '## Properties that separate the classes (total variation distance ≥ threshold)', '')
   for (const g of report.generators) {
     if (g.flags.length === 0) lines.push(`- ${g.generatorName}: none`)
-    for (const flag of g.flags) lines.push(`- **${g.generatorName}: ${flag.feature}** separates the classes (TV ${flag.separation.toFixed(2)}): ${flag.summary}`)
+    for (const flag of g.flags)
+      lines.push(`- **${g.generatorName}: ${flag.feature}** separates the classes (TV ${flag.separation.toFixed(2)}): ${flag.summary}`)
   }
   const ruleNames = report.generators[0]?.rules.map((rule) => rule.feature) ?? []
   lines.push('', '## Metadata-only baseline: rules fitted on train, accuracy on val (no pixels looked at)', '')
   lines.push(`| generator | best rule | val accuracy | chance | ${ruleNames.join(' | ')} |`, `|---|---|---:|---:|${ruleNames.map(() => '---:').join('|')}|`)
   for (const g of report.generators) {
     const cells = g.rules.map((rule) => percent(rule.valAccuracy))
-    lines.push(`| ${g.generatorName} | ${g.baseline.description} | **${percent(g.baseline.valAccuracy)}** | ${percent(g.baseline.chance)} | ${cells.join(' | ')} |`)
+    lines.push(
+      `| ${g.generatorName} | ${g.baseline.description} | **${percent(g.baseline.valAccuracy)}** | ${percent(g.baseline.chance)} | ${cells.join(' | ')} |`,
+    )
   }
   return `${lines.join('\n')}\n`
 }
@@ -62,7 +65,9 @@ export function renderAuditSvg(report: AuditReport): string {
     parts.push(`<text x="${labelWidth - 8}" y="${y0 + groupHeight / 2}" text-anchor="end" font-weight="bold">${escapeXml(g.generatorName)}</text>`)
     g.rules.forEach((rule, ri) => {
       const y = y0 + ri * barHeight
-      parts.push(`<rect x="${labelWidth}" y="${y}" width="${(rule.valAccuracy * plotWidth).toFixed(1)}" height="${barHeight - 2}" fill="${colours[ri % colours.length]}"><title>${escapeXml(`${rule.feature}: ${percent(rule.valAccuracy)} — ${rule.description}`)}</title></rect>`)
+      parts.push(
+        `<rect x="${labelWidth}" y="${y}" width="${(rule.valAccuracy * plotWidth).toFixed(1)}" height="${barHeight - 2}" fill="${colours[ri % colours.length]}"><title>${escapeXml(`${rule.feature}: ${percent(rule.valAccuracy)} — ${rule.description}`)}</title></rect>`,
+      )
       parts.push(`<text x="${x(rule.valAccuracy) + 4}" y="${y + barHeight - 3}" fill="#333">${percent(rule.valAccuracy)}</text>`)
     })
     const chanceX = x(g.baseline.chance)

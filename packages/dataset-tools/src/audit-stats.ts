@@ -139,7 +139,12 @@ export function fitLookup(feature: string, train: Map<string | number, ClassCoun
 }
 
 /** Fits the best single threshold (decision stump) on a numeric feature's train histogram and scores it on val. */
-export function fitThreshold(feature: string, train: Map<string | number, ClassCounts>, val: Map<string | number, ClassCounts>, show = (v: number) => String(v)): BaselineRule {
+export function fitThreshold(
+  feature: string,
+  train: Map<string | number, ClassCounts>,
+  val: Map<string | number, ClassCounts>,
+  show = (v: number) => String(v),
+): BaselineRule {
   const values = [...train.keys()].filter((v): v is number => typeof v === 'number').sort((a, b) => a - b)
   const total = count(train)
   const n = Math.max(1, total.ai + total.nature)
@@ -155,7 +160,7 @@ export function fitThreshold(feature: string, train: Map<string | number, ClassC
     if (aiBelowCorrect > best.correct) best = { threshold: value, aiBelow: true, correct: aiBelowCorrect }
     if (aiAboveCorrect > best.correct) best = { threshold: value, aiBelow: false, correct: aiAboveCorrect }
   }
-  const predict = (value: number): Label => ((value <= best.threshold) === best.aiBelow ? 'ai' : 'nature')
+  const predict = (value: number): Label => (value <= best.threshold === best.aiBelow ? 'ai' : 'nature')
   const valTotal = count(val)
   let valCorrect = 0
   for (const [value, counts] of val) valCorrect += counts[predict(Number(value))]

@@ -1,10 +1,20 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createDb } from '@genimage/shared/db'
-import { AUDIT_FEATURES, bucketLowerBytes, classSeparation, fitLookup, fitThreshold, GeneratorAudit, JOINT_RULE, type AuditFeature, type BaselineRule } from './audit-stats.ts'
+import {
+  AUDIT_FEATURES,
+  bucketLowerBytes,
+  classSeparation,
+  fitLookup,
+  fitThreshold,
+  GeneratorAudit,
+  JOINT_RULE,
+  type AuditFeature,
+  type BaselineRule,
+} from './audit-stats.ts'
 import { renderAuditSvg, renderAuditTable } from './audit-render.ts'
 import { DatasetError } from './errors.ts'
-import { generatorNameForFolder } from './generators.ts'
+import { generatorDisplayName } from '@genimage/shared/genimage'
 import { buildManifest, defaultManifestUrl, readManifest } from './manifest.ts'
 import type { Progress } from './progress.ts'
 import { TOOL_FOLDER } from './state.ts'
@@ -60,7 +70,11 @@ export interface AuditReport {
 
 function top(histogram: Map<string | number, { ai: number; nature: number }>, label: 'ai' | 'nature', limit: number): Record<string, number> {
   return Object.fromEntries(
-    [...histogram].filter(([, counts]) => counts[label] > 0).sort((a, b) => b[1][label] - a[1][label]).slice(0, limit).map(([value, counts]) => [String(value), counts[label]]),
+    [...histogram]
+      .filter(([, counts]) => counts[label] > 0)
+      .sort((a, b) => b[1][label] - a[1][label])
+      .slice(0, limit)
+      .map(([value, counts]) => [String(value), counts[label]]),
   )
 }
 
@@ -83,7 +97,10 @@ function profile(stats: GeneratorAudit, sizes: Map<string, { ai: number; nature:
 
 function describeSeparation(feature: AuditFeature, ai: ClassProfile, nature: ClassProfile): string {
   const share = (record: Record<string, number>, total: number) =>
-    Object.entries(record).slice(0, 2).map(([value, n]) => `${Math.round((100 * n) / Math.max(1, total))}% ${value}`).join(', ')
+    Object.entries(record)
+      .slice(0, 2)
+      .map(([value, n]) => `${Math.round((100 * n) / Math.max(1, total))}% ${value}`)
+      .join(', ')
   switch (feature) {
     case 'format':
       return `ai: ${share(ai.formats, ai.images)}; nature: ${share(nature.formats, nature.images)}`
@@ -120,7 +137,7 @@ function analyse(stats: GeneratorAudit, flagThreshold: number): GeneratorAuditRe
     fitLookup(JOINT_RULE, stats.histogram(JOINT_RULE, 'train'), stats.histogram(JOINT_RULE, 'val')),
   ]
   const baseline = rules.reduce((best, rule) => (rule.valAccuracy > best.valAccuracy ? rule : best))
-  return { generator: stats.generator, generatorName: generatorNameForFolder(stats.generator), classes, flags, rules, baseline }
+  return { generator: stats.generator, generatorName: generatorDisplayName(stats.generator), classes, flags, rules, baseline }
 }
 
 /**
@@ -148,7 +165,8 @@ export async function audit(root: string, options: AuditOptions = {}): Promise<A
   } finally {
     db.$client.close()
   }
-  if (byGenerator.size === 0) throw new DatasetError('empty_dataset', `no images recorded for ${dataset}; is it a GenImage layout (<Generator>/{train,val}/{ai,nature})?`)
+  if (byGenerator.size === 0)
+    throw new DatasetError('empty_dataset', `no images recorded for ${dataset}; is it a GenImage layout (<Generator>/{train,val}/{ai,nature})?`)
   const flagThreshold = options.flagThreshold ?? 0.5
   const generators = [...byGenerator.keys()].sort().map((name) => analyse(byGenerator.get(name)!, flagThreshold))
   if (byGenerator.size > 1) generators.push(analyse(everything, flagThreshold))

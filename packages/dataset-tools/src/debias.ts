@@ -1,6 +1,6 @@
 import sharp from 'sharp'
 import { DatasetError } from './errors.ts'
-import { MAX_DECODE_PIXELS } from './image-info.ts'
+import { MAX_DECODE_PIXELS } from '@genimage/imaging'
 import type { Interpolation } from './degrade.ts'
 import type { Progress } from './progress.ts'
 import { SkipImage, transformTree, withExtension, type TransformTreeReport } from './transform-tree.ts'

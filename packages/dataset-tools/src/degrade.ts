@@ -1,8 +1,8 @@
 import sharp from 'sharp'
 import { DatasetError } from './errors.ts'
-import { estimateJpegQuality } from './jpeg-quality.ts'
-import { MAX_DECODE_PIXELS } from './image-info.ts'
-import { isPng, NATIVE_PNG_SCOPE, nativeFailureCode, nativePngJpeg, type NativePngFailure } from './native-png-jpeg.ts'
+import { estimateJpegQuality } from '@genimage/imaging'
+import { MAX_DECODE_PIXELS } from '@genimage/imaging'
+import { isPng, NATIVE_PNG_SCOPE, nativeFailureCode, nativePngJpeg, type NativePngFailure } from '@genimage/imaging'
 import { defaultImageConcurrency } from './pool.ts'
 import type { Progress } from './progress.ts'
 import { seededFraction, transformTree, withExtension, type TransformTreeReport } from './transform-tree.ts'
@@ -48,10 +48,13 @@ export interface DegradeOptions extends DegradeSettings, WalkOptions {
 
 function validate(options: DegradeOptions): void {
   const bad = (message: string) => new DatasetError('bad_option', message)
-  if (options.downscale === undefined && options.blur === undefined && options.jpeg === undefined) throw bad('nothing to do: give at least one of --downscale, --blur, --jpeg')
-  if (options.downscale !== undefined && !(Number.isInteger(options.downscale) && options.downscale >= 8)) throw bad(`--downscale must be an integer ≥ 8, got ${options.downscale}`)
+  if (options.downscale === undefined && options.blur === undefined && options.jpeg === undefined)
+    throw bad('nothing to do: give at least one of --downscale, --blur, --jpeg')
+  if (options.downscale !== undefined && !(Number.isInteger(options.downscale) && options.downscale >= 8))
+    throw bad(`--downscale must be an integer ≥ 8, got ${options.downscale}`)
   if (options.blur !== undefined && !(options.blur >= 0.3 && options.blur <= 1000)) throw bad(`--blur sigma must be between 0.3 and 1000, got ${options.blur}`)
-  if (options.jpeg !== undefined && !(Number.isInteger(options.jpeg) && options.jpeg >= 1 && options.jpeg <= 100)) throw bad(`--jpeg quality must be an integer 1–100, got ${options.jpeg}`)
+  if (options.jpeg !== undefined && !(Number.isInteger(options.jpeg) && options.jpeg >= 1 && options.jpeg <= 100))
+    throw bad(`--jpeg quality must be an integer 1–100, got ${options.jpeg}`)
   if (options.sample !== undefined && !(options.sample > 0 && options.sample <= 1)) throw bad(`--sample must be in (0, 1], got ${options.sample}`)
   if (options.interpolation && !INTERPOLATIONS.includes(options.interpolation)) throw bad(`--interpolation must be one of ${INTERPOLATIONS.join(', ')}`)
 }
@@ -69,7 +72,12 @@ function jpegOnlyQuality(settings: DegradeSettings): number | undefined {
  * A PNG that is only re-encoded as JPEG goes through the native libdeflate + libjpeg-turbo path when it is built;
  * whatever that path declines (and every other case) goes through sharp, errors included. `onRoute` hears which.
  */
-export async function degradeImage(bytes: Buffer, settings: DegradeSettings, interpolation: Interpolation = 'cubic', onRoute?: (route: EncoderRoute) => void): Promise<Buffer> {
+export async function degradeImage(
+  bytes: Buffer,
+  settings: DegradeSettings,
+  interpolation: Interpolation = 'cubic',
+  onRoute?: (route: EncoderRoute) => void,
+): Promise<Buffer> {
   const quality = jpegOnlyQuality(settings)
   const native = quality !== undefined && isPng(bytes) ? nativePngJpeg().addon : undefined
   let nativeDeclined: NativePngFailure | 'error' | undefined
@@ -147,7 +155,8 @@ export async function degrade(root: string, out: string, options: DegradeOptions
   const encoders = { native: 0, sharp: 0, nativeDeclined: {} as Record<string, number> }
   const countRoute = (route: EncoderRoute) => {
     encoders[route.encoder] += 1
-    if (route.encoder === 'sharp' && route.nativeDeclined) encoders.nativeDeclined[route.nativeDeclined] = (encoders.nativeDeclined[route.nativeDeclined] ?? 0) + 1
+    if (route.encoder === 'sharp' && route.nativeDeclined)
+      encoders.nativeDeclined[route.nativeDeclined] = (encoders.nativeDeclined[route.nativeDeclined] ?? 0) + 1
   }
   const nativeServes = jpegOnlyQuality(options) !== undefined && nativePngJpeg().addon !== undefined
   return transformTree(root, out, {

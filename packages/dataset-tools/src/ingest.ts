@@ -2,11 +2,20 @@ import { mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { findArchiveSets, findUnsafeEntries, joinSplitArchive, openZip, readEntryBytes, zipEntries, type ArchiveEntry } from './archives.ts'
 import { DatasetError } from './errors.ts'
-import { GENIMAGE_GENERATORS, generatorForArchive, isImageFileName, type Label, type Split } from './generators.ts'
-import { decodeProblem } from './image-info.ts'
+import { GENIMAGE_GENERATORS, generatorForArchive, isImageFileName, type Label, type Split } from '@genimage/shared/genimage'
+import { decodeProblem } from '@genimage/imaging'
 import { defaultImageConcurrency, forEachConcurrent } from './pool.ts'
 import { silentProgress, type Progress } from './progress.ts'
-import { appendQuarantine, QUARANTINE_FOLDER, readQuarantine, readState, TOOL_FOLDER, writeFileAtomic, writeJsonAtomic, type QuarantineRecord } from './state.ts'
+import {
+  appendQuarantine,
+  QUARANTINE_FOLDER,
+  readQuarantine,
+  readState,
+  TOOL_FOLDER,
+  writeFileAtomic,
+  writeJsonAtomic,
+  type QuarantineRecord,
+} from './state.ts'
 import { assertDirectory } from './walk.ts'
 
 export interface IngestOptions {
@@ -60,7 +69,10 @@ function generatorFolderFor(archive: string, overrides: Record<string, string> |
   const generator = generatorForArchive(archive)
   if (!generator) {
     const known = GENIMAGE_GENERATORS.map((g) => g.folder).join(', ')
-    throw new DatasetError('unknown_generator_archive', `archive ${archive} matches no GenImage generator (${known}); name it with --map ${archive}=<Generator>`)
+    throw new DatasetError(
+      'unknown_generator_archive',
+      `archive ${archive} matches no GenImage generator (${known}); name it with --map ${archive}=<Generator>`,
+    )
   }
   return generator.folder
 }
@@ -85,7 +97,15 @@ export async function ingest(downloadsDir: string, root: string, options: Ingest
   for (const { set, generator } of planned) {
     const done = state.done[set.name]
     if (done) {
-      report.archives.push({ archive: set.name, generator, parts: set.partPaths.length + 1, status: 'already_ingested', extracted: done.extracted, alreadyPresent: 0, quarantined: done.quarantined })
+      report.archives.push({
+        archive: set.name,
+        generator,
+        parts: set.partPaths.length + 1,
+        status: 'already_ingested',
+        extracted: done.extracted,
+        alreadyPresent: 0,
+        quarantined: done.quarantined,
+      })
       continue
     }
     if (options.signal?.aborted) break
@@ -93,7 +113,10 @@ export async function ingest(downloadsDir: string, root: string, options: Ingest
     const unsafe = await findUnsafeEntries(joinedPath)
     if (unsafe.length > 0) {
       const listed = unsafe.map((entry) => `'${entry.name}' (${entry.reason})`).join(', ')
-      throw new DatasetError('unsafe_archive_entry', `refusing ${set.name}: ${unsafe.length === 20 ? 'at least ' : ''}${unsafe.length} entr${unsafe.length === 1 ? 'y' : 'ies'} would escape the target: ${listed}`)
+      throw new DatasetError(
+        'unsafe_archive_entry',
+        `refusing ${set.name}: ${unsafe.length === 20 ? 'at least ' : ''}${unsafe.length} entr${unsafe.length === 1 ? 'y' : 'ies'} would escape the target: ${listed}`,
+      )
     }
     const archiveReport = await extractArchive(joinedPath, set.name, generator, root, options, progress, report.quarantined)
     archiveReport.parts = set.partPaths.length + 1
@@ -143,7 +166,10 @@ async function extractArchive(
     const relPath = `${generator}/${place.split}/${place.label}/${place.fileName}`
     const problem = await decodeProblem(bytes)
     if (problem) {
-      await quarantine({ path: relPath, reason: problem.reason, detail: problem.detail, archive, entry: entry.name, keptAt: `${QUARANTINE_FOLDER}/${relPath}` }, bytes)
+      await quarantine(
+        { path: relPath, reason: problem.reason, detail: problem.detail, archive, entry: entry.name, keptAt: `${QUARANTINE_FOLDER}/${relPath}` },
+        bytes,
+      )
       return
     }
     const folder = join(root, generator, place.split, place.label)
@@ -162,7 +188,13 @@ async function extractArchive(
           if (entry.kind === 'directory') continue
           const place = layoutPlaceOf(entry.name)
           if (!place || !isImageFileName(place.fileName)) {
-            await quarantine({ path: entry.name, reason: 'outside_layout', detail: 'not an image under {train,val}/{ai,nature}; not extracted', archive, entry: entry.name })
+            await quarantine({
+              path: entry.name,
+              reason: 'outside_layout',
+              detail: 'not an image under {train,val}/{ai,nature}; not extracted',
+              archive,
+              entry: entry.name,
+            })
             continue
           }
           const relPath = `${generator}/${place.split}/${place.label}/${place.fileName}`
@@ -172,7 +204,13 @@ async function extractArchive(
             continue
           }
           if (existing !== undefined) {
-            await quarantine({ path: relPath, reason: 'name_collision', detail: `another entry already wrote ${relPath} with ${existing} bytes`, archive, entry: entry.name })
+            await quarantine({
+              path: relPath,
+              reason: 'name_collision',
+              detail: `another entry already wrote ${relPath} with ${existing} bytes`,
+              archive,
+              entry: entry.name,
+            })
             continue
           }
           if ((await sizeOf(join(root, QUARANTINE_FOLDER, relPath))) === entry.uncompressedSize) continue

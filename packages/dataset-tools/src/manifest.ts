@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { once } from 'node:events'
 import { createDb, ensureDbDirectory, manifestImages, type Db } from '@genimage/shared/db'
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
-import { readImageHeader } from './image-info.ts'
+import { readImageHeader } from '@genimage/imaging'
 import { defaultImageConcurrency, forEachConcurrent } from './pool.ts'
 import { silentProgress, type Progress } from './progress.ts'
 import { TOOL_FOLDER } from './state.ts'
@@ -78,7 +78,15 @@ async function unchangedPaths(db: Db, dataset: string, images: LayoutImage[]): P
   const rows = await db
     .select({ path: manifestImages.path, bytes: manifestImages.bytes, mtimeMs: manifestImages.mtimeMs })
     .from(manifestImages)
-    .where(and(eq(manifestImages.dataset, dataset), inArray(manifestImages.path, images.map((image) => image.relPath))))
+    .where(
+      and(
+        eq(manifestImages.dataset, dataset),
+        inArray(
+          manifestImages.path,
+          images.map((image) => image.relPath),
+        ),
+      ),
+    )
   const recorded = new Map(rows.map((row) => [row.path, row]))
   const unchanged = new Set<string>()
   await Promise.all(
@@ -111,11 +119,15 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
       if (options.signal?.aborted) break
       const unchanged = await unchangedPaths(db, dataset, batch)
       const records: ManifestRecord[] = []
-      await forEachConcurrent(batch.filter((image) => !unchanged.has(image.relPath)), options.concurrency ?? defaultImageConcurrency(), async (image) => {
-        const { record, readable } = await describeImage(dataset, image)
-        if (!readable) report.unreadable.push(image.relPath)
-        records.push(record)
-      })
+      await forEachConcurrent(
+        batch.filter((image) => !unchanged.has(image.relPath)),
+        options.concurrency ?? defaultImageConcurrency(),
+        async (image) => {
+          const { record, readable } = await describeImage(dataset, image)
+          if (!readable) report.unreadable.push(image.relPath)
+          records.push(record)
+        },
+      )
       if (records.length > 0) {
         await db
           .insert(manifestImages)
@@ -182,7 +194,13 @@ async function countRecords(db: Db, dataset: string): Promise<number> {
 async function removeVanished(db: Db, dataset: string): Promise<number> {
   const vanished: string[] = []
   await forEachConcurrent(readManifest(db, dataset), 16, async (record) => {
-    if (!(await stat(resolve(dataset, record.path)).then(() => true, () => false))) vanished.push(record.path)
+    if (
+      !(await stat(resolve(dataset, record.path)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      vanished.push(record.path)
   })
   for (let i = 0; i < vanished.length; i += ROWS_PER_BATCH) {
     const paths = vanished.slice(i, i + ROWS_PER_BATCH)

@@ -1,6 +1,6 @@
 import { copyFileSync, constants, linkSync, lstatSync, mkdirSync, opendirSync, readlinkSync, statSync, symlinkSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
-import { IMAGE_NAME_PATTERN, isImageFileName, MERGED_FOLDER } from './generators.ts'
+import { IMAGE_NAME_PATTERN, isImageFileName, MERGED_FOLDER } from '@genimage/shared/genimage'
 import { canLinkInParallel, linkInParallel } from './merge-parallel.ts'
 import { silentProgress, type Progress } from './progress.ts'
 import { assertDirectory, countImages, listLeafFolders, type LeafFolder, type WalkOptions } from './walk.ts'
@@ -61,7 +61,15 @@ export async function merge(rootPath: string, options: MergeOptions = {}): Promi
   await assertDirectory(root, 'dataset root')
   const progress = options.progress ?? silentProgress
   const merged = join(root, MERGED_FOLDER)
-  const report: MergeReport = { root, merged, created: { hardlink: 0, symlink: 0, copy: 0 }, alreadyPresent: 0, conflicts: [], fallbacks: [], interrupted: false }
+  const report: MergeReport = {
+    root,
+    merged,
+    created: { hardlink: 0, symlink: 0, copy: 0 },
+    alreadyPresent: 0,
+    conflicts: [],
+    fallbacks: [],
+    interrupted: false,
+  }
   let method: LinkMethod = options.method ?? 'hardlink'
   const leaves = await listLeafFolders(root, options)
   if (progress.active) progress.start(await countImages(root, options), 'merge')

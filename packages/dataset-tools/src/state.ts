@@ -30,10 +30,11 @@ export async function appendQuarantine(root: string, records: readonly Quarantin
 export async function readQuarantine(root: string): Promise<QuarantineRecord[]> {
   const text = await readFile(join(root, QUARANTINE_LIST), 'utf8').catch(() => '')
   const byPath = new Map<string, QuarantineRecord>()
-  for (const line of text.split('\n')) if (line.trim()) {
-    const record = JSON.parse(line) as QuarantineRecord
-    byPath.set(`${record.archive ?? ''}:${record.path}`, record)
-  }
+  for (const line of text.split('\n'))
+    if (line.trim()) {
+      const record = JSON.parse(line) as QuarantineRecord
+      byPath.set(`${record.archive ?? ''}:${record.path}`, record)
+    }
   return [...byPath.values()]
 }
 

@@ -85,7 +85,12 @@ export async function transformTree(root: string, out: string, options: Transfor
         }
         const folder = join(out, image.generator, image.split, image.label)
         const target = join(folder, plan.outName)
-        if (await stat(target).then(() => true, () => false)) {
+        if (
+          await stat(target).then(
+            () => true,
+            () => false,
+          )
+        ) {
           report.alreadyDone++
           return
         }
@@ -115,7 +120,14 @@ export async function transformTree(root: string, out: string, options: Transfor
   report.interrupted = Boolean(options.signal?.aborted)
   report.skipped.sort((a, b) => a.path.localeCompare(b.path))
   report.failed.sort((a, b) => a.path.localeCompare(b.path))
-  await writeJsonAtomic(sidecarPath, { ...sidecar, status: report.interrupted ? 'interrupted' : 'complete', written: report.written + report.alreadyDone, skipped: report.skipped, failed: report.failed, ...options.summary?.() })
+  await writeJsonAtomic(sidecarPath, {
+    ...sidecar,
+    status: report.interrupted ? 'interrupted' : 'complete',
+    written: report.written + report.alreadyDone,
+    skipped: report.skipped,
+    failed: report.failed,
+    ...options.summary?.(),
+  })
   return report
 }
 

@@ -1,8 +1,8 @@
 import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { digest, readChecksumList, type HashAlgorithm } from './checksums.ts'
-import { generatorNameForFolder } from './generators.ts'
-import { decodeProblem } from './image-info.ts'
+import { generatorDisplayName } from '@genimage/shared/genimage'
+import { decodeProblem } from '@genimage/imaging'
 import { defaultImageConcurrency, forEachConcurrent } from './pool.ts'
 import { silentProgress, type Progress } from './progress.ts'
 import { readQuarantine, readState, TOOL_FOLDER, writeJsonAtomic } from './state.ts'
@@ -84,7 +84,15 @@ export async function verify(root: string, options: VerifyOptions = {}): Promise
   try {
     for (const leaf of leaves) {
       const finished = state.done[leaf.relDir]
-      const subset: VerifySubset = finished ?? { generator: leaf.generator, generatorName: generatorNameForFolder(leaf.generator), split: leaf.split, label: leaf.label, files: 0, ok: 0, problems: [] }
+      const subset: VerifySubset = finished ?? {
+        generator: leaf.generator,
+        generatorName: generatorDisplayName(leaf.generator),
+        split: leaf.split,
+        label: leaf.label,
+        files: 0,
+        ok: 0,
+        problems: [],
+      }
       if (!finished) {
         await forEachConcurrent(
           imagesInLeaf(leaf),
@@ -132,7 +140,10 @@ export async function verify(root: string, options: VerifyOptions = {}): Promise
   if (!report.interrupted) {
     for (const [algorithm, sums] of lists) {
       for (const path of sums.keys()) {
-        const present = await stat(join(root, path)).then(() => true, () => false)
+        const present = await stat(join(root, path)).then(
+          () => true,
+          () => false,
+        )
         if (!present) report.missing.push({ path, kind: 'missing', detail: `listed in the ${algorithm} list, not on disk` })
       }
     }

@@ -1,7 +1,7 @@
 import { opendir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DatasetError } from './errors.ts'
-import { isImageFileName, LABELS, MERGED_FOLDER, SPLITS, type Label, type Split } from './generators.ts'
+import { isImageFileName, LABELS, MERGED_FOLDER, SPLITS, type Label, type Split } from '@genimage/shared/genimage'
 
 /** One image in a GenImage-layout tree. */
 export interface LayoutImage {

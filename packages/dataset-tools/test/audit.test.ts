@@ -53,7 +53,9 @@ describe('audit', () => {
     for (const split of ['train', 'val']) {
       for (const label of ['ai', 'nature']) {
         for (let i = 0; i < 6; i++) {
-          const jpeg = await sharp(noisePixels(40, 40, seed++), { raw: { width: 40, height: 40, channels: 3 } }).jpeg({ quality: 96 }).toBuffer()
+          const jpeg = await sharp(noisePixels(40, 40, seed++), { raw: { width: 40, height: 40, channels: 3 } })
+            .jpeg({ quality: 96 })
+            .toBuffer()
           await writeAt(join(made.path, 'VQDM', split, label, `${i}.jpg`), jpeg)
         }
       }

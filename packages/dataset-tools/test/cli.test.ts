@@ -48,7 +48,13 @@ describe('genimage dataset (the CLI)', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     // The sidecar is written before the first image: from then on the run is in its image loop.
-    while (!(await stat(join(out, 'degrade.json')).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20))
+    while (
+      !(await stat(join(out, 'degrade.json')).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 20))
     child.kill('SIGINT')
     expect(await exited).toBe(130)
     expect(stderr).toMatch(/run the same command again to continue/)

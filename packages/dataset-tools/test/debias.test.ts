@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { audit } from '../src/audit.ts'
 import { debias } from '../src/debias.ts'
-import { estimateJpegQuality } from '../src/jpeg-quality.ts'
+import { estimateJpegQuality } from '@genimage/imaging'
 import { jpegOf, pngOf, temporaryFolders, writeAt } from './fixtures.ts'
 
 const folder = temporaryFolders()

@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { degrade } from '../src/degrade.ts'
 import { DatasetError } from '../src/errors.ts'
-import { estimateJpegQuality } from '../src/jpeg-quality.ts'
+import { estimateJpegQuality } from '@genimage/imaging'
 import type { Progress } from '../src/progress.ts'
 import { temporaryFolders, writeLayoutTree } from './fixtures.ts'
 
@@ -28,7 +28,11 @@ describe('degrade', () => {
     const real = await sharp(await readFile(join(out, 'SD_V1.4', 'train', 'nature', 'n0.jpg'))).metadata()
     expect(real).toMatchObject({ width: 28, height: 24 })
     const sidecar = JSON.parse(await readFile(join(out, 'degrade.json'), 'utf8'))
-    expect(sidecar).toMatchObject({ status: 'complete', written: 12, parameters: { downscale: 24, jpeg: 65, blur: null, interpolation: 'cubic', degradeReal: true, seed: 0 } })
+    expect(sidecar).toMatchObject({
+      status: 'complete',
+      written: 12,
+      parameters: { downscale: 24, jpeg: 65, blur: null, interpolation: 'cubic', degradeReal: true, seed: 0 },
+    })
   })
 
   it('is byte-identical across runs and blurs visibly; keeps real images untouched when asked', async () => {

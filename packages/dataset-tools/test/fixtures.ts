@@ -39,11 +39,15 @@ export function noisePixels(width: number, height: number, seed: number): Buffer
 }
 
 export function pngOf(width: number, height: number, seed: number): Promise<Buffer> {
-  return sharp(noisePixels(width, height, seed), { raw: { width, height, channels: 3 } }).png().toBuffer()
+  return sharp(noisePixels(width, height, seed), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer()
 }
 
 export function jpegOf(width: number, height: number, seed: number, quality = 96): Promise<Buffer> {
-  return sharp(noisePixels(width, height, seed), { raw: { width, height, channels: 3 } }).jpeg({ quality }).toBuffer()
+  return sharp(noisePixels(width, height, seed), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer()
 }
 
 export async function writeAt(path: string, bytes: Uint8Array | string): Promise<void> {

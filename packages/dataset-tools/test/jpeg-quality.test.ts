@@ -1,7 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { readImageHeader } from '../src/image-info.ts'
-import { estimateJpegQuality, readQuantisationTables, scaledStandardTable } from '../src/jpeg-quality.ts'
+import { readImageHeader } from '@genimage/imaging'
+import { estimateJpegQuality, readQuantisationTables, scaledStandardTable } from '@genimage/imaging'
 import { noisePixels, pngOf } from './fixtures.ts'
 
 const source = sharp(noisePixels(40, 24, 3), { raw: { width: 40, height: 24, channels: 3 } })

@@ -22,7 +22,10 @@ async function tree(): Promise<string> {
 async function rows(root: string) {
   const db = await createDb(defaultManifestUrl(root))
   try {
-    return await db.select().from(manifestImages).where(eq(manifestImages.dataset, resolve(root)))
+    return await db
+      .select()
+      .from(manifestImages)
+      .where(eq(manifestImages.dataset, resolve(root)))
   } finally {
     db.$client.close()
   }
@@ -37,11 +40,18 @@ describe('manifest', () => {
     const all = await rows(root)
     const q75 = all.find((row) => row.path === 'Wukong/val/nature/q75.jpg')!
     expect(q75).toMatchObject({ generator: 'Wukong', split: 'val', label: 'nature', format: 'jpeg', width: 50, height: 30, jpegQuality: 75 })
-    expect(q75.sha256).toBe(createHash('sha256').update(await readFile(join(root, q75.path))).digest('hex'))
+    expect(q75.sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(join(root, q75.path)))
+        .digest('hex'),
+    )
     const png = all.find((row) => row.path === 'Wukong/train/ai/train_0.png')!
     expect(png).toMatchObject({ format: 'png', width: 40, height: 40, jpegQuality: null, label: 'ai' })
     expect(all.filter((row) => row.label === 'nature' && row.path !== q75.path).every((row) => row.jpegQuality === 96)).toBe(true)
-    const lines = (await readFile(join(root, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { path: string })
+    const lines = (await readFile(join(root, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { path: string })
     expect(lines.map((line) => line.path)).toEqual(all.map((row) => row.path).sort())
   })
 

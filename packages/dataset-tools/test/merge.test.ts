@@ -55,7 +55,9 @@ describe('merge', () => {
     const root = await tree()
     await writeAt(join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), 'someone else')
     const report = await merge(root)
-    expect(report.conflicts).toEqual([{ path: join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), source: join(root, 'ADM', 'train', 'ai', 'train_0.png') }])
+    expect(report.conflicts).toEqual([
+      { path: join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), source: join(root, 'ADM', 'train', 'ai', 'train_0.png') },
+    ])
     expect(await readFile(join(root, 'imagenet_ai', 'train', 'ai', 'ADM_train_0.png'), 'utf8')).toBe('someone else')
   })
 })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildMini, MINI_GENERATOR_NAMES, MINI_PHOTOS_DIR, type BuildMiniOptions } from '../src/index.ts'
-import { estimateJpegQuality } from '../src/jpeg-quality.ts'
+import { estimateJpegQuality } from '@genimage/imaging'
 import { listPhotos, splitPhotos } from '../src/mini/photos.ts'
 
 const SMALL = { perClassTrain: 6, perClassVal: 2, autoencoderSteps: 8 } satisfies BuildMiniOptions
@@ -42,7 +42,10 @@ describe('GenImage-mini from the shipped photos', () => {
   it('writes the declared number of images per generator, split and class, ai as PNG and nature as JPEG q96', async () => {
     expect(MINI_GENERATOR_NAMES.length).toBeGreaterThanOrEqual(4)
     for (const generator of MINI_GENERATOR_NAMES) {
-      for (const [split, count] of [['train', 6], ['val', 2]] as const) {
+      for (const [split, count] of [
+        ['train', 6],
+        ['val', 2],
+      ] as const) {
         const ai = [...first.keys()].filter((k) => k.startsWith(path.join(generator, split, 'ai') + path.sep))
         const nature = [...first.keys()].filter((k) => k.startsWith(path.join(generator, split, 'nature') + path.sep))
         expect(ai, `${generator}/${split}/ai`).toHaveLength(count)
@@ -144,7 +147,9 @@ describe('GenImage-mini options', () => {
     await rm(photos, { recursive: true, force: true })
     await import('node:fs/promises').then((fs) => fs.mkdir(photos))
     for (const [i, colour] of colours.entries()) {
-      await sharp({ create: { width: 200, height: 150, channels: 3, background: colour } }).png().toFile(path.join(photos, `p${i}.png`))
+      await sharp({ create: { width: 200, height: 150, channels: 3, background: colour } })
+        .png()
+        .toFile(path.join(photos, `p${i}.png`))
     }
     const split = splitPhotos(await listPhotos(photos))
     const colourOf = (name: string) => colours[Number(name.slice(1, -4))]!
@@ -152,7 +157,10 @@ describe('GenImage-mini options', () => {
     await buildMini(root, { ...SMALL, seed: 3, size: 64, photos, generators: ['Bicubic'] })
     for (const [file, bytes] of await images(root)) {
       const { channels } = await sharp(bytes).stats()
-      const mean = `#${channels.slice(0, 3).map((c) => Math.round(c.mean).toString(16).padStart(2, '0')).join('')}`
+      const mean = `#${channels
+        .slice(0, 3)
+        .map((c) => Math.round(c.mean).toString(16).padStart(2, '0'))
+        .join('')}`
       const nearest = colours.reduce((best, c) => (distance(c, mean) < distance(best, mean) ? c : best))
       const allowed = (file.includes(`${path.sep}val${path.sep}`) ? split.val : split.train).map(colourOf)
       expect(allowed, file).toContain(nearest)

@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { degrade, degradeImage, type EncoderRoute } from '../src/degrade.ts'
-import { MAX_DECODE_PIXELS } from '../src/image-info.ts'
-import { estimateJpegQuality } from '../src/jpeg-quality.ts'
-import { nativePngJpeg } from '../src/native-png-jpeg.ts'
+import { MAX_DECODE_PIXELS } from '@genimage/imaging'
+import { estimateJpegQuality } from '@genimage/imaging'
+import { nativePngJpeg } from '@genimage/imaging'
 import { temporaryFolders } from './fixtures.ts'
 import { craftPng, pictureLikePixels, pngChunk } from './png-craft.ts'
 
@@ -13,7 +13,9 @@ const folder = temporaryFolders()
 const PHOTOS = new URL('../photos/', import.meta.url)
 
 function sharpJpeg(png: Buffer, quality: number): Promise<Buffer> {
-  return sharp(png, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'truncated' }).jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false }).toBuffer()
+  return sharp(png, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'truncated' })
+    .jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false })
+    .toBuffer()
 }
 
 async function meanAbsoluteDifference(a: Buffer, b: Buffer): Promise<number> {
@@ -115,7 +117,12 @@ describe('native PNG → JPEG path', () => {
 
   it('records the encoders in degrade.json and writes byte-identical JPEGs run after run', async () => {
     const root = await folder('native-root')
-    for (const [split, label, index] of [['train', 'ai', 0], ['train', 'ai', 1], ['val', 'ai', 2], ['val', 'nature', 3]] as const) {
+    for (const [split, label, index] of [
+      ['train', 'ai', 0],
+      ['train', 'ai', 1],
+      ['val', 'ai', 2],
+      ['val', 'nature', 3],
+    ] as const) {
       await mkdir(join(root, 'SD_V1.4', split, label), { recursive: true })
       const pixels = pictureLikePixels(64 + index * 8, 48, 3)
       const png = craftPng(pixels, 64 + index * 8, 48, 3)

@@ -25,8 +25,14 @@ describe('verify', () => {
     expect(report.passed).toBe(true)
     expect(report.files).toBe(16)
     expect(report.subsets.map((s) => `${s.generator}/${s.split}/${s.label}:${s.ok}`)).toEqual([
-      'ADM/train/ai:2', 'ADM/train/nature:2', 'ADM/val/ai:2', 'ADM/val/nature:2',
-      'BigGAN/train/ai:2', 'BigGAN/train/nature:2', 'BigGAN/val/ai:2', 'BigGAN/val/nature:2',
+      'ADM/train/ai:2',
+      'ADM/train/nature:2',
+      'ADM/val/ai:2',
+      'ADM/val/nature:2',
+      'BigGAN/train/ai:2',
+      'BigGAN/train/nature:2',
+      'BigGAN/val/ai:2',
+      'BigGAN/val/nature:2',
     ])
   })
 

@@ -2,7 +2,11 @@ import { z } from 'zod'
 
 export const EdgeConfig = z.object({
   /** Largest multipart request accepted, in bytes (all images together). */
-  maxRequestBytes: z.number().int().positive().default(20 * 1024 * 1024),
+  maxRequestBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(20 * 1024 * 1024),
   /** Largest width × height accepted, checked from the image header before it reaches a runner. */
   maxImagePixels: z.number().int().positive().default(40_000_000),
   /**
@@ -77,7 +81,9 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
-    runnerUrls: e.RUNNER_URLS.split(',').map((u) => u.trim()).filter(Boolean),
+    runnerUrls: e.RUNNER_URLS.split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
     runnerRegistry: e.RUNNER_REGISTRY === 'true',
     runnerHeartbeatTtlMs: e.RUNNER_HEARTBEAT_TTL_MS,
     breakerThreshold: e.BREAKER_THRESHOLD,

@@ -41,9 +41,22 @@ function errorResponses(codes: ErrorCode[]): Record<string, unknown> {
 export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
   const form = contractSchema(DetectForm, 'input') as { properties: Record<string, unknown> }
   const detectErrors: ErrorCode[] = [
-    'invalid_request', 'missing_image', 'unsupported_media_type', 'payload_too_large', 'image_too_large', 'corrupt_image',
-    'model_not_found', 'no_runner_available', 'runner_error', 'queue_full', 'unauthorized', 'forbidden', 'rate_limited',
-    'url_not_allowed', 'url_fetch_failed', 'internal_error',
+    'invalid_request',
+    'missing_image',
+    'unsupported_media_type',
+    'payload_too_large',
+    'image_too_large',
+    'corrupt_image',
+    'model_not_found',
+    'no_runner_available',
+    'runner_error',
+    'queue_full',
+    'unauthorized',
+    'forbidden',
+    'rate_limited',
+    'url_not_allowed',
+    'url_fetch_failed',
+    'internal_error',
   ]
   const experimentErrors: ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
   const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } }
@@ -104,7 +117,10 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
         get: {
           operationId: 'listModels',
           summary: 'Models served by ready runners (scope `detect`)',
-          responses: { '200': { description: 'served models', content: json('ModelsResponse') }, ...errorResponses(['unauthorized', 'forbidden', 'rate_limited']) },
+          responses: {
+            '200': { description: 'served models', content: json('ModelsResponse') },
+            ...errorResponses(['unauthorized', 'forbidden', 'rate_limited']),
+          },
         },
       },
       '/v1/experiments': {
@@ -142,7 +158,10 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
           summary: 'Progress as server-sent events, each `data:` line one ExperimentProgressEvent (scope `experiments`)',
           parameters: [idParameter],
           responses: {
-            '200': { description: 'event stream', content: { 'text/event-stream': { itemSchema: ref('ExperimentProgressEvent'), schema: { type: 'string' } } } },
+            '200': {
+              description: 'event stream',
+              content: { 'text/event-stream': { itemSchema: ref('ExperimentProgressEvent'), schema: { type: 'string' } } },
+            },
             ...errorResponses([...experimentErrors, 'not_found']),
           },
         },
@@ -166,7 +185,12 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
         },
       },
       '/openapi.json': {
-        get: { operationId: 'openapi', summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
       },
     },
   }

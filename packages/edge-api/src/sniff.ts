@@ -59,7 +59,10 @@ function jpegSize(b: Uint8Array): { width?: number; height?: number } {
 function webpSize(b: Uint8Array): { width?: number; height?: number } {
   const chunk = String.fromCharCode(...b.subarray(12, 16))
   if (chunk === 'VP8X' && b.length >= 30) {
-    return { width: 1 + ((b[24] as number) | ((b[25] as number) << 8) | ((b[26] as number) << 16)), height: 1 + ((b[27] as number) | ((b[28] as number) << 8) | ((b[29] as number) << 16)) }
+    return {
+      width: 1 + ((b[24] as number) | ((b[25] as number) << 8) | ((b[26] as number) << 16)),
+      height: 1 + ((b[27] as number) | ((b[28] as number) << 8) | ((b[29] as number) << 16)),
+    }
   }
   if (chunk === 'VP8L' && b.length >= 25) {
     const bits = (b[21] as number) | ((b[22] as number) << 8) | ((b[23] as number) << 16) | ((b[24] as number) << 24)

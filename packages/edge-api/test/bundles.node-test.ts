@@ -95,7 +95,9 @@ async function listen(handler: (request: Request) => Response | Promise<Response
 async function startWorkerd(bindings: Record<string, string>) {
   const port = await freePort()
   const all = { DATABASE_URL: 'http://127.0.0.1:9', RUNNER_REGISTRY: 'true', ...bindings }
-  const text = Object.entries(all).map(([name, value]) => `(name = "${name}", text = "${value}")`).join(',\n    ')
+  const text = Object.entries(all)
+    .map(([name, value]) => `(name = "${name}", text = "${value}")`)
+    .join(',\n    ')
   const config = (await readFile(new URL('../workerd/edge.capnp', import.meta.url), 'utf8'))
     .replace('"../dist/edge-workerd.js"', '"edge-workerd.js"')
     .replace('127.0.0.1:8787', `127.0.0.1:${port}`)
@@ -108,7 +110,13 @@ async function startWorkerd(bindings: Record<string, string>) {
   const exited = new Promise<void>((done) => workerd.once('exit', () => done()))
   const url = `http://127.0.0.1:${port}`
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false)) break
+    if (
+      await fetch(`${url}/openapi.json`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
     await new Promise((r) => setTimeout(r, 100))
   }
   return {

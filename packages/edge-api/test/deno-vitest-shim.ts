@@ -113,7 +113,8 @@ function throwMatchers(error: unknown, threw: boolean, negate: boolean) {
   return (expected?: RegExp | string) => {
     const message = error instanceof Error ? error.message : String(error)
     const pass = threw && (expected === undefined || (typeof expected === 'string' ? message.includes(expected) : expected.test(message)))
-    if (pass === negate) throw new assert.AssertionError({ message: `expected ${negate ? 'no ' : ''}throw matching ${expected}, got ${threw ? message : 'no throw'}` })
+    if (pass === negate)
+      throw new assert.AssertionError({ message: `expected ${negate ? 'no ' : ''}throw matching ${expected}, got ${threw ? message : 'no throw'}` })
   }
 }
 

@@ -8,10 +8,13 @@ const post = (app: { request: (path: string, init: RequestInit) => Response | Pr
 describe('POST /v1/detect', () => {
   it('scores a JPEG and a PNG in upload order and records one row per image', async () => {
     const { app, rows } = await edgeWith({ r1: oipPeer() })
-    const res = await post(app, form([
-      { name: 'image', value: JPEG_8x8, filename: 'a.jpg' },
-      { name: 'image', value: PNG_8x8, filename: 'b.png' },
-    ]))
+    const res = await post(
+      app,
+      form([
+        { name: 'image', value: JPEG_8x8, filename: 'a.jpg' },
+        { name: 'image', value: PNG_8x8, filename: 'b.png' },
+      ]),
+    )
     expect(res.status).toBe(200)
     const body = DetectResponse.parse(await res.json())
     expect(body.model).toEqual({ name: 'fixture', version: '1' })
@@ -106,14 +109,30 @@ describe('POST /v1/detect', () => {
     expect(peer.calls.infer).toBe(0)
   })
 
-  it('passes the runner\'s corrupt_image through with the index of the bad image', async () => {
+  it("passes the runner's corrupt_image through with the index of the bad image", async () => {
     const peer = oipPeer({ failInfer: { status: 422, body: { error: 'premature end of JPEG', code: 'corrupt_image', image: 1 } } })
-    const error = await rejects({ r1: peer }, form([{ name: 'image', value: JPEG_8x8 }, { name: 'image', value: JPEG_8x8.slice(0, 120) }]), 422, 'corrupt_image')
+    const error = await rejects(
+      { r1: peer },
+      form([
+        { name: 'image', value: JPEG_8x8 },
+        { name: 'image', value: JPEG_8x8.slice(0, 120) },
+      ]),
+      422,
+      'corrupt_image',
+    )
     expect(error.error.image).toBe(1)
   })
 
   it('answers 404 model_not_found for a model no runner serves', async () => {
-    const error = await rejects({ r1: oipPeer() }, form([{ name: 'image', value: JPEG_8x8 }, { name: 'model', value: 'nope' }]), 404, 'model_not_found')
+    const error = await rejects(
+      { r1: oipPeer() },
+      form([
+        { name: 'image', value: JPEG_8x8 },
+        { name: 'model', value: 'nope' },
+      ]),
+      404,
+      'model_not_found',
+    )
     expect(error.error.message).toMatch(/nope/)
   })
 
@@ -157,7 +176,10 @@ describe('GET /v1/models and /healthz', () => {
   it('lists served models with the number of runners serving each', async () => {
     const { app } = await edgeWith({ r1: oipPeer({ models: ['a', 'b'] }), r2: oipPeer({ models: ['b'] }) })
     const body = ModelsResponse.parse(await (await app.request('/v1/models')).json())
-    expect(body.models.map((m) => [m.name, m.runners])).toEqual([['a', 1], ['b', 2]])
+    expect(body.models.map((m) => [m.name, m.runners])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ])
     expect(body.hint).toBeUndefined()
   })
 

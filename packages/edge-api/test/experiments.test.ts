@@ -27,13 +27,22 @@ afterAll(async () => {
 async function startEdge() {
   const db = await createDb(url)
   open.push(db)
-  const app = createApp({ store: createLibsqlStore(db), runners: new RunnerPool([]), experiments: libsqlExperimentStore(db, { progressPollMs: 10 }), log: () => {} })
+  const app = createApp({
+    store: createLibsqlStore(db),
+    runners: new RunnerPool([]),
+    experiments: libsqlExperimentStore(db, { progressPollMs: 10 }),
+    log: () => {},
+  })
   return { app, db }
 }
 
 const MINI = ['Bicubic', 'RDN-slim', 'RDN-medium', 'Autoencoder']
 const post = (app: Awaited<ReturnType<typeof startEdge>>['app'], body: unknown) =>
-  app.request('/v1/experiments', { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+  app.request('/v1/experiments', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
 
 async function expectBadField(response: Response, field: string, message?: RegExp) {
   expect(response.status).toBe(400)
@@ -86,16 +95,32 @@ describe('/v1/experiments', () => {
 
   it('expands a protocol into runs, lists it, shows it, and 404s an unknown id', async () => {
     const { app } = await startEdge()
-    const response = await post(app, { protocol: 'table4', models: ['npr-tiny', 'resnet50-tiny'], dataRoot: '/data/mini', generators: MINI, name: 'mini table 4' })
+    const response = await post(app, {
+      protocol: 'table4',
+      models: ['npr-tiny', 'resnet50-tiny'],
+      dataRoot: '/data/mini',
+      generators: MINI,
+      name: 'mini table 4',
+    })
     expect(response.status).toBe(201)
     const created = ExperimentDetail.parse(await response.json())
     expect(response.headers.get('location')).toBe(`/v1/experiments/${created.id}`)
     expect(created).toMatchObject({ protocol: 'table4', state: 'queued', runs: { queued: 8 } })
-    expect(created.runDetails.map((r) => `${r.model}@${r.trainOn.join('+')}`).slice(0, 3)).toEqual(['npr-tiny@Bicubic', 'resnet50-tiny@Bicubic', 'npr-tiny@RDN-slim'])
+    expect(created.runDetails.map((r) => `${r.model}@${r.trainOn.join('+')}`).slice(0, 3)).toEqual([
+      'npr-tiny@Bicubic',
+      'resnet50-tiny@Bicubic',
+      'npr-tiny@RDN-slim',
+    ])
     expect(created.runDetails.every((r) => r.testOn.length === 4 && r.degradations.join() === 'none')).toBe(true)
 
-    const table5 = ExperimentDetail.parse(await (await post(app, { protocol: 'table5', models: ['npr-tiny'], dataRoot: '/d', generators: ['ADM', 'SD_V1.4'] })).json())
-    expect(table5.runDetails[0]).toMatchObject({ trainOn: ['SD_V1.4'], testOn: ['SD_V1.4'], degradations: ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'] })
+    const table5 = ExperimentDetail.parse(
+      await (await post(app, { protocol: 'table5', models: ['npr-tiny'], dataRoot: '/d', generators: ['ADM', 'SD_V1.4'] })).json(),
+    )
+    expect(table5.runDetails[0]).toMatchObject({
+      trainOn: ['SD_V1.4'],
+      testOn: ['SD_V1.4'],
+      degradations: ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'],
+    })
 
     const list = ExperimentListResponse.parse(await (await app.request('/v1/experiments')).json())
     expect(list.experiments.map((e) => e.id).includes(created.id)).toBe(true)
@@ -107,7 +132,11 @@ describe('/v1/experiments', () => {
 
   it('streams progress as SSE until the experiment ends, and an edge restart loses nothing', async () => {
     const first = await startEdge()
-    const created = ExperimentDetail.parse(await (await post(first.app, { protocol: 'custom', models: ['npr-tiny'], dataRoot: '/d', generators: MINI, trainOn: ['Bicubic'], testOn: ['Bicubic'] })).json())
+    const created = ExperimentDetail.parse(
+      await (
+        await post(first.app, { protocol: 'custom', models: ['npr-tiny'], dataRoot: '/d', generators: MINI, trainOn: ['Bicubic'], testOn: ['Bicubic'] })
+      ).json(),
+    )
     const runId = created.runDetails[0]!.id
 
     // The edge "restarts": a new connection and app over the same database file.
@@ -121,12 +150,18 @@ describe('/v1/experiments', () => {
       const run = progress.runs[0]!
       seen.push(`${run.state}:${run.progress.step}`)
       // A runner (simulated by writing the rows it writes) advances the run after each event it sees.
-      const next = run.progress.step === 0 && run.state === 'queued'
-        ? { state: 'running', progress: { ...run.progress, phase: 'training', step: 5, totalSteps: 10 } }
-        : run.progress.step === 5
-          ? { state: 'succeeded', progress: { ...run.progress, phase: 'done', step: 10 } }
-          : undefined
-      if (next) void second.db.update(jobs).set({ ...next, updatedAt: new Date(Date.now() + seen.length) }).where(eq(jobs.id, runId)).run()
+      const next =
+        run.progress.step === 0 && run.state === 'queued'
+          ? { state: 'running', progress: { ...run.progress, phase: 'training', step: 5, totalSteps: 10 } }
+          : run.progress.step === 5
+            ? { state: 'succeeded', progress: { ...run.progress, phase: 'done', step: 10 } }
+            : undefined
+      if (next)
+        void second.db
+          .update(jobs)
+          .set({ ...next, updatedAt: new Date(Date.now() + seen.length) })
+          .where(eq(jobs.id, runId))
+          .run()
       return false
     })
     expect(seen).toEqual(['queued:0', 'running:5', 'succeeded:10'])

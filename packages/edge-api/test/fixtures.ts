@@ -96,7 +96,10 @@ export async function edgeWith(peers: Record<string, ReturnType<typeof oipPeer> 
     return peer.app.fetch(request)
   }) as typeof fetch
   const { pool, ...deps } = options
-  const runners = new RunnerPool(Object.keys(peers).map((host) => `http://${host}`), { refreshMs: 0, ...pool, fetchFn })
+  const runners = new RunnerPool(
+    Object.keys(peers).map((host) => `http://${host}`),
+    { refreshMs: 0, ...pool, fetchFn },
+  )
   const logs: LogEntry[] = []
   const app = createApp({ store: createLibsqlStore(db), runners, keys: libsqlKeyStore(db), log: (e) => logs.push(e), ...deps, config })
   const rows = async () => db.select().from(detections)

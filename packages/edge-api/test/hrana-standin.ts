@@ -11,7 +11,15 @@ type Stmt = { sql: string; args?: HranaValue[] }
 type Request = { type: 'execute'; stmt: Stmt } | { type: 'batch'; batch: { steps: { stmt: Stmt }[] } } | { type: 'close' | 'get_autocommit' }
 
 const decode = (v: HranaValue): InValue =>
-  v.type === 'null' ? null : v.type === 'integer' ? BigInt(v.value) : v.type === 'float' ? v.value : v.type === 'text' ? v.value : Buffer.from(v.base64, 'base64')
+  v.type === 'null'
+    ? null
+    : v.type === 'integer'
+      ? BigInt(v.value)
+      : v.type === 'float'
+        ? v.value
+        : v.type === 'text'
+          ? v.value
+          : Buffer.from(v.base64, 'base64')
 
 function encode(v: unknown): HranaValue {
   if (v === null || v === undefined) return { type: 'null' }

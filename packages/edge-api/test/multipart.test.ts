@@ -23,7 +23,7 @@ async function encoded(form: FormData): Promise<{ body: Uint8Array<ArrayBuffer>;
 }
 
 describe('parseMultipart', () => {
-  it('reads what the runtime\'s own FormData encoder writes: files byte for byte, text fields, in order', async () => {
+  it("reads what the runtime's own FormData encoder writes: files byte for byte, text fields, in order", async () => {
     const binary = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 256)
     // Every byte value, and CR LF followed by dashes inside the content, must come back unchanged.
     binary.set(encoder.encode('\r\n--\r\n-- almost a boundary'), 1000)
@@ -34,7 +34,12 @@ describe('parseMultipart', () => {
     form.append('note', 'ünïcødé ✓')
     const { body, boundary } = await encoded(form)
     const parts = parseMultipart(body, boundary)
-    expect(parts.map((p) => [p.name, p.filename])).toEqual([['model', undefined], ['image', 'photo one.jpg'], ['image', 'b.png'], ['note', undefined]])
+    expect(parts.map((p) => [p.name, p.filename])).toEqual([
+      ['model', undefined],
+      ['image', 'photo one.jpg'],
+      ['image', 'b.png'],
+      ['note', undefined],
+    ])
     expect(text(parts[0]!.data)).toBe('resnet50')
     expect(parts[1]!.data).toEqual(binary)
     expect(text(parts[2]!.data)).toBe('second')
@@ -117,7 +122,6 @@ describe('parseMultipart', () => {
     refuses(many, 'b', /more than 4 parts/, { maxParts: 4 })
     expect(parseMultipart(many, 'b', { maxParts: 5 })).toHaveLength(5)
   })
-
 })
 
 describe('parseMultipart on mutated bodies', () => {

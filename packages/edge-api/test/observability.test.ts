@@ -1,13 +1,4 @@
-import {
-  DetectForm,
-  DetectResponse,
-  ErrorCode,
-  ErrorResponse,
-  ExperimentDetail,
-  ExperimentSpec,
-  HealthResponse,
-  ModelsResponse,
-} from '@genimage/shared'
+import { DetectForm, DetectResponse, ErrorCode, ErrorResponse, ExperimentDetail, ExperimentSpec, HealthResponse, ModelsResponse } from '@genimage/shared'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { edgeWith, form, JPEG_8x8, oipPeer } from './fixtures.ts'
@@ -31,8 +22,15 @@ describe('GET /openapi.json', () => {
     const doc = JSON.parse(await res.text()) as Doc
     expect(doc.openapi).toBe('3.1.0')
     expect(Object.keys(doc.paths).sort()).toEqual([
-      '/healthz', '/metrics', '/openapi.json', '/v1/detect', '/v1/experiments', '/v1/experiments/{id}',
-      '/v1/experiments/{id}/cancel', '/v1/experiments/{id}/events', '/v1/models',
+      '/healthz',
+      '/metrics',
+      '/openapi.json',
+      '/v1/detect',
+      '/v1/experiments',
+      '/v1/experiments/{id}',
+      '/v1/experiments/{id}/cancel',
+      '/v1/experiments/{id}/events',
+      '/v1/models',
     ])
     expect(doc.components.schemas.ExperimentSpec).toEqual(withoutDialect(ExperimentSpec, 'input'))
     expect(doc.components.schemas.ExperimentDetail).toEqual(withoutDialect(ExperimentDetail))
@@ -72,7 +70,13 @@ describe('GET /metrics', () => {
     const res = await app.request('/metrics')
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
     const text = await res.text()
-    const value = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1])
+    const value = (series: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(' ')[1],
+      )
     expect(value('edge_http_requests_total{route="/v1/detect",method="POST",status="200"}')).toBe(2)
     expect(value('edge_http_requests_total{route="/v1/detect",method="POST",status="400"}')).toBe(1)
     expect(value('edge_http_requests_total{route="other",method="GET",status="404"}')).toBe(1)

@@ -128,7 +128,7 @@ describe('retries and the circuit breaker', () => {
     expect(runners.routable(gone)).toBe(true)
   })
 
-  it('passes a runner\'s 429 queue_full with Retry-After to the client without retrying elsewhere', async () => {
+  it("passes a runner's 429 queue_full with Retry-After to the client without retrying elsewhere", async () => {
     const full = () => oipPeer({ failInfer: { status: 429, body: { error: 'queue full', code: 'queue_full' }, headers: { 'retry-after': '2' } } })
     const a = full()
     const b = full()

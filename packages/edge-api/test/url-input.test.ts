@@ -65,10 +65,14 @@ describe('url input', () => {
   })
 
   it('fetches and scores an image from a public address', async () => {
-    const { app, rows } = await edgeWith({ r1: oipPeer() }, { allowUrlInput: true }, {
-      resolveHost: publicDns({ 'images.example': [PUBLIC] }),
-      fetchUrl: internetVia(),
-    })
+    const { app, rows } = await edgeWith(
+      { r1: oipPeer() },
+      { allowUrlInput: true },
+      {
+        resolveHost: publicDns({ 'images.example': [PUBLIC] }),
+        fetchUrl: internetVia(),
+      },
+    )
     const before = hits.length
     const res = await post(app, withUrl('http://images.example/cat.png'))
     expect(res.status).toBe(200)
@@ -81,15 +85,19 @@ describe('url input', () => {
 
   it('refuses a host whose DNS answer includes a private address, and redirects to loopback or private hosts', async () => {
     const redirect = (location: string) => () => new Response(null, { status: 302, headers: { location } })
-    const { app } = await edgeWith({ r1: oipPeer() }, { allowUrlInput: true }, {
-      resolveHost: publicDns({ 'images.example': [PUBLIC], 'mixed.example': [PUBLIC, '10.1.2.3'], 'intranet.example': ['fd00::5'] }),
-      fetchUrl: internetVia({
-        'images.example/to-loopback': redirect(`http://127.0.0.1:${port}/a.png`),
-        'images.example/to-intranet': redirect('http://intranet.example/a.png'),
-        'images.example/to-metadata': redirect('http://169.254.169.254/latest/meta-data'),
-        'images.example/loop': redirect('/loop'),
-      }),
-    })
+    const { app } = await edgeWith(
+      { r1: oipPeer() },
+      { allowUrlInput: true },
+      {
+        resolveHost: publicDns({ 'images.example': [PUBLIC], 'mixed.example': [PUBLIC, '10.1.2.3'], 'intranet.example': ['fd00::5'] }),
+        fetchUrl: internetVia({
+          'images.example/to-loopback': redirect(`http://127.0.0.1:${port}/a.png`),
+          'images.example/to-intranet': redirect('http://intranet.example/a.png'),
+          'images.example/to-metadata': redirect('http://169.254.169.254/latest/meta-data'),
+          'images.example/loop': redirect('/loop'),
+        }),
+      },
+    )
     const before = hits.length
     expect(await failure(await post(app, withUrl('http://mixed.example/a.png')))).toEqual({ status: 400, code: 'url_not_allowed' })
     for (const path of ['to-loopback', 'to-intranet', 'to-metadata']) {
@@ -101,13 +109,16 @@ describe('url input', () => {
   })
 
   it('cuts off a body over the byte limit and a body slower than the deadline', async () => {
-    const endless = () =>
-      new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), { headers: { 'content-type': 'image/png' } })
+    const endless = () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(1024)) }), { headers: { 'content-type': 'image/png' } })
     const stalled = () => new Response(new ReadableStream({ start: (c) => c.enqueue(PNG_8x8.slice(0, 10)) }))
-    const { app } = await edgeWith({ r1: oipPeer() }, { allowUrlInput: true, maxRequestBytes: 64 * 1024, urlFetchTimeoutMs: 300 }, {
-      resolveHost: publicDns({ 'images.example': [PUBLIC] }),
-      fetchUrl: internetVia({ 'images.example/huge': endless, 'images.example/slow': stalled }),
-    })
+    const { app } = await edgeWith(
+      { r1: oipPeer() },
+      { allowUrlInput: true, maxRequestBytes: 64 * 1024, urlFetchTimeoutMs: 300 },
+      {
+        resolveHost: publicDns({ 'images.example': [PUBLIC] }),
+        fetchUrl: internetVia({ 'images.example/huge': endless, 'images.example/slow': stalled }),
+      },
+    )
     expect(await failure(await post(app, withUrl('http://images.example/huge')))).toEqual({ status: 413, code: 'payload_too_large' })
     const started = performance.now()
     expect(await failure(await post(app, withUrl('http://images.example/slow')))).toEqual({ status: 422, code: 'url_fetch_failed' })
@@ -116,7 +127,7 @@ describe('url input', () => {
 })
 
 describe('createPinnedFetch (Node and Deno entries)', () => {
-  it('refuses in the connection\'s own DNS lookup, so a name that first resolved public cannot reach loopback', async () => {
+  it("refuses in the connection's own DNS lookup, so a name that first resolved public cannot reach loopback", async () => {
     const rebinding = publicDns({ localhost: [PUBLIC] })
     const { app } = await edgeWith({ r1: oipPeer() }, { allowUrlInput: true }, { resolveHost: rebinding, fetchUrl: createPinnedFetch() })
     const before = hits.length
@@ -140,9 +151,30 @@ describe('createPinnedFetch (Node and Deno entries)', () => {
 describe('isPublicAddress', () => {
   it('refuses loopback, private, link-local, unique-local and mapped forms; allows public addresses', () => {
     const refused = [
-      '127.0.0.1', '127.255.0.9', '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',
-      '0.0.0.0', '224.0.0.1', '255.255.255.255', '::', '::1', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1',
-      '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::a00:1', '2002:a00:1::', 'not-an-ip', '1.2.3',
+      '127.0.0.1',
+      '127.255.0.9',
+      '10.0.0.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:10.0.0.1',
+      '64:ff9b::a00:1',
+      '2002:a00:1::',
+      'not-an-ip',
+      '1.2.3',
     ]
     const allowed = ['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808']
     expect(refused.filter(isPublicAddress)).toEqual([])

@@ -15,7 +15,11 @@ const RunnerEnv = z.object({
   /** Comma-separated execution providers in order of preference. */
   EXECUTION_PROVIDERS: z.string().default('cuda,webgpu,cpu'),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
   ORT_ALLOW_SPINNING: z.enum(['0', '1', 'true', 'false']).optional(),
   MAX_BATCH_SIZE: z.coerce.number().int().positive().default(8),
@@ -23,7 +27,11 @@ const RunnerEnv = z.object({
   MAX_QUEUE_IMAGES: z.coerce.number().int().positive().default(64),
   /** 0 runs onnxruntime on the main thread (blocking it during each batch); 1, the default, on a worker thread. */
   INFERENCE_WORKER: z.enum(['0', '1']).default('1'),
-  DECODE_CONCURRENCY: z.coerce.number().int().positive().default(Math.max(4, 4 * cores)),
+  DECODE_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(Math.max(4, 4 * cores)),
   SHARP_CONCURRENCY: z.coerce.number().int().nonnegative().optional(),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** libSQL database to announce this runner in; unset means static RUNNER_URLS on the edge only. */
@@ -67,7 +75,9 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     throw new Error(`invalid runner environment: ${issue?.path.join('.')}: ${issue?.message}`)
   }
   const e = parsed.data
-  const capabilities = e.RUNNER_CAPABILITIES.split(',').map((c) => c.trim()).filter(Boolean)
+  const capabilities = e.RUNNER_CAPABILITIES.split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
   const unknown = capabilities.filter((c) => c !== 'detect' && c !== 'train')
   if (unknown.length > 0 || capabilities.length === 0) {
     throw new Error(`invalid runner environment: RUNNER_CAPABILITIES: use detect and/or train (got ${e.RUNNER_CAPABILITIES})`)
@@ -79,7 +89,9 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     advertiseUrl: e.RUNNER_ADVERTISE_URL,
     capabilities: capabilities as ('detect' | 'train')[],
     modelDir: e.MODEL_DIR,
-    providers: e.EXECUTION_PROVIDERS.split(',').map((p) => p.trim()).filter(Boolean),
+    providers: e.EXECUTION_PROVIDERS.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     maxPixels: e.MAX_IMAGE_PIXELS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,

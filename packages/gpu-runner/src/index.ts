@@ -1,7 +1,6 @@
 export { runnerConfigFromEnv, type RunnerConfig } from './config.ts'
 export { createSession, EXECUTION_PROVIDERS, NoExecutionProviderError } from './inference/execution-providers.ts'
 export { runModel, softmaxRows } from './inference/run-model.ts'
-export { createTransform, ImageDecodeError } from './preprocess/transform.ts'
 export { loadModel, loadModelRepository, type LoadedModel, type ModelRepository } from './repository/model-repository.ts'
 export { createRunnerApp, closeRunnerApp, DEFAULT_SERVING, type ServingOptions } from './server/runner-app.ts'
 export { NO_MODEL_HINT, startRunner, type RunningRunner, type StartRunnerOptions } from './server/start-runner.ts'
@@ -9,4 +8,3 @@ export { DynamicBatcher, QueueFullError, type BatcherOptions } from './inference
 export { InferenceWorker } from './inference/inference-worker.ts'
 export { RunnerMetrics } from './server/metrics.ts'
 export type { ClaimedWork } from './server/drain.ts'
-export { writeHandmadeModel, type HandmadeModel } from './models/handmade.ts'

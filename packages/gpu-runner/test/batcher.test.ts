@@ -71,11 +71,14 @@ describe('DynamicBatcher', () => {
 
   it('fails only the batch whose run threw and keeps serving', async () => {
     let calls = 0
-    const batcher = new DynamicBatcher<number, number>(async (items) => {
-      calls += 1
-      if (calls === 1) throw new Error('session exploded')
-      return items.map((x) => x + 1)
-    }, { maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 10 })
+    const batcher = new DynamicBatcher<number, number>(
+      async (items) => {
+        calls += 1
+        if (calls === 1) throw new Error('session exploded')
+        return items.map((x) => x + 1)
+      },
+      { maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: 10 },
+    )
     const a = batcher.run(batcher.admit(1), [1])
     const b = batcher.run(batcher.admit(1), [2])
     await expect(a).rejects.toThrow('session exploded')

@@ -20,11 +20,7 @@ export function brightnessModel(size = 16, layout: 'NCHW' | 'NHWC' = 'NCHW'): Ui
 }
 
 /** Writes a servable model folder (model.onnx + card.json) for the brightness model. */
-export async function writeBrightnessModel(
-  dir: string,
-  overrides: Partial<ModelCardInput> = {},
-  layout: 'NCHW' | 'NHWC' = 'NCHW',
-): Promise<ModelCardInput> {
+export async function writeBrightnessModel(dir: string, overrides: Partial<ModelCardInput> = {}, layout: 'NCHW' | 'NHWC' = 'NCHW'): Promise<ModelCardInput> {
   await mkdir(dir, { recursive: true })
   const bytes = brightnessModel(16, layout)
   await writeFile(join(dir, 'model.onnx'), bytes)

@@ -4,7 +4,14 @@ import { averagePrecision, bootstrapAccuracyInterval, detectionMetrics, rocAuc, 
 const images = (rows: Array<[number, 0 | 1]>): ScoredImage[] => rows.map(([score, fake]) => ({ score, fake: fake === 1 }))
 
 // Six images, hand-scored: fakes at 0.9, 0.8, 0.4; reals at 0.7, 0.3, 0.1.
-const six = images([[0.9, 1], [0.8, 1], [0.7, 0], [0.4, 1], [0.3, 0], [0.1, 0]])
+const six = images([
+  [0.9, 1],
+  [0.8, 1],
+  [0.7, 0],
+  [0.4, 1],
+  [0.3, 0],
+  [0.1, 0],
+])
 
 describe('detection metrics against hand-computed values', () => {
   it('accuracy at 0.5, real and fake accuracy, counts', () => {
@@ -26,21 +33,38 @@ describe('detection metrics against hand-computed values', () => {
   })
 
   it('ties: count one half in AUC and form a single step in AP', () => {
-    const tied = images([[0.5, 1], [0.5, 0], [0.2, 0]])
+    const tied = images([
+      [0.5, 1],
+      [0.5, 0],
+      [0.2, 0],
+    ])
     expect(rocAuc(tied)).toBeCloseTo((0.5 + 1) / 2, 12)
     // one threshold step at 0.5 reaches recall 1 with precision 1/2
     expect(averagePrecision(tied)).toBeCloseTo(0.5, 12)
   })
 
   it('a perfect and an inverted detector', () => {
-    const perfect = images([[0.9, 1], [0.6, 1], [0.4, 0], [0.1, 0]])
+    const perfect = images([
+      [0.9, 1],
+      [0.6, 1],
+      [0.4, 0],
+      [0.1, 0],
+    ])
     expect(detectionMetrics(perfect)).toMatchObject({ accuracy: 1, averagePrecision: 1, rocAuc: 1, accuracyCi: [1, 1] })
-    const inverted = images([[0.1, 1], [0.4, 1], [0.6, 0], [0.9, 0]])
+    const inverted = images([
+      [0.1, 1],
+      [0.4, 1],
+      [0.6, 0],
+      [0.9, 0],
+    ])
     expect(detectionMetrics(inverted)).toMatchObject({ accuracy: 0, rocAuc: 0 })
   })
 
   it('a missing class gives NaN where the metric is undefined, not a made-up number', () => {
-    const onlyReal = images([[0.2, 0], [0.7, 0]])
+    const onlyReal = images([
+      [0.2, 0],
+      [0.7, 0],
+    ])
     const m = detectionMetrics(onlyReal)
     expect(m.fakeAccuracy).toBeNaN()
     expect(m.rocAuc).toBeNaN()

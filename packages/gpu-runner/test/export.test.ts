@@ -7,12 +7,12 @@ import { OnnxGraphBuilder } from '@genimage/shared/onnx'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import * as ort from 'onnxruntime-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exportDetectorToOnnx, importOnnxDetector } from '../src/export/index.ts'
+import { exportDetectorToOnnx, importOnnxDetector } from '@genimage/training/export'
 import { loadModel } from '../src/repository/model-repository.ts'
-import { resolveTfBackend } from '../src/tf/index.ts'
-import { Optimizer } from '../src/training/optimizer.ts'
-import { trainStep } from '../src/training/train.ts'
-import { createDetector, implementedArchitectures } from '../src/zoo/index.ts'
+import { resolveTfBackend } from '@genimage/training/tf'
+import { Optimizer } from '@genimage/training/train'
+import { trainStep } from '@genimage/training/train'
+import { createDetector, implementedArchitectures } from '@genimage/training/zoo'
 
 const tempDirs: string[] = []
 const tempDir = async () => {
@@ -65,18 +65,40 @@ function handBuiltNchwModel(size: number): Uint8Array {
   const weight = Float32Array.from({ length: 4 * 3 * 9 }, (_, i) => Math.sin(i) * 0.3)
   const conv = b.node('Conv', [x, b.initializer('w', weight, [4, 3, 3, 3])], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })
   const pooled = b.node('Flatten', [b.node('GlobalAveragePool', [b.node('Relu', [conv])])], { axis: 1 })
-  const fc = b.node('Gemm', [pooled, b.initializer('fc', Float32Array.from([1, -1, 0.5, -0.5, 2, 0, 0, 2]), [4, 2]), b.initializer('fc_b', Float32Array.from([0.1, -0.1]), [2])])
+  const fc = b.node('Gemm', [
+    pooled,
+    b.initializer('fc', Float32Array.from([1, -1, 0.5, -0.5, 2, 0, 0, 2]), [4, 2]),
+    b.initializer('fc_b', Float32Array.from([0.1, -0.1]), [2]),
+  ])
   b.output(fc, 'float32', ['N', 2], { as: 'scores' })
   return b.toBytes()
 }
 
 describe('importOnnxDetector', () => {
-  const input: InputConfig = { name: 'pixel_values', layout: 'NCHW', height: 32, width: 32, resize: 'shorter-side-center-crop', cropPct: 0.875, interpolation: 'bilinear', channelOrder: 'RGB', mean: IMAGENET_MEAN, std: IMAGENET_STD }
+  const input: InputConfig = {
+    name: 'pixel_values',
+    layout: 'NCHW',
+    height: 32,
+    width: 32,
+    resize: 'shorter-side-center-crop',
+    cropPct: 0.875,
+    interpolation: 'bilinear',
+    channelOrder: 'RGB',
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+  }
 
   it('registers an external NCHW model as a folder the runner loads and serves', async () => {
     const dir = join(await tempDir(), 'handmade-nchw')
     const card = await importOnnxDetector({
-      source: handBuiltNchwModel(32), outDir: dir, name: 'handmade-nchw', architecture: 'tiny-cnn', task: 'binary', labels: ['nature', 'ai'], input, outputName: 'scores',
+      source: handBuiltNchwModel(32),
+      outDir: dir,
+      name: 'handmade-nchw',
+      architecture: 'tiny-cnn',
+      task: 'binary',
+      labels: ['nature', 'ai'],
+      input,
+      outputName: 'scores',
     })
     expect(card.provenance.kind).toBe('imported')
     expect(ModelCard.parse(JSON.parse(await readFile(join(dir, 'card.json'), 'utf8')))).toEqual(card)
@@ -87,7 +109,16 @@ describe('importOnnxDetector', () => {
 
   it('refuses a model whose input name, size or label count does not match the config', async () => {
     const outDir = join(await tempDir(), 'bad')
-    const base = { source: handBuiltNchwModel(32), outDir, name: 'bad', architecture: 'tiny-cnn', task: 'binary' as const, labels: ['nature', 'ai'], input, outputName: 'scores' }
+    const base = {
+      source: handBuiltNchwModel(32),
+      outDir,
+      name: 'bad',
+      architecture: 'tiny-cnn',
+      task: 'binary' as const,
+      labels: ['nature', 'ai'],
+      input,
+      outputName: 'scores',
+    }
     await expect(importOnnxDetector({ ...base, input: { ...input, name: 'image' } })).rejects.toMatchObject({ code: 'input_mismatch' })
     await expect(importOnnxDetector({ ...base, input: { ...input, layout: 'NHWC' } })).rejects.toMatchObject({ code: 'input_mismatch' })
     await expect(importOnnxDetector({ ...base, task: 'attribution', labels: ['nature', 'ADM', 'GLIDE'] })).rejects.toMatchObject({ code: 'output_mismatch' })

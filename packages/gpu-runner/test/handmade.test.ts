@@ -5,14 +5,15 @@ import { join } from 'node:path'
 import { ModelCard } from '@genimage/shared'
 import * as ort from 'onnxruntime-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { HANDMADE_AFFINE, buildHandmadeOnnx, writeHandmadeModel } from '../src/models/handmade.ts'
+import { HANDMADE_AFFINE, buildHandmadeOnnx, writeHandmadeModel } from '@genimage/training/export'
 import { softmaxRows } from '../src/inference/run-model.ts'
 import { loadModel } from '../src/repository/model-repository.ts'
-import { seededRandom } from './onnx-reference.ts'
+import { SeededRandom } from '@genimage/training/zoo'
 
 const SIZE = 64
 const PLANE = SIZE * SIZE
-const random = seededRandom(7)
+const rng = new SeededRandom(7)
+const random = (n: number) => Float32Array.from({ length: n }, () => rng.next())
 
 /** Random values on a 32×32 grid, each repeated over a 2×2 block: exactly what nearest ×2 up-sampling makes. */
 function blockyImage(): Float32Array {
@@ -54,7 +55,7 @@ describe('handmade residual-energy model folder', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('writes a card that validates, says it is untrained, and matches the ONNX file\'s sha256', async () => {
+  it("writes a card that validates, says it is untrained, and matches the ONNX file's sha256", async () => {
     const written = await writeHandmadeModel(join(dir, 'a'))
     const card = ModelCard.parse(JSON.parse(await readFile(written.cardPath, 'utf8')))
     const onnx = await readFile(written.onnxPath)
@@ -75,7 +76,7 @@ describe('handmade residual-energy model folder', () => {
     expect(await readFile(first.cardPath, 'utf8')).toBe(await readFile(second.cardPath, 'utf8'))
   })
 
-  it('is loaded by the runner\'s model repository, which checks the card and the graph\'s names', async () => {
+  it("is loaded by the runner's model repository, which checks the card and the graph's names", async () => {
     const written = await writeHandmadeModel(join(dir, 'c'))
     const model = await loadModel(written.dir, { providers: ['cpu'], maxPixels: 10_000_000 })
     try {

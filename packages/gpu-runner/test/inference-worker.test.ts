@@ -74,14 +74,19 @@ describe('ModelScheduler tensor reuse', () => {
     const made: Float32Array[] = []
     const recycled: Float32Array[] = []
     const inner = own.transform
-    const transform = Object.assign(async (bytes: Uint8Array) => {
-      const tensor = await inner(bytes)
-      made.push(tensor)
-      return tensor
-    }, { recycle: (tensor: Float32Array) => {
-      recycled.push(tensor)
-      inner.recycle(tensor)
-    } })
+    const transform = Object.assign(
+      async (bytes: Uint8Array) => {
+        const tensor = await inner(bytes)
+        made.push(tensor)
+        return tensor
+      },
+      {
+        recycle: (tensor: Float32Array) => {
+          recycled.push(tensor)
+          inner.recycle(tensor)
+        },
+      },
+    )
     const scheduler = new ModelScheduler({ ...own, transform }, { maxBatchSize: 4, maxQueueDelayMs: 1, maxQueueSize: 8 }, new Limiter(2), {}, { worker: false })
     const white = await sharpPng(255)
     const black = await sharpPng(0)
@@ -104,5 +109,7 @@ describe('ModelScheduler tensor reuse', () => {
 })
 
 function sharpPng(level: number): Promise<Uint8Array> {
-  return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: level, g: level, b: level } } }).png().toBuffer()
+  return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: level, g: level, b: level } } })
+    .png()
+    .toBuffer()
 }

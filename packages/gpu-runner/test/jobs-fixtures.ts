@@ -33,7 +33,17 @@ export async function submit(db: Db, input: Partial<ExperimentSpecInput> = {}): 
 
 /** A metric row with a chosen accuracy, for storage tests. */
 export const metric = (testSet: string, accuracy: number, degradation = 'none'): RunMetric => ({
-  testSet, degradation, accuracy, realAccuracy: accuracy, fakeAccuracy: accuracy, averagePrecision: 0.9, rocAuc: 0.9, count: 20, realCount: 10, fakeCount: 10, accuracyCi: [accuracy - 0.1, accuracy + 0.1],
+  testSet,
+  degradation,
+  accuracy,
+  realAccuracy: accuracy,
+  fakeAccuracy: accuracy,
+  averagePrecision: 0.9,
+  rocAuc: 0.9,
+  count: 20,
+  realCount: 10,
+  fakeCount: 10,
+  accuracyCi: [accuracy - 0.1, accuracy + 0.1],
 })
 
 /** A clock tests move by hand, shared by both runners. */

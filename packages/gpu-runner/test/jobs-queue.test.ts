@@ -51,7 +51,10 @@ describe('job queue on a libSQL file shared by two runners', () => {
     expect(await runnerB.complete(claimed!.id, [metric('SD_V1.4', 0.8), metric('ADM', 0.6)], [{ epoch: 1, trainLoss: 0.5, valAccuracy: 0.8 }])).toBe(true)
     const detail = await getExperiment(dbA, id)
     expect(detail?.state).toBe('succeeded')
-    expect(detail?.runDetails[0]?.metrics.map((m) => [m.testSet, m.accuracy])).toEqual([['ADM', 0.6], ['SD_V1.4', 0.8]])
+    expect(detail?.runDetails[0]?.metrics.map((m) => [m.testSet, m.accuracy])).toEqual([
+      ['ADM', 0.6],
+      ['SD_V1.4', 0.8],
+    ])
     expect(detail?.runDetails[0]?.history).toEqual([{ epoch: 1, trainLoss: 0.5, valAccuracy: 0.8 }])
   })
 
@@ -111,7 +114,12 @@ describe('job queue on a libSQL file shared by two runners', () => {
     const job = await runnerA.claim()
     const cells = job!.degradations.map((d, i) => metric('SD_V1.4', 0.5 + i / 100, d))
     await writeMetrics(dbA, job!.id, id, cells)
-    await writeMetrics(dbB, job!.id, id, cells.map((c) => ({ ...c, accuracy: 0.42 })))
+    await writeMetrics(
+      dbB,
+      job!.id,
+      id,
+      cells.map((c) => ({ ...c, accuracy: 0.42 })),
+    )
     expect(await runnerA.complete(job!.id, cells, [])).toBe(true)
     const rows = await dbA.select().from(metrics).where(eq(metrics.jobId, job!.id))
     expect(rows).toHaveLength(7)

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { cancelExperiment, getExperiment, type Db } from '@genimage/shared/db'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { JobQueue, JobWorker, trainingExecutor, type RunContext } from '../src/jobs/index.ts'
-import { resolveTfBackend } from '../src/tf/index.ts'
+import { resolveTfBackend } from '@genimage/training/tf'
 import { fileDatabase, metric, submit } from './jobs-fixtures.ts'
-import { makeSyntheticDataset } from './train-fixtures.ts'
+import { makeSyntheticDataset } from '@genimage/training/train'
 
 let database: Awaited<ReturnType<typeof fileDatabase>>
 let db: Db
@@ -31,12 +31,16 @@ describe('JobWorker', () => {
   it('stops a cancelled run within one heartbeat and reports nothing for it', async () => {
     const id = await submit(db, { generators: ['SD_V1.4'] })
     const heartbeatMs = 100
-    const worker = new JobWorker(new JobQueue(db, { worker: 'w1', leaseMs: 3_000 }), async (context: RunContext) => {
-      context.progress({ phase: 'training', step: 1, totalSteps: 100 })
-      // training that would take far longer than the test: it only ends when the signal fires
-      await new Promise((_, fail) => context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true }))
-      return { metrics: [metric('SD_V1.4', 1)], history: [] }
-    }, { artifactRoot: artifacts, heartbeatMs, log: () => {} })
+    const worker = new JobWorker(
+      new JobQueue(db, { worker: 'w1', leaseMs: 3_000 }),
+      async (context: RunContext) => {
+        context.progress({ phase: 'training', step: 1, totalSteps: 100 })
+        // training that would take far longer than the test: it only ends when the signal fires
+        await new Promise((_, fail) => context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true }))
+        return { metrics: [metric('SD_V1.4', 1)], history: [] }
+      },
+      { artifactRoot: artifacts, heartbeatMs, log: () => {} },
+    )
     const running = worker.runOnce()
     let cancelledAt = 0
     for (;;) {
@@ -58,11 +62,15 @@ describe('JobWorker', () => {
     const stop = new AbortController()
     let started!: () => void
     const running = new Promise<void>((r) => (started = r))
-    const worker = new JobWorker(new JobQueue(db, { worker: 'w-stop', leaseMs: 60_000 }), async (context: RunContext) => {
-      started()
-      await new Promise((_, fail) => context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true }))
-      return { metrics: [], history: [] }
-    }, { artifactRoot: artifacts, heartbeatMs: 1_000, log: () => {} })
+    const worker = new JobWorker(
+      new JobQueue(db, { worker: 'w-stop', leaseMs: 60_000 }),
+      async (context: RunContext) => {
+        started()
+        await new Promise((_, fail) => context.signal.addEventListener('abort', () => fail(context.signal.reason), { once: true }))
+        return { metrics: [], history: [] }
+      },
+      { artifactRoot: artifacts, heartbeatMs: 1_000, log: () => {} },
+    )
     const end = worker.runOnce(stop.signal)
     await running
     stop.abort()
@@ -92,8 +100,21 @@ describe('JobWorker', () => {
   })
 
   it('trains, exports and evaluates a real run (npr-tiny, Table 5 degradations) into one metric row per cell', async () => {
-    const id = await submit(db, { protocol: 'table5', models: ['npr-tiny'], dataRoot: root, generators: ['GenA', 'GenB'], trainOn: ['GenA'], epochs: 2, batchSize: 8, seeds: [3] })
-    const worker = new JobWorker(new JobQueue(db, { worker: 'w2', leaseMs: 60_000 }), trainingExecutor(), { artifactRoot: artifacts, heartbeatMs: 500, log: () => {} })
+    const id = await submit(db, {
+      protocol: 'table5',
+      models: ['npr-tiny'],
+      dataRoot: root,
+      generators: ['GenA', 'GenB'],
+      trainOn: ['GenA'],
+      epochs: 2,
+      batchSize: 8,
+      seeds: [3],
+    })
+    const worker = new JobWorker(new JobQueue(db, { worker: 'w2', leaseMs: 60_000 }), trainingExecutor(), {
+      artifactRoot: artifacts,
+      heartbeatMs: 500,
+      log: () => {},
+    })
     expect(await worker.runOnce()).toBe('succeeded')
     const detail = await getExperiment(db, id)
     const run = detail!.runDetails[0]!

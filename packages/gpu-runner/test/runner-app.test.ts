@@ -33,8 +33,14 @@ const infer = (model: string, images: Uint8Array[]) => {
   )
   return app.request(`/v2/models/${model}/infer`, { method: 'POST', body, headers })
 }
-const white = () => sharp({ create: { width: 30, height: 20, channels: 3, background: '#ffffff' } }).png().toBuffer()
-const black = () => sharp({ create: { width: 30, height: 20, channels: 3, background: '#000000' } }).jpeg().toBuffer()
+const white = () =>
+  sharp({ create: { width: 30, height: 20, channels: 3, background: '#ffffff' } })
+    .png()
+    .toBuffer()
+const black = () =>
+  sharp({ create: { width: 30, height: 20, channels: 3, background: '#000000' } })
+    .jpeg()
+    .toBuffer()
 
 describe('model repository', () => {
   it('serves valid folders and reports why the others were refused', () => {
@@ -58,7 +64,10 @@ describe('OIP v2 endpoints', () => {
     expect(index.map((m: { name: string }) => m.name).sort()).toEqual(['brightness', 'brightness-nhwc'])
     const meta = ModelMetadata.parse(await (await app.request('/v2/models/brightness')).json())
     expect(meta.card?.labels).toEqual(['nature', 'ai'])
-    expect(meta.inputs.map((i) => [i.name, i.datatype])).toEqual([['image_bytes', 'BYTES'], ['image', 'FP32']])
+    expect(meta.inputs.map((i) => [i.name, i.datatype])).toEqual([
+      ['image_bytes', 'BYTES'],
+      ['image', 'FP32'],
+    ])
     expect((await app.request('/v2/models/brightness/ready')).status).toBe(200)
     expect((await app.request('/v2/models/nope/ready')).status).toBe(503)
   })
@@ -96,7 +105,9 @@ describe('OIP v2 endpoints', () => {
   })
 
   it('refuses images over the pixel limit, unknown models and malformed bodies with codes', async () => {
-    const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer()
+    const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer()
     expect(await (await infer('brightness', [huge])).json()).toMatchObject({ code: 'image_too_large', image: 0 })
     const missing = await infer('nope', [await white()])
     expect(missing.status).toBe(404)
@@ -104,10 +115,9 @@ describe('OIP v2 endpoints', () => {
     const garbage = await app.request('/v2/models/brightness/infer', { method: 'POST', body: 'not json' })
     expect(garbage.status).toBe(400)
     expect(await garbage.json()).toMatchObject({ code: 'invalid_request' })
-    const lying = encodeBinaryInferRequest(
-      { inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [3], parameters: { binary_data_size: 8 } }] },
-      [encodeBytesTensor([new Uint8Array(4)])],
-    )
+    const lying = encodeBinaryInferRequest({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [3], parameters: { binary_data_size: 8 } }] }, [
+      encodeBytesTensor([new Uint8Array(4)]),
+    ])
     const res = await app.request('/v2/models/brightness/infer', { method: 'POST', body: lying.body, headers: lying.headers })
     expect(res.status).toBe(400)
   })
@@ -121,7 +131,11 @@ describe('OIP v2 endpoints', () => {
     expect(streamed.status).toBe(413)
     expect(await streamed.json()).toMatchObject({ code: 'payload_too_large' })
     const fits = new Uint8Array(1_000_000)
-    const declaredFits = await app.request('/v2/models/brightness/infer', { method: 'POST', body: fits, headers: { 'content-length': String(fits.byteLength) } })
+    const declaredFits = await app.request('/v2/models/brightness/infer', {
+      method: 'POST',
+      body: fits,
+      headers: { 'content-length': String(fits.byteLength) },
+    })
     expect(await declaredFits.json()).toMatchObject({ code: 'invalid_request' })
   })
 })

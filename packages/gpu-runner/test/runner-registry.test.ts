@@ -21,8 +21,13 @@ describe('runner registry (DATABASE_URL set)', () => {
     const databaseUrl = `file:${join(dir, 'registry.db')}`
     const logs: LogEntry[] = []
     const config = runnerConfigFromEnv({
-      RUNNER_PORT: '0', RUNNER_NAME: 'gpu-7', MODEL_DIR: join(dir, 'models'), EXECUTION_PROVIDERS: 'cpu',
-      DATABASE_URL: databaseUrl, HEARTBEAT_MS: '50', RUNNER_CAPABILITIES: 'detect,train',
+      RUNNER_PORT: '0',
+      RUNNER_NAME: 'gpu-7',
+      MODEL_DIR: join(dir, 'models'),
+      EXECUTION_PROVIDERS: 'cpu',
+      DATABASE_URL: databaseUrl,
+      HEARTBEAT_MS: '50',
+      RUNNER_CAPABILITIES: 'detect,train',
     })
     const runner = await startRunner(config, { log: (e) => logs.push(e) })
     const db = await createDb(databaseUrl)
@@ -46,7 +51,12 @@ describe('runner registry (DATABASE_URL set)', () => {
 
   it('keeps serving when the registry cannot be reached', async () => {
     const logs: LogEntry[] = []
-    const config = runnerConfigFromEnv({ RUNNER_PORT: '0', MODEL_DIR: join(dir, 'models'), EXECUTION_PROVIDERS: 'cpu', DATABASE_URL: 'file:/nonexistent-dir/x/registry.db' })
+    const config = runnerConfigFromEnv({
+      RUNNER_PORT: '0',
+      MODEL_DIR: join(dir, 'models'),
+      EXECUTION_PROVIDERS: 'cpu',
+      DATABASE_URL: 'file:/nonexistent-dir/x/registry.db',
+    })
     const runner = await startRunner(config, { log: (e) => logs.push(e) })
     expect((await fetch(`${runner.url}/v2/health/ready`)).status).toBe(200)
     expect(logs.some((l) => l.level === 'warn' && /registry/.test(l.msg))).toBe(true)

@@ -19,7 +19,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'genimage-serving-'))
   await writeBrightnessModel(join(dir, 'brightness'))
   repository = await loadModelRepository(dir, { providers: ['cpu'], maxPixels: 1_000_000 })
-  white = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#ffffff' } }).png().toBuffer()
+  white = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#ffffff' } })
+    .png()
+    .toBuffer()
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 

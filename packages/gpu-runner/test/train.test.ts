@@ -7,14 +7,14 @@ import * as tf from '@tensorflow/tfjs'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveZooModel } from '@genimage/shared/zoo'
-import { writeModelFolder } from '../src/export/index.ts'
+import { writeModelFolder } from '@genimage/training/export'
 import { loadModelRepository } from '../src/repository/model-repository.ts'
 import { createRunnerApp } from '../src/server/runner-app.ts'
-import { resolveTfBackend } from '../src/tf/index.ts'
-import { BatchSource } from '../src/training/batches.ts'
-import { loadSplit } from '../src/training/dataset.ts'
-import { trainDetector, trainEvents, TrainingCancelledError, type TrainEvent, type TrainOptions } from '../src/training/index.ts'
-import { makeSyntheticDataset } from './train-fixtures.ts'
+import { resolveTfBackend } from '@genimage/training/tf'
+import { BatchSource } from '@genimage/training/train'
+import { loadSplit } from '@genimage/training/train'
+import { trainDetector, trainEvents, TrainingCancelledError, type TrainEvent, type TrainOptions } from '@genimage/training/train'
+import { makeSyntheticDataset } from '@genimage/training/train'
 
 let root: string
 let work: string
@@ -47,7 +47,19 @@ async function writeManifest(url: string, dataset: string): Promise<void> {
         for (const name of await readdir(join(dataset, generator, split, label))) {
           const info = await stat(join(dataset, generator, split, label, name))
           const format = info.size === 0 ? 'unknown' : name.endsWith('.png') ? 'png' : 'jpeg'
-          await db.insert(manifestImages).values({ dataset, path: `${generator}/${split}/${label}/${name}`, generator, split, label, format, width: 64, height: 64, bytes: info.size, sha256: '0'.repeat(64), mtimeMs: Math.round(info.mtimeMs) })
+          await db.insert(manifestImages).values({
+            dataset,
+            path: `${generator}/${split}/${label}/${name}`,
+            generator,
+            split,
+            label,
+            format,
+            width: 64,
+            height: 64,
+            bytes: info.size,
+            sha256: '0'.repeat(64),
+            mtimeMs: Math.round(info.mtimeMs),
+          })
         }
       }
     }
@@ -82,7 +94,10 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     const app = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 10_000_000 })
     const images = await Promise.all(['GenA/val/ai/0000.png', 'GenA/val/nature/0000.jpg'].map((p) => readFile(join(root, p))))
     const tensor = encodeBytesTensor(images)
-    const { body, headers } = encodeBinaryInferRequest({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [2], parameters: { binary_data_size: tensor.byteLength } }] }, [tensor])
+    const { body, headers } = encodeBinaryInferRequest(
+      { inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [2], parameters: { binary_data_size: tensor.byteLength } }] },
+      [tensor],
+    )
     const response = await app.request(`/v2/models/${card.name}/infer`, { method: 'POST', body, headers })
     expect(response.status).toBe(200)
     const probabilities = InferResponse.parse(await response.json()).outputs[0]!.data as number[]
@@ -99,8 +114,14 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     const checkpointDir = join(work, 'resume-ckpt')
     const controller = new AbortController()
     const killed = trainDetector({
-      ...base(), epochs: 2, checkpointDir, checkpointEvery: 3, signal: controller.signal,
-      onProgress: (event) => { if (event.type === 'step' && event.step === 5) controller.abort() },
+      ...base(),
+      epochs: 2,
+      checkpointDir,
+      checkpointEvery: 3,
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.type === 'step' && event.step === 5) controller.abort()
+      },
     })
     await expect(killed).rejects.toBeInstanceOf(TrainingCancelledError)
 
@@ -138,7 +159,15 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
     const manifestUrl = `file:${join(work, 'manifest.db')}`
     await writeManifest(manifestUrl, manifestRoot)
     const events: TrainEvent[] = []
-    const result = await trainDetector({ ...base(), dataRoot: manifestRoot, trainOn: ['SynthGen'], epochs: 1, batchSize: 5, manifestUrl, onProgress: (e) => void events.push(e) })
+    const result = await trainDetector({
+      ...base(),
+      dataRoot: manifestRoot,
+      trainOn: ['SynthGen'],
+      epochs: 1,
+      batchSize: 5,
+      manifestUrl,
+      onProgress: (e) => void events.push(e),
+    })
     expect(events[0]).toMatchObject({ type: 'start', trainImages: 15, valImages: 8 })
     result.detector.dispose()
     await expect(trainDetector({ ...base(), dataRoot: root, manifestUrl })).rejects.toMatchObject({ code: 'empty_manifest' })
@@ -147,9 +176,14 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
 
   it('fails with stable codes on a missing root, an unknown generator and an undecodable image', async () => {
     await expect(trainDetector({ ...base(), dataRoot: join(work, 'nope') })).rejects.toMatchObject({ code: 'not_a_directory' })
-    await expect(trainDetector({ ...base(), trainOn: ['Midjourney'] })).rejects.toMatchObject({ code: 'unknown_generator', message: expect.stringContaining('GenA') })
+    await expect(trainDetector({ ...base(), trainOn: ['Midjourney'] })).rejects.toMatchObject({
+      code: 'unknown_generator',
+      message: expect.stringContaining('GenA'),
+    })
     const broken = await makeSyntheticDataset({ size: 64, trainPerClass: 8, valPerClass: 2 })
-    await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } }).png().toFile(join(broken, 'SynthGen', 'train', 'ai', '0000.png'))
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: 'red' } })
+      .png()
+      .toFile(join(broken, 'SynthGen', 'train', 'ai', '0000.png'))
     await import('node:fs/promises').then((fs) => fs.writeFile(join(broken, 'SynthGen', 'train', 'ai', '0001.png'), 'not a png'))
     await expect(trainDetector({ ...base(), dataRoot: broken, trainOn: ['SynthGen'], epochs: 1 })).rejects.toMatchObject({ code: 'corrupt_image' })
     await rm(broken, { recursive: true, force: true })

@@ -41,9 +41,7 @@ describe('createDb', () => {
   it('runs migrations idempotently on :memory:', async () => {
     const db = await createDb(':memory:')
     const tables = await db.$client.execute("select name from sqlite_master where type = 'table' order by name")
-    expect(tables.rows.map((r) => r.name)).toEqual(
-      expect.arrayContaining(['api_keys', 'detections', 'manifest_images', 'models']),
-    )
+    expect(tables.rows.map((r) => r.name)).toEqual(expect.arrayContaining(['api_keys', 'detections', 'manifest_images', 'models']))
   })
 })
 
@@ -78,8 +76,17 @@ describe('insertDetections', () => {
   it('writes all rows of a call or none', async () => {
     const db = await createDb(':memory:')
     const base: DetectionRow = {
-      id: 'same', requestId: 'r', imageSha256: 'a'.repeat(64), imageBytes: 1, modelName: 'm', modelVersion: '1',
-      aiGenerated: 0.5, verdict: 'ai', scores: {}, latencyMs: 1, createdAt: new Date(),
+      id: 'same',
+      requestId: 'r',
+      imageSha256: 'a'.repeat(64),
+      imageBytes: 1,
+      modelName: 'm',
+      modelVersion: '1',
+      aiGenerated: 0.5,
+      verdict: 'ai',
+      scores: {},
+      latencyMs: 1,
+      createdAt: new Date(),
     }
     await expect(insertDetections(db, [{ ...base, id: 'ok' }, base, base])).rejects.toThrow(/UNIQUE/)
     expect(await db.select().from(detections)).toEqual([])

@@ -12,7 +12,7 @@ describe('ProtoWriter', () => {
     expect(hex(new ProtoWriter().packedVarints(4, [3, 270, 86942]).finish())).toBe('2206038e029ea705')
   })
 
-  it('writes negative int64 and int32 as ten-byte two\'s complement varints', () => {
+  it("writes negative int64 and int32 as ten-byte two's complement varints", () => {
     expect(hex(new ProtoWriter().int64(1, -1).finish())).toBe('08ffffffffffffffffff01')
     expect(hex(new ProtoWriter().int64(1, -2n).finish())).toBe('08feffffffffffffffff01')
     expect(hex(new ProtoWriter().int32(1, -1).finish())).toBe('08ffffffffffffffffff01')

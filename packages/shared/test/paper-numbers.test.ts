@@ -9,7 +9,8 @@ import {
   TABLE5_DEGRADATIONS,
   type PublishedTable,
 } from '../src/protocols/index.ts'
-import { GENIMAGE_GENERATORS, listZooEntries } from '../src/zoo/index.ts'
+import { GENERATOR_NAMES as GENIMAGE_GENERATORS } from '../src/genimage/index.ts'
+import { listZooEntries } from '../src/zoo/index.ts'
 
 const GENIMAGE_BASELINES = ['resnet50', 'deit-s', 'swin-t', 'cnnspot', 'spec', 'f3net', 'gramnet']
 
@@ -33,7 +34,7 @@ describe('GenImage published tables', () => {
     ['Table 3', PAPER_TABLE3],
     ['Table 4', PAPER_TABLE4],
     ['Table 5', PAPER_TABLE5],
-  ])('%s: all seven baselines, every column, and each row\'s cells average to its published average', (_name, table) => {
+  ])("%s: all seven baselines, every column, and each row's cells average to its published average", (_name, table) => {
     expect(Object.keys(table.rows).sort()).toEqual([...GENIMAGE_BASELINES].sort())
     for (const row of Object.values(table.rows)) {
       expect(Object.keys(row!.cells)).toEqual([...table.columns])
@@ -43,16 +44,20 @@ describe('GenImage published tables', () => {
     for (const [architecture, gap] of Object.entries(gaps)) expect({ architecture, gap: gap <= ROUNDING_TOLERANCE }).toEqual({ architecture, gap: true })
   })
 
-  it('uses the paper\'s generator and degradation columns in the paper\'s order', () => {
+  it("uses the paper's generator and degradation columns in the paper's order", () => {
     expect(PAPER_TABLE3.columns).toEqual(GENIMAGE_GENERATORS)
     expect(PAPER_TABLE4.columns).toEqual(GENIMAGE_GENERATORS)
     expect(PAPER_TABLE5.columns).toEqual(TABLE5_DEGRADATIONS.filter((d) => d !== 'none'))
   })
 
-  it('Table 3 agrees with the averages on the zoo\'s model cards', () => {
+  it("Table 3 agrees with the averages on the zoo's model cards", () => {
     for (const entry of listZooEntries()) {
       const published = PAPER_TABLE3.rows[entry.architecture]
-      if (published) expect({ architecture: entry.architecture, average: published.average }).toEqual({ architecture: entry.architecture, average: entry.paper.genimageTable3Average })
+      if (published)
+        expect({ architecture: entry.architecture, average: published.average }).toEqual({
+          architecture: entry.architecture,
+          average: entry.paper.genimageTable3Average,
+        })
     }
   })
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { ExperimentSpec, type ExperimentSpecInput } from '../src/contracts/experiments.ts'
-import { expandProtocol, isGenImageDataset, paperGeneratorName, parseDegradation, ProtocolError, publishedTable3Average } from '../src/protocols/index.ts'
+import { isGenImageDataset, paperGeneratorName } from '../src/genimage/index.ts'
+import { expandProtocol, parseDegradation, ProtocolError, publishedTable3Average } from '../src/protocols/index.ts'
 
 const GENIMAGE_FOLDERS = ['Midjourney', 'SD_V1.4', 'SD_V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
 const MINI = ['RDN-slim', 'RDN-medium', 'AE-decoder', 'Bicubic']
-const spec = (input: Partial<ExperimentSpecInput>) => ExperimentSpec.parse({ protocol: 'table3', models: ['npr-tiny'], dataRoot: '/d', generators: GENIMAGE_FOLDERS, ...input })
+const spec = (input: Partial<ExperimentSpecInput>) =>
+  ExperimentSpec.parse({ protocol: 'table3', models: ['npr-tiny'], dataRoot: '/d', generators: GENIMAGE_FOLDERS, ...input })
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -34,11 +36,17 @@ describe('protocol expansion', () => {
   it('table5: trained and tested on SD V1.4 under the six degradations plus the original', () => {
     const [run, ...rest] = expandProtocol(spec({ protocol: 'table5' }))
     expect(rest).toHaveLength(0)
-    expect(run).toMatchObject({ trainOn: ['SD_V1.4'], testOn: ['SD_V1.4'], degradations: ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'] })
+    expect(run).toMatchObject({
+      trainOn: ['SD_V1.4'],
+      testOn: ['SD_V1.4'],
+      degradations: ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'],
+    })
   })
 
   it('custom: chosen train set, test sets and degradations; GenImage-mini names work', () => {
-    const [run] = expandProtocol(spec({ protocol: 'custom', generators: MINI, trainOn: ['Bicubic', 'RDN-slim'], testOn: ['AE-decoder'], degradations: ['jpeg-65', 'jpeg-65'] }))
+    const [run] = expandProtocol(
+      spec({ protocol: 'custom', generators: MINI, trainOn: ['Bicubic', 'RDN-slim'], testOn: ['AE-decoder'], degradations: ['jpeg-65', 'jpeg-65'] }),
+    )
     expect(run).toMatchObject({ trainOn: ['Bicubic', 'RDN-slim'], testOn: ['AE-decoder'], degradations: ['jpeg-65'] })
   })
 
@@ -53,14 +61,15 @@ describe('protocol expansion', () => {
   })
 
   it('rejects malformed degradations at validation', () => {
-    for (const bad of ['jpeg-0', 'jpeg-101', 'blur', 'downscale-0', 'sharpen-2']) expect(ExperimentSpec.safeParse({ ...spec({}), degradations: [bad] }).success).toBe(false)
+    for (const bad of ['jpeg-0', 'jpeg-101', 'blur', 'downscale-0', 'sharpen-2'])
+      expect(ExperimentSpec.safeParse({ ...spec({}), degradations: [bad] }).success).toBe(false)
     expect(parseDegradation('blur-1.5')).toEqual({ kind: 'blur', sigma: 1.5 })
     expect(parseDegradation('downscale-112')).toEqual({ kind: 'downscale', size: 112 })
   })
 })
 
 describe('paper numbers', () => {
-  it('maps folder spellings to the paper\'s generator names and recognises GenImage', () => {
+  it("maps folder spellings to the paper's generator names and recognises GenImage", () => {
     expect(paperGeneratorName('SD_V1.4')).toBe('SD V1.4')
     expect(paperGeneratorName('stable_diffusion_v_1_5')).toBe('SD V1.5')
     expect(paperGeneratorName('Stable Diffusion V1.4')).toBe('SD V1.4')

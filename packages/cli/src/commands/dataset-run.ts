@@ -56,13 +56,19 @@ export async function runDatasetVerb(
 export function numberOption(name: string, value: string | undefined, integer = true): number | undefined {
   if (value === undefined) return undefined
   const parsed = Number(value)
-  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) throw new DatasetError('bad_option', `${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`)
+  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)))
+    throw new DatasetError('bad_option', `${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`)
   return parsed
 }
 
 /** Splits `a,b,c` into a list, or undefined. */
 export function listOption(value: string | undefined): string[] | undefined {
-  return value ? value.split(',').map((item) => item.trim()).filter(Boolean) : undefined
+  return value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : undefined
 }
 
 export const percent = (value: number) => `${(100 * value).toFixed(1)}%`

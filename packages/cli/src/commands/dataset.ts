@@ -25,7 +25,9 @@ function common(command: Command): Command {
 }
 
 function transformSummary(verb: string, report: TransformTreeReport): string[] {
-  const lines = [`${verb}: ${report.written} written, ${report.alreadyDone} already done, ${report.skipped.length} left out, ${report.failed.length} failed → ${report.out}`]
+  const lines = [
+    `${verb}: ${report.written} written, ${report.alreadyDone} already done, ${report.skipped.length} left out, ${report.failed.length} failed → ${report.out}`,
+  ]
   for (const failure of report.failed.slice(0, 20)) lines.push(`  failed ${failure.path}: ${failure.reason}`)
   lines.push(`parameters: ${report.sidecar}`)
   return lines
@@ -36,7 +38,9 @@ export function registerDatasetCommands(program: Command): Command {
   const dataset = program.command('dataset').description('build, check and audit GenImage-layout datasets (<Generator>/{train,val}/{ai,nature})')
 
   common(dataset.command('ingest'))
-    .description('extract each generator\'s split zip set (name.z01 … name.zip) into <root>/<Generator>/{train,val}/{ai,nature}; quarantine empty or undecodable files')
+    .description(
+      "extract each generator's split zip set (name.z01 … name.zip) into <root>/<Generator>/{train,val}/{ai,nature}; quarantine empty or undecodable files",
+    )
     .argument('<downloads-dir>', 'folder holding the downloaded archives')
     .argument('<root>', 'dataset root to extract into')
     .option('--map <archive=Generator...>', 'generator folder for an archive name the built-in map does not know')
@@ -45,8 +49,17 @@ export function registerDatasetCommands(program: Command): Command {
     .action(async (downloads: string, root: string, opts: Opts<{ map?: string[]; keepJoined?: boolean; concurrency: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
         const generatorOverrides = Object.fromEntries((opts.map ?? []).map((pair) => pair.split('=', 2) as [string, string]))
-        const report = await ingest(resolve(downloads), resolve(root), { generatorOverrides, keepJoined: opts.keepJoined, concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
-        const summary = report.archives.map((a) => `${a.archive} (${a.parts} part${a.parts > 1 ? 's' : ''}) → ${a.generator}: ${a.status}, ${a.extracted} extracted, ${a.alreadyPresent} already there, ${a.quarantined} quarantined`)
+        const report = await ingest(resolve(downloads), resolve(root), {
+          generatorOverrides,
+          keepJoined: opts.keepJoined,
+          concurrency: numberOption('--concurrency', opts.concurrency),
+          progress,
+          signal,
+        })
+        const summary = report.archives.map(
+          (a) =>
+            `${a.archive} (${a.parts} part${a.parts > 1 ? 's' : ''}) → ${a.generator}: ${a.status}, ${a.extracted} extracted, ${a.alreadyPresent} already there, ${a.quarantined} quarantined`,
+        )
         for (const record of report.quarantined.slice(0, 30)) summary.push(`  quarantined ${record.path}: ${record.reason} (${record.detail})`)
         if (report.quarantined.length > 0) summary.push(`quarantine list: ${resolve(root, 'quarantine.jsonl')}`)
         return { result: report, summary, ok: true, interrupted: report.interrupted }
@@ -63,25 +76,44 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--concurrency <n>', 'images decoded in parallel', '4')
     .action(async (root: string, opts: Opts<{ md5?: string; sha256?: string; generators?: string; restart?: boolean; concurrency: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await verify(resolve(root), { md5List: opts.md5, sha256List: opts.sha256, generators: listOption(opts.generators), restart: opts.restart, concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
+        const report = await verify(resolve(root), {
+          md5List: opts.md5,
+          sha256List: opts.sha256,
+          generators: listOption(opts.generators),
+          restart: opts.restart,
+          concurrency: numberOption('--concurrency', opts.concurrency),
+          progress,
+          signal,
+        })
         const summary = ['generator        split class    files       ok  problems']
-        for (const s of report.subsets) summary.push(`${s.generatorName.padEnd(16)} ${s.split.padEnd(5)} ${s.label.padEnd(7)} ${String(s.files).padStart(6)} ${String(s.ok).padStart(8)} ${String(s.problems.length).padStart(9)}`)
+        for (const s of report.subsets)
+          summary.push(
+            `${s.generatorName.padEnd(16)} ${s.split.padEnd(5)} ${s.label.padEnd(7)} ${String(s.files).padStart(6)} ${String(s.ok).padStart(8)} ${String(s.problems.length).padStart(9)}`,
+          )
         for (const p of [...report.subsets.flatMap((s) => s.problems), ...report.missing].slice(0, 50)) summary.push(`  ${p.kind}: ${p.path} — ${p.detail}`)
         if (report.resumedFolders > 0) summary.push(`${report.resumedFolders} folder(s) carried over from the interrupted run (--restart to redo)`)
         if (report.quarantinedEarlier > 0) summary.push(`${report.quarantinedEarlier} file(s) quarantined by ingest are listed in quarantine.jsonl`)
-        summary.push(report.passed ? `verify passed: ${report.ok}/${report.files} images fine` : `verify FAILED: ${report.files - report.ok} bad of ${report.files}, ${report.missing.length} missing`)
+        summary.push(
+          report.passed
+            ? `verify passed: ${report.ok}/${report.files} images fine`
+            : `verify FAILED: ${report.files - report.ok} bad of ${report.files}, ${report.missing.length} missing`,
+        )
         return { result: report, summary, ok: report.passed, interrupted: report.interrupted }
       }),
     )
 
   common(dataset.command('merge'))
-    .description('build imagenet_ai/{train,val}/{ai,nature} from every generator with hard links (then symlinks, then copies), names prefixed by generator; idempotent')
+    .description(
+      'build imagenet_ai/{train,val}/{ai,nature} from every generator with hard links (then symlinks, then copies), names prefixed by generator; idempotent',
+    )
     .argument('<root>', 'dataset root')
     .addOption(new Option('--method <method>', 'start with this method').choices(['hardlink', 'symlink', 'copy']).default('hardlink'))
     .action(async (root: string, opts: Opts<{ method: LinkMethod }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
         const report = await merge(resolve(root), { method: opts.method, progress, signal })
-        const summary = [`merged into ${report.merged}: ${report.created.hardlink} hard links, ${report.created.symlink} symbolic links, ${report.created.copy} copies; ${report.alreadyPresent} already there`]
+        const summary = [
+          `merged into ${report.merged}: ${report.created.hardlink} hard links, ${report.created.symlink} symbolic links, ${report.created.copy} copies; ${report.alreadyPresent} already there`,
+        ]
         for (const fallback of report.fallbacks) summary.push(`  fell back: ${fallback}`)
         for (const conflict of report.conflicts.slice(0, 20)) summary.push(`  not overwritten (different file): ${conflict.path}`)
         return { result: report, summary, ok: report.conflicts.length === 0, interrupted: report.interrupted }
@@ -96,8 +128,17 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--concurrency <n>', 'files hashed in parallel', '4')
     .action(async (root: string, opts: Opts<{ db?: string; jsonl?: string; concurrency: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await buildManifest(resolve(root), { dbUrl: opts.db, dbAuthToken: process.env.DATABASE_AUTH_TOKEN, jsonlPath: opts.jsonl && resolve(opts.jsonl), concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
-        const summary = [`manifest ${report.dbUrl}: ${report.records} images (${report.written} hashed now, ${report.unchanged} unchanged, ${report.removed} removed)`]
+        const report = await buildManifest(resolve(root), {
+          dbUrl: opts.db,
+          dbAuthToken: process.env.DATABASE_AUTH_TOKEN,
+          jsonlPath: opts.jsonl && resolve(opts.jsonl),
+          concurrency: numberOption('--concurrency', opts.concurrency),
+          progress,
+          signal,
+        })
+        const summary = [
+          `manifest ${report.dbUrl}: ${report.records} images (${report.written} hashed now, ${report.unchanged} unchanged, ${report.removed} removed)`,
+        ]
         if (report.jsonlPath) summary.push(`JSON Lines: ${report.jsonlPath}`)
         for (const path of report.unreadable.slice(0, 20)) summary.push(`  header unreadable: ${path}`)
         return { result: report, summary, ok: report.unreadable.length === 0, interrupted: report.interrupted }
@@ -105,7 +146,9 @@ export function registerDatasetCommands(program: Command): Command {
     )
 
   common(dataset.command('audit'))
-    .description('per generator × class distributions of format, size and JPEG quality; flag separating properties; metadata-only baseline accuracy; table + SVG')
+    .description(
+      'per generator × class distributions of format, size and JPEG quality; flag separating properties; metadata-only baseline accuracy; table + SVG',
+    )
     .argument('<root>', 'dataset root')
     .option('--db <url>', 'manifest libSQL URL (default file:<root>/.genimage/manifest.db)')
     .option('--out <dir>', 'folder for audit.md, audit.svg, audit.json (default <root>/.genimage/audit)')
@@ -113,16 +156,32 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--flag-threshold <tv>', 'flag properties whose class distributions differ by this total variation distance', '0.5')
     .action(async (root: string, opts: Opts<{ db?: string; out?: string; refresh: boolean; flagThreshold: string }>) =>
       runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await audit(resolve(root), { dbUrl: opts.db, dbAuthToken: process.env.DATABASE_AUTH_TOKEN, outDir: opts.out && resolve(opts.out), refreshManifest: opts.refresh, flagThreshold: numberOption('--flag-threshold', opts.flagThreshold, false), progress, signal })
+        const report = await audit(resolve(root), {
+          dbUrl: opts.db,
+          dbAuthToken: process.env.DATABASE_AUTH_TOKEN,
+          outDir: opts.out && resolve(opts.out),
+          refreshManifest: opts.refresh,
+          flagThreshold: numberOption('--flag-threshold', opts.flagThreshold, false),
+          progress,
+          signal,
+        })
         const summary: string[] = ['generator        class   images  formats']
         for (const g of report.generators) {
           for (const label of ['ai', 'nature'] as const) {
             const c = g.classes[label]
-            summary.push(`${g.generatorName.padEnd(16)} ${label.padEnd(7)} ${String(c.images).padStart(6)}  ${Object.entries(c.formats).map(([f, n]) => `${f} ${n}`).join(', ')}  sizes ${Object.keys(c.topSizes).slice(0, 3).join(' ')}  q ${Object.keys(c.jpegQualities).slice(0, 3).join(' ') || '—'}`)
+            summary.push(
+              `${g.generatorName.padEnd(16)} ${label.padEnd(7)} ${String(c.images).padStart(6)}  ${Object.entries(c.formats)
+                .map(([f, n]) => `${f} ${n}`)
+                .join(', ')}  sizes ${Object.keys(c.topSizes).slice(0, 3).join(' ')}  q ${Object.keys(c.jpegQualities).slice(0, 3).join(' ') || '—'}`,
+            )
           }
         }
-        for (const g of report.generators) for (const f of g.flags) summary.push(`FLAG ${g.generatorName}: ${f.feature} separates the classes (TV ${f.separation.toFixed(2)}): ${f.summary}`)
-        for (const g of report.generators) summary.push(`metadata-only baseline ${g.generatorName}: ${percent(g.baseline.valAccuracy)} val accuracy (chance ${percent(g.baseline.chance)}) — ${g.baseline.description}`)
+        for (const g of report.generators)
+          for (const f of g.flags) summary.push(`FLAG ${g.generatorName}: ${f.feature} separates the classes (TV ${f.separation.toFixed(2)}): ${f.summary}`)
+        for (const g of report.generators)
+          summary.push(
+            `metadata-only baseline ${g.generatorName}: ${percent(g.baseline.valAccuracy)} val accuracy (chance ${percent(g.baseline.chance)}) — ${g.baseline.description}`,
+          )
         summary.push(`table ${report.files.table}`, `chart ${report.files.svg}`)
         return { result: report, summary, ok: true }
       }),
@@ -142,18 +201,54 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--sample <fraction>', 'degrade only this seeded fraction of images')
     .option('--generators <list>', 'only these generator folders (comma-separated)')
     .option('--concurrency <n>', 'images in parallel', '4')
-    .action(async (root: string, out: string, opts: Opts<{ downscale?: string; jpeg?: string; blur?: string; table5?: boolean; interpolation: Interpolation; keepReal?: boolean; seed: string; sample?: string; generators?: string; concurrency: string }>) =>
-      runDatasetVerb(opts, async ({ progress, signal }) => {
-        const shared = { interpolation: opts.interpolation, degradeReal: !opts.keepReal, seed: numberOption('--seed', opts.seed), sample: numberOption('--sample', opts.sample, false), generators: listOption(opts.generators), concurrency: numberOption('--concurrency', opts.concurrency), progress, signal }
-        const single: DegradeSettings = { downscale: numberOption('--downscale', opts.downscale), jpeg: numberOption('--jpeg', opts.jpeg), blur: numberOption('--blur', opts.blur, false) }
-        const runs: [string, DegradeSettings][] = opts.table5 ? Object.entries(TABLE5_VARIANTS).map(([name, settings]) => [resolve(out, name), settings]) : [[resolve(out), single]]
-        const reports: TransformTreeReport[] = []
-        for (const [target, settings] of runs) {
-          if (signal.aborted) break
-          reports.push(await degrade(resolve(root), target, { ...settings, ...shared }))
-        }
-        return { result: opts.table5 ? reports : reports[0], summary: reports.flatMap((r) => transformSummary('degrade', r)), ok: reports.every((r) => r.failed.length === 0), interrupted: signal.aborted }
-      }),
+    .action(
+      async (
+        root: string,
+        out: string,
+        opts: Opts<{
+          downscale?: string
+          jpeg?: string
+          blur?: string
+          table5?: boolean
+          interpolation: Interpolation
+          keepReal?: boolean
+          seed: string
+          sample?: string
+          generators?: string
+          concurrency: string
+        }>,
+      ) =>
+        runDatasetVerb(opts, async ({ progress, signal }) => {
+          const shared = {
+            interpolation: opts.interpolation,
+            degradeReal: !opts.keepReal,
+            seed: numberOption('--seed', opts.seed),
+            sample: numberOption('--sample', opts.sample, false),
+            generators: listOption(opts.generators),
+            concurrency: numberOption('--concurrency', opts.concurrency),
+            progress,
+            signal,
+          }
+          const single: DegradeSettings = {
+            downscale: numberOption('--downscale', opts.downscale),
+            jpeg: numberOption('--jpeg', opts.jpeg),
+            blur: numberOption('--blur', opts.blur, false),
+          }
+          const runs: [string, DegradeSettings][] = opts.table5
+            ? Object.entries(TABLE5_VARIANTS).map(([name, settings]) => [resolve(out, name), settings])
+            : [[resolve(out), single]]
+          const reports: TransformTreeReport[] = []
+          for (const [target, settings] of runs) {
+            if (signal.aborted) break
+            reports.push(await degrade(resolve(root), target, { ...settings, ...shared }))
+          }
+          return {
+            result: opts.table5 ? reports : reports[0],
+            summary: reports.flatMap((r) => transformSummary('degrade', r)),
+            ok: reports.every((r) => r.failed.length === 0),
+            interrupted: signal.aborted,
+          }
+        }),
     )
 
   common(dataset.command('debias'))
@@ -166,11 +261,25 @@ export function registerDatasetCommands(program: Command): Command {
     .addOption(new Option('--interpolation <kernel>', 'resampling kernel').choices([...INTERPOLATIONS]).default('cubic'))
     .option('--generators <list>', 'only these generator folders (comma-separated)')
     .option('--concurrency <n>', 'images in parallel', '4')
-    .action(async (root: string, out: string, opts: Opts<{ quality: string; size: string; minSide: string; interpolation: Interpolation; generators?: string; concurrency: string }>) =>
-      runDatasetVerb(opts, async ({ progress, signal }) => {
-        const report = await debias(resolve(root), resolve(out), { quality: numberOption('--quality', opts.quality), size: numberOption('--size', opts.size), minSide: numberOption('--min-side', opts.minSide), interpolation: opts.interpolation, generators: listOption(opts.generators), concurrency: numberOption('--concurrency', opts.concurrency), progress, signal })
-        return { result: report, summary: transformSummary('debias', report), ok: report.failed.length === 0, interrupted: report.interrupted }
-      }),
+    .action(
+      async (
+        root: string,
+        out: string,
+        opts: Opts<{ quality: string; size: string; minSide: string; interpolation: Interpolation; generators?: string; concurrency: string }>,
+      ) =>
+        runDatasetVerb(opts, async ({ progress, signal }) => {
+          const report = await debias(resolve(root), resolve(out), {
+            quality: numberOption('--quality', opts.quality),
+            size: numberOption('--size', opts.size),
+            minSide: numberOption('--min-side', opts.minSide),
+            interpolation: opts.interpolation,
+            generators: listOption(opts.generators),
+            concurrency: numberOption('--concurrency', opts.concurrency),
+            progress,
+            signal,
+          })
+          return { result: report, summary: transformSummary('debias', report), ok: report.failed.length === 0, interrupted: report.interrupted }
+        }),
     )
 
   registerMiniCommand(dataset)

@@ -2,13 +2,19 @@ import { resolve } from 'node:path'
 import { type ExperimentProgressEvent, ExperimentProtocol, type ExperimentSpecInput } from '@genimage/shared'
 import { findPaperTrainGenerator } from '@genimage/shared/protocols'
 import { startTrainWorker } from '@genimage/gpu-runner/jobs'
-import { TF_BACKEND_NAMES, type TfBackendName } from '@genimage/gpu-runner/tf'
-import { listGenerators } from '@genimage/gpu-runner/training'
+import { TF_BACKEND_NAMES, type TfBackendName } from '@genimage/training/tf'
+import { listGenerators } from '@genimage/training/train'
 import cliProgress from 'cli-progress'
 import { type Command, Option } from 'commander'
 import { ApiCallError, ExperimentApi } from '../experiments/api-client.ts'
 
-const list = (text: string | undefined) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
+const list = (text: string | undefined) =>
+  text
+    ? text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined
 
 function integer(text: string, flag: string, min = 1): number {
   const value = Number(text)
@@ -28,11 +34,17 @@ export function apiFrom(opts: { api: string; apiKey?: string }): ExperimentApi {
   return new ExperimentApi({ baseUrl: opts.api, apiKey: opts.apiKey ?? process.env.GENIMAGE_API_KEY })
 }
 
-const describeRun = (run: ExperimentProgressEvent['runs'][number]) => `run ${String(run.index).padStart(2)} ${run.model} on ${run.trainOn.join('+')} s${run.seed}`
+const describeRun = (run: ExperimentProgressEvent['runs'][number]) =>
+  `run ${String(run.index).padStart(2)} ${run.model} on ${run.trainOn.join('+')} s${run.seed}`
 
 function runStatus(run: ExperimentProgressEvent['runs'][number]): string {
   const p = run.progress
-  if (run.state !== 'running') return run.state + (run.failureReason && run.state !== 'succeeded' ? `: ${run.failureReason}` : '') + (run.state === 'succeeded' ? ` (${run.metrics} metrics)` : '')
+  if (run.state !== 'running')
+    return (
+      run.state +
+      (run.failureReason && run.state !== 'succeeded' ? `: ${run.failureReason}` : '') +
+      (run.state === 'succeeded' ? ` (${run.metrics} metrics)` : '')
+    )
   if (p.phase === 'evaluating') return `evaluating ${p.cellsDone}/${p.cellsTotal} cells`
   const retry = run.attempts > 1 ? ` attempt ${run.attempts}${p.resumedFromStep ? ` resumed@${p.resumedFromStep}` : ''}` : ''
   return `${p.phase === 'queued' ? 'starting' : p.phase} epoch ${p.epoch}/${p.epochs}${p.loss === null ? '' : ` loss ${p.loss.toFixed(3)}`}${p.etaSeconds === null ? '' : ` ETA ${Math.round(p.etaSeconds)}s`}${retry}`
@@ -55,7 +67,10 @@ function progressView(json: boolean): { update(event: ExperimentProgressEvent): 
       stop: () => {},
     }
   }
-  const multibar = new cliProgress.MultiBar({ format: '{name} |{bar}| {value}/{total} {status}', hideCursor: true, clearOnComplete: false, gracefulExit: false }, cliProgress.Presets.shades_classic)
+  const multibar = new cliProgress.MultiBar(
+    { format: '{name} |{bar}| {value}/{total} {status}', hideCursor: true, clearOnComplete: false, gracefulExit: false },
+    cliProgress.Presets.shades_classic,
+  )
   const bars = new Map<string, cliProgress.SingleBar>()
   return {
     update(event) {
@@ -87,18 +102,24 @@ async function followExperiment(api: ExperimentApi, id: string, json: boolean): 
     let latest: ExperimentProgressEvent | undefined
     const hint = setTimeout(() => {
       if (latest?.runs.every((r) => r.state === 'queued' && r.attempts === 0)) {
-        console.error('no train worker has claimed a run yet; start one beside the edge: npx genimage experiment worker --db <the edge\'s DATABASE_URL>')
+        console.error("no train worker has claimed a run yet; start one beside the edge: npx genimage experiment worker --db <the edge's DATABASE_URL>")
       }
     }, NO_WORKER_HINT_MS)
     hint.unref()
-    const last = await api.follow(id, (event) => {
-      latest = event
-      view.update(event)
-    }, { signal: controller.signal })
+    const last = await api.follow(
+      id,
+      (event) => {
+        latest = event
+        view.update(event)
+      },
+      { signal: controller.signal },
+    )
     clearTimeout(hint)
     view.stop()
     if (controller.signal.aborted) {
-      console.error(`stopped following; the experiment goes on. Follow again: npx genimage experiment follow ${id}; cancel: npx genimage experiment cancel ${id}`)
+      console.error(
+        `stopped following; the experiment goes on. Follow again: npx genimage experiment follow ${id}; cancel: npx genimage experiment cancel ${id}`,
+      )
       return
     }
     const seconds = (performance.now() - started) / 1000
@@ -180,41 +201,52 @@ export function registerExperimentCommands(program: Command): void {
     await followExperiment(api, created.id, Boolean(opts.json))
   })
 
-  apiOptions(experiment.command('follow').description('follow a running experiment with a progress bar per run').argument('<id>').option('--json', 'print progress events as JSON lines')).action(
-    async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => followExperiment(apiFrom(opts), id, Boolean(opts.json)),
-  )
+  apiOptions(
+    experiment
+      .command('follow')
+      .description('follow a running experiment with a progress bar per run')
+      .argument('<id>')
+      .option('--json', 'print progress events as JSON lines'),
+  ).action(async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => followExperiment(apiFrom(opts), id, Boolean(opts.json)))
 
-  apiOptions(experiment.command('list').description('list experiments, newest first').option('--json', 'print JSON')).action(async (opts: { api: string; apiKey?: string; json?: boolean }) => {
-    const { experiments } = await apiFrom(opts).list()
-    if (opts.json) return console.log(JSON.stringify(experiments, null, 2))
-    if (experiments.length === 0) console.log('no experiments')
-    for (const e of experiments) {
-      const runs = Object.entries(e.runs).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')
-      console.log(`${e.id}  ${e.protocol.padEnd(6)}  ${e.state.padEnd(9)}  ${e.models.join(',')}  ${runs}  ${e.createdAt}${e.name ? `  ${e.name}` : ''}`)
-    }
-  })
-
-  apiOptions(experiment.command('show').description('show an experiment: runs, state, progress and metrics').argument('<id>').option('--json', 'print JSON')).action(
-    async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => {
-      const e = await apiFrom(opts).get(id)
-      if (opts.json) return console.log(JSON.stringify(e, null, 2))
-      console.log(`${e.id}  ${e.protocol}  ${e.state}  data ${e.spec.dataRoot}`)
-      for (const run of e.runDetails) {
-        console.log(`  ${describeRun({ ...run, metrics: run.metrics.length })}: ${runStatus({ ...run, metrics: run.metrics.length })}`)
-        for (const m of run.metrics) console.log(`      ${m.testSet} ${m.degradation}: accuracy ${(100 * m.accuracy).toFixed(1)}% (n=${m.count})`)
+  apiOptions(experiment.command('list').description('list experiments, newest first').option('--json', 'print JSON')).action(
+    async (opts: { api: string; apiKey?: string; json?: boolean }) => {
+      const { experiments } = await apiFrom(opts).list()
+      if (opts.json) return console.log(JSON.stringify(experiments, null, 2))
+      if (experiments.length === 0) console.log('no experiments')
+      for (const e of experiments) {
+        const runs = Object.entries(e.runs)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ')
+        console.log(`${e.id}  ${e.protocol.padEnd(6)}  ${e.state.padEnd(9)}  ${e.models.join(',')}  ${runs}  ${e.createdAt}${e.name ? `  ${e.name}` : ''}`)
       }
     },
   )
 
-  apiOptions(experiment.command('cancel').description('cancel an experiment; running jobs stop within one heartbeat').argument('<id>')).action(async (id: string, opts: { api: string; apiKey?: string }) => {
-    const result = await apiFrom(opts).cancel(id)
-    console.log(`${result.id} cancelled (${result.cancelledRuns} run(s) stopped or dequeued)`)
+  apiOptions(
+    experiment.command('show').description('show an experiment: runs, state, progress and metrics').argument('<id>').option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => {
+    const e = await apiFrom(opts).get(id)
+    if (opts.json) return console.log(JSON.stringify(e, null, 2))
+    console.log(`${e.id}  ${e.protocol}  ${e.state}  data ${e.spec.dataRoot}`)
+    for (const run of e.runDetails) {
+      console.log(`  ${describeRun({ ...run, metrics: run.metrics.length })}: ${runStatus({ ...run, metrics: run.metrics.length })}`)
+      for (const m of run.metrics) console.log(`      ${m.testSet} ${m.degradation}: accuracy ${(100 * m.accuracy).toFixed(1)}% (n=${m.count})`)
+    }
   })
+
+  apiOptions(experiment.command('cancel').description('cancel an experiment; running jobs stop within one heartbeat').argument('<id>')).action(
+    async (id: string, opts: { api: string; apiKey?: string }) => {
+      const result = await apiFrom(opts).cancel(id)
+      console.log(`${result.id} cancelled (${result.cancelledRuns} run(s) stopped or dequeued)`)
+    },
+  )
 
   experiment
     .command('worker')
     .description('run a train worker: claim experiment jobs from the database, train, export, evaluate (Ctrl-C hands the job back)')
-    .option('--db <url>', 'libSQL URL (the edge\'s DATABASE_URL)', process.env.DATABASE_URL ?? 'file:./data/genimage.db')
+    .option('--db <url>', "libSQL URL (the edge's DATABASE_URL)", process.env.DATABASE_URL ?? 'file:./data/genimage.db')
     .option('--artifacts <dir>', 'checkpoints and exported models; the same shared path on every runner', process.env.ARTIFACT_DIR ?? 'artifacts')
     .option('--name <worker>', 'lease identity (default <host>-<pid>)')
     .option('--lease-ms <ms>', 'lease length', '30000')
@@ -223,23 +255,35 @@ export function registerExperimentCommands(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')
     .option('--providers <list>', 'onnxruntime execution providers for evaluation, in order', process.env.EXECUTION_PROVIDERS ?? 'cpu')
-    .action(async (opts: { db: string; artifacts: string; name?: string; leaseMs: string; heartbeatMs?: string; pollMs: string; backend: string; threads?: string; providers: string }) => {
-      const backends = opts.backend === 'auto' ? TF_BACKEND_NAMES : [opts.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== opts.backend)]
-      const running = await startTrainWorker({
-        databaseUrl: opts.db,
-        artifactRoot: opts.artifacts,
-        worker: opts.name,
-        leaseMs: integer(opts.leaseMs, '--lease-ms'),
-        heartbeatMs: opts.heartbeatMs ? integer(opts.heartbeatMs, '--heartbeat-ms') : undefined,
-        pollMs: integer(opts.pollMs, '--poll-ms'),
-        backends,
-        threads: opts.threads ? integer(opts.threads, '--threads') : undefined,
-        providers: list(opts.providers) ?? ['cpu'],
-      })
-      console.error(JSON.stringify({ level: 'info', component: 'job-worker', worker: running.worker.queue.worker, msg: `train worker polling ${opts.db}` }))
-      const stop = () => void running.stop()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      await running.done
-    })
+    .action(
+      async (opts: {
+        db: string
+        artifacts: string
+        name?: string
+        leaseMs: string
+        heartbeatMs?: string
+        pollMs: string
+        backend: string
+        threads?: string
+        providers: string
+      }) => {
+        const backends = opts.backend === 'auto' ? TF_BACKEND_NAMES : [opts.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== opts.backend)]
+        const running = await startTrainWorker({
+          databaseUrl: opts.db,
+          artifactRoot: opts.artifacts,
+          worker: opts.name,
+          leaseMs: integer(opts.leaseMs, '--lease-ms'),
+          heartbeatMs: opts.heartbeatMs ? integer(opts.heartbeatMs, '--heartbeat-ms') : undefined,
+          pollMs: integer(opts.pollMs, '--poll-ms'),
+          backends,
+          threads: opts.threads ? integer(opts.threads, '--threads') : undefined,
+          providers: list(opts.providers) ?? ['cpu'],
+        })
+        console.error(JSON.stringify({ level: 'info', component: 'job-worker', worker: running.worker.queue.worker, msg: `train worker polling ${opts.db}` }))
+        const stop = () => void running.stop()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+        await running.done
+      },
+    )
 }

@@ -36,7 +36,10 @@ export function registerKeysCommands(program: Command): void {
       try {
         const key = await createApiKey(db, {
           name: opts.name,
-          scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean),
+          scopes: opts.scopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
           ...(opts.rateLimit ? { rateLimitPerMinute: parseRateLimit(opts.rateLimit) } : {}),
         })
         if (opts.json) {

@@ -79,7 +79,9 @@ export function registerMiniCommand(dataset: Command): Command {
           )
           if (manifest.autoencoder) {
             const ae = manifest.autoencoder
-            summary.push(`autoencoder: ${ae.cached ? 'reused cached weights' : `trained ${ae.plan.steps} steps in ${ae.trainSeconds}s`}, final MSE ${ae.finalLoss}`)
+            summary.push(
+              `autoencoder: ${ae.cached ? 'reused cached weights' : `trained ${ae.plan.steps} steps in ${ae.trainSeconds}s`}, final MSE ${ae.finalLoss}`,
+            )
           }
           summary.push(`tfjs backend: ${manifest.backend.tfjs}; took ${manifest.timings.totalSeconds}s; record: ${resolve(out, 'mini.json')}`)
         }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
-import { loadModelRepository, writeHandmadeModel } from '@genimage/gpu-runner'
+import { loadModelRepository } from '@genimage/gpu-runner'
+import { writeHandmadeModel } from '@genimage/training/export'
 import type { Command } from 'commander'
 
 /** `genimage models …`: write and inspect model folders the runner serves. */

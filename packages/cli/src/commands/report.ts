@@ -8,7 +8,7 @@ import { apiFrom } from './experiment.ts'
 export function registerReportCommands(program: Command): void {
   program
     .command('report')
-    .description('write an experiment\'s report: tables in the paper\'s layout (with its published numbers when the data is GenImage) and SVG charts')
+    .description("write an experiment's report: tables in the paper's layout (with its published numbers when the data is GenImage) and SVG charts")
     .argument('<id>', 'experiment id')
     .option('--out <dir>', 'output folder (default reports/<id>)')
     .option('--api <url>', 'edge API base URL', process.env.GENIMAGE_API_URL ?? 'http://127.0.0.1:8787')
@@ -20,7 +20,8 @@ export function registerReportCommands(program: Command): void {
       await mkdir(out, { recursive: true })
       await writeFile(join(out, 'report.md'), report.markdown)
       for (const [name, content] of Object.entries(report.files)) await writeFile(join(out, name), content)
-      for (const c of report.crossGenerator) console.error(`${c.model}: own generator ${(100 * c.diagonal).toFixed(1)}%, other generators ${(100 * c.offDiagonal).toFixed(1)}%`)
+      for (const c of report.crossGenerator)
+        console.error(`${c.model}: own generator ${(100 * c.diagonal).toFixed(1)}%, other generators ${(100 * c.offDiagonal).toFixed(1)}%`)
       console.log(`wrote ${join(out, 'report.md')}${Object.keys(report.files).length ? ` and ${Object.keys(report.files).join(', ')}` : ''}`)
       if (experiment.state !== 'succeeded') console.error(`note: the experiment is ${experiment.state}; the report shows the results so far`)
     })

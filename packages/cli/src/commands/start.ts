@@ -12,9 +12,7 @@ const SAMPLE_PHOTO = 'packages/dataset-tools/photos'
 export function registerStartCommands(program: Command): void {
   program
     .command('start')
-    .description(
-      'start the local stack: one runner (detect + train), the edge API and a libSQL file database (Ctrl-C stops it)',
-    )
+    .description('start the local stack: one runner (detect + train), the edge API and a libSQL file database (Ctrl-C stops it)')
     .action(async () => {
       const env = { ...process.env }
       const database = env.DATABASE_URL ?? 'file:./data/genimage.db'

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { defaultManifestUrl, MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
-import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/gpu-runner/tf'
-import { importOnnxDetector, writeModelFolder } from '@genimage/gpu-runner/export'
+import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/training/tf'
+import { importOnnxDetector, writeModelFolder } from '@genimage/training/export'
 import { IMAGENET_MEAN, IMAGENET_STD, InputConfig } from '@genimage/shared'
-import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/gpu-runner/training'
+import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/training/train'
 import { listZooModelNames, resolveZooModel } from '@genimage/shared/zoo'
 import cliProgress from 'cli-progress'
 import { Option, type Command } from 'commander'
@@ -35,7 +35,13 @@ interface TrainFlags {
   manifest?: string | boolean
 }
 
-const list = (text: string | undefined) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
+const list = (text: string | undefined) =>
+  text
+    ? text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined
 
 function positiveInt(text: string, flag: string): number {
   const value = Number(text)
@@ -131,12 +137,31 @@ function registerImportCommand(parent: Command, commandName: string): void {
       const size = positiveInt(flags.size, '--size')
       const labels = list(flags.labels) ?? (flags.task === 'binary' ? ['nature', 'ai'] : [])
       const input = InputConfig.parse({
-        name: flags.inputName, layout: flags.layout, height: size, width: size, resize: flags.resize, cropPct: Number(flags.cropPct), interpolation: flags.interpolation,
-        mean: flags.mean ? triple(flags.mean, '--mean') : IMAGENET_MEAN, std: flags.std ? triple(flags.std, '--std') : IMAGENET_STD,
+        name: flags.inputName,
+        layout: flags.layout,
+        height: size,
+        width: size,
+        resize: flags.resize,
+        cropPct: Number(flags.cropPct),
+        interpolation: flags.interpolation,
+        mean: flags.mean ? triple(flags.mean, '--mean') : IMAGENET_MEAN,
+        std: flags.std ? triple(flags.std, '--std') : IMAGENET_STD,
       })
       const out = resolve(flags.out ?? `models/${flags.name}`)
-      const card = await importOnnxDetector({ source: resolve(file), outDir: out, name: flags.name, architecture: flags.architecture, task: flags.task, labels, input, outputName: flags.outputName, trainingData: flags.trainingData })
-      console.log(`wrote ${out} (${card.name}@${card.version}, ${card.labels.length} labels, input ${input.layout} ${size}², sha256 ${card.sha256.slice(0, 12)}…)`)
+      const card = await importOnnxDetector({
+        source: resolve(file),
+        outDir: out,
+        name: flags.name,
+        architecture: flags.architecture,
+        task: flags.task,
+        labels,
+        input,
+        outputName: flags.outputName,
+        trainingData: flags.trainingData,
+      })
+      console.log(
+        `wrote ${out} (${card.name}@${card.version}, ${card.labels.length} labels, input ${input.layout} ${size}², sha256 ${card.sha256.slice(0, 12)}…)`,
+      )
     })
 }
 
@@ -161,7 +186,7 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--task <task>', 'head').choices(['binary', 'attribution']).default('binary'))
     .option('--epochs <n>', 'epochs', '5')
     .option('--batch-size <n>', 'images per step', '16')
-    .addOption(new Option('--optimizer <kind>', 'optimizer (default: the zoo entry\'s)').choices(['sgd', 'adamw']))
+    .addOption(new Option('--optimizer <kind>', "optimizer (default: the zoo entry's)").choices(['sgd', 'adamw']))
     .option('--lr <rate>', 'peak learning rate (cosine schedule)')
     .option('--weight-decay <w>', 'weight decay')
     .option('--seed <n>', 'seed of weights, data order and augmentation', '0')
@@ -172,13 +197,19 @@ export function registerTrainCommands(program: Command): void {
     .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)')
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
     .option('--threads <n>', 'threads for the wasm backend')
-    .option('--manifest [url]', 'take image lists from the dataset manifest (`genimage dataset manifest`; default URL: the root\'s own)')
+    .option('--manifest [url]', "take image lists from the dataset manifest (`genimage dataset manifest`; default URL: the root's own)")
     .option('--data-name <text>', 'what the data is, for the model card (default: "GenImage-mini (not GenImage)" for a mini root, else the folder name)')
     .option('--json', 'print progress events as JSON lines instead of a progress bar')
     .action(async (flags: TrainFlags) => {
       const ref = resolveZooModel(flags.model)
       const trainOn = list(flags.trainOn) ?? []
-      const out = resolve(flags.out ?? `models/${ref.name}-${trainOn.join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}`)
+      const out = resolve(
+        flags.out ??
+          `models/${ref.name}-${trainOn
+            .join('-')
+            .toLowerCase()
+            .replace(/[^a-z0-9.-]+/g, '-')}`,
+      )
       const checkpointDir = resolve(flags.checkpointDir ?? `${out}.checkpoints`)
       const priority = flags.backend === 'auto' ? TF_BACKEND_NAMES : [flags.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== flags.backend)]
       await resolveTfBackend({ priority, threads: flags.threads ? positiveInt(flags.threads, '--threads') : undefined })
@@ -212,10 +243,19 @@ export function registerTrainCommands(program: Command): void {
       try {
         for await (const event of run) report(event)
         const result = await run.result
-        const card = await writeModelFolder(result, out, { dataRoot: resolve(flags.data), name: flags.name, command: reproducingCommand(flags), trainingData: describeData(flags) })
+        const card = await writeModelFolder(result, out, {
+          dataRoot: resolve(flags.data),
+          name: flags.name,
+          command: reproducingCommand(flags),
+          trainingData: describeData(flags),
+        })
         result.detector.dispose()
-        const perGenerator = Object.entries(result.evaluation.perGenerator).map(([g, a]) => `${g} ${pct(a)}`).join(', ')
-        console.log(`\nwrote ${out} (model ${card.name}, best epoch ${result.bestEpoch}, val accuracy ${pct(result.valAccuracy)}; per generator: ${perGenerator})`)
+        const perGenerator = Object.entries(result.evaluation.perGenerator)
+          .map(([g, a]) => `${g} ${pct(a)}`)
+          .join(', ')
+        console.log(
+          `\nwrote ${out} (model ${card.name}, best epoch ${result.bestEpoch}, val accuracy ${pct(result.valAccuracy)}; per generator: ${perGenerator})`,
+        )
         console.log(`serve it: MODEL_DIR=${resolve(out, '..')} npx genimage start`)
       } catch (error) {
         if (error instanceof TrainingCancelledError) {
@@ -236,7 +276,11 @@ function jsonReporter(): (event: TrainEvent) => void {
 }
 
 const describeEpoch = (event: Extract<TrainEvent, { type: 'epoch' }>) =>
-  `epoch ${event.epoch}/${event.epochs}: train loss ${event.trainLoss.toFixed(4)}, val accuracy ${pct(event.valAccuracy)}${event.isBest ? ' (best)' : ''} [${Object.entries(event.perGenerator).map(([g, a]) => `${g} ${pct(a)}`).join(', ')}]`
+  `epoch ${event.epoch}/${event.epochs}: train loss ${event.trainLoss.toFixed(4)}, val accuracy ${pct(event.valAccuracy)}${event.isBest ? ' (best)' : ''} [${Object.entries(
+    event.perGenerator,
+  )
+    .map(([g, a]) => `${g} ${pct(a)}`)
+    .join(', ')}]`
 
 /** Plain lines for logs and pipes: about ten step lines per run plus every epoch. */
 function lineReporter(): (event: TrainEvent) => void {
@@ -244,9 +288,13 @@ function lineReporter(): (event: TrainEvent) => void {
   return (event) => {
     if (event.type === 'start') {
       every = Math.max(1, Math.round(event.totalSteps / 10))
-      console.error(`training ${event.model} on ${event.backend}: ${event.trainImages} train / ${event.valImages} val images, ${event.totalSteps} steps${event.resumedFromStep ? ` (resuming from step ${event.resumedFromStep})` : ''}`)
+      console.error(
+        `training ${event.model} on ${event.backend}: ${event.trainImages} train / ${event.valImages} val images, ${event.totalSteps} steps${event.resumedFromStep ? ` (resuming from step ${event.resumedFromStep})` : ''}`,
+      )
     } else if (event.type === 'step' && (event.step % every === 0 || event.step === event.totalSteps)) {
-      console.error(`step ${event.step}/${event.totalSteps} epoch ${event.epoch}/${event.epochs} loss ${event.loss.toFixed(4)} ${event.imagesPerSecond.toFixed(1)} img/s ETA ${Math.round(event.etaSeconds)}s`)
+      console.error(
+        `step ${event.step}/${event.totalSteps} epoch ${event.epoch}/${event.epochs} loss ${event.loss.toFixed(4)} ${event.imagesPerSecond.toFixed(1)} img/s ETA ${Math.round(event.etaSeconds)}s`,
+      )
     } else if (event.type === 'epoch') console.error(describeEpoch(event))
     else if (event.type === 'early-stop') console.error(`early stop after epoch ${event.epoch} (best epoch ${event.bestEpoch})`)
   }
@@ -254,18 +302,31 @@ function lineReporter(): (event: TrainEvent) => void {
 
 function barReporter(): (event: TrainEvent) => void {
   const multibar = new cliProgress.MultiBar(
-    { format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | {ips} img/s | ETA {eta}s', hideCursor: true, clearOnComplete: false, gracefulExit: false },
+    {
+      format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | {ips} img/s | ETA {eta}s',
+      hideCursor: true,
+      clearOnComplete: false,
+      gracefulExit: false,
+    },
     cliProgress.Presets.shades_classic,
   )
   let bar: cliProgress.SingleBar | undefined
   return (event) => {
     switch (event.type) {
       case 'start':
-        multibar.log(`training ${event.model} on ${event.backend}: ${event.trainImages} train / ${event.valImages} val images, ${event.totalSteps} steps${event.resumedFromStep ? ` (resuming from step ${event.resumedFromStep})` : ''}\n`)
+        multibar.log(
+          `training ${event.model} on ${event.backend}: ${event.trainImages} train / ${event.valImages} val images, ${event.totalSteps} steps${event.resumedFromStep ? ` (resuming from step ${event.resumedFromStep})` : ''}\n`,
+        )
         bar = multibar.create(event.totalSteps, event.resumedFromStep, { epoch: 1, epochs: event.epochs, loss: '-', ips: '-', eta: '-' })
         break
       case 'step':
-        bar?.update(event.step, { epoch: event.epoch, epochs: event.epochs, loss: event.loss.toFixed(4), ips: event.imagesPerSecond.toFixed(1), eta: Math.round(event.etaSeconds) })
+        bar?.update(event.step, {
+          epoch: event.epoch,
+          epochs: event.epochs,
+          loss: event.loss.toFixed(4),
+          ips: event.imagesPerSecond.toFixed(1),
+          eta: Math.round(event.etaSeconds),
+        })
         break
       case 'epoch':
         multibar.log(`${describeEpoch(event)}\n`)

@@ -46,7 +46,11 @@ export class ExperimentApi {
     try {
       response = await this.fetchFn(`${this.baseUrl}${path}`, { ...init, headers: this.headers(init.headers as Record<string, string>) })
     } catch (error) {
-      throw new ApiCallError(0, 'unreachable', `cannot reach the edge API at ${this.baseUrl} (${(error as Error).message}); start it with \`npx genimage start\` or pass --api`)
+      throw new ApiCallError(
+        0,
+        'unreachable',
+        `cannot reach the edge API at ${this.baseUrl} (${(error as Error).message}); start it with \`npx genimage start\` or pass --api`,
+      )
     }
     const body: unknown = await response.json().catch(() => undefined)
     if (!response.ok) {
@@ -77,15 +81,26 @@ export class ExperimentApi {
    * Follows the SSE progress stream until the experiment ends; reconnects when the connection drops (an
    * edge restart), since all state is in the database. Returns the last event.
    */
-  async follow(id: string, onEvent: (event: ExperimentProgressEvent) => void, options: { signal?: AbortSignal; retries?: number } = {}): Promise<ExperimentProgressEvent | undefined> {
+  async follow(
+    id: string,
+    onEvent: (event: ExperimentProgressEvent) => void,
+    options: { signal?: AbortSignal; retries?: number } = {},
+  ): Promise<ExperimentProgressEvent | undefined> {
     let last: ExperimentProgressEvent | undefined
     let failures = 0
     while (!options.signal?.aborted) {
       try {
-        const response = await this.fetchFn(`${this.baseUrl}/v1/experiments/${encodeURIComponent(id)}/events`, { headers: this.headers({ accept: 'text/event-stream' }), signal: options.signal })
+        const response = await this.fetchFn(`${this.baseUrl}/v1/experiments/${encodeURIComponent(id)}/events`, {
+          headers: this.headers({ accept: 'text/event-stream' }),
+          signal: options.signal,
+        })
         if (!response.ok || !response.body) {
           const parsed = ErrorResponse.safeParse(await response.json().catch(() => undefined))
-          throw new ApiCallError(response.status, parsed.success ? parsed.data.error.code : 'http_error', parsed.success ? parsed.data.error.message : `events answered ${response.status}`)
+          throw new ApiCallError(
+            response.status,
+            parsed.success ? parsed.data.error.code : 'http_error',
+            parsed.success ? parsed.data.error.message : `events answered ${response.status}`,
+          )
         }
         failures = 0
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()

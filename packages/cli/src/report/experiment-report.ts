@@ -1,5 +1,13 @@
 import type { ExperimentDetail, ExperimentRun, RunMetric } from '@genimage/shared'
-import { describeDegradation, isGenImageDataset, PAPER_TRAIN_GENERATOR, paperGeneratorName, paperTable5Column, publishedPaperRow, type PaperTableId, type PublishedRow } from '@genimage/shared/protocols'
+import { isGenImageDataset, paperGeneratorName } from '@genimage/shared/genimage'
+import {
+  describeDegradation,
+  PAPER_TRAIN_GENERATOR,
+  paperTable5Column,
+  publishedPaperRow,
+  type PaperTableId,
+  type PublishedRow,
+} from '@genimage/shared/protocols'
 import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
 
 /** The markdown report and the SVG files it links to (file name → content). */
@@ -45,7 +53,7 @@ class PaperRows {
     const averageOnly = [...new Set(this.rows.filter((r) => Object.keys(r.cells).length === 0).map((r) => r.displayName))]
     const parts = [`"paper" rows: published accuracy (%) from ${sources.join('; ')}.`]
     if (averageOnly.length) parts.push(`For ${averageOnly.join(', ')} only the published average is carried.`)
-    if (this.tinyShown) parts.push('A `-tiny` model is a smaller variant of the published architecture: its row is not a reproduction of the paper\'s.')
+    if (this.tinyShown) parts.push("A `-tiny` model is a smaller variant of the published architecture: its row is not a reproduction of the paper's.")
     return [parts.join(' '), '']
   }
 }
@@ -75,7 +83,9 @@ function groupRuns(runs: readonly ExperimentRun[]): RunGroup[] {
 
 /** Mean over seeds of one cell; undefined when no seed has a metric for it. */
 function cell(group: RunGroup, testSet: string, degradation: string, pick: (m: RunMetric) => number | null = (m) => m.accuracy): number | undefined {
-  const values = group.runs.flatMap((r) => r.metrics.filter((m) => m.testSet === testSet && m.degradation === degradation).map(pick)).filter((v): v is number => v !== null)
+  const values = group.runs
+    .flatMap((r) => r.metrics.filter((m) => m.testSet === testSet && m.degradation === degradation).map(pick))
+    .filter((v): v is number => v !== null)
   return values.length ? mean(values) : undefined
 }
 
@@ -91,10 +101,18 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
   const out: string[] = []
 
   out.push(`# Experiment ${experiment.id}${experiment.name ? ` — ${experiment.name}` : ''}`, '')
-  out.push(`- protocol: **${spec.protocol}**, state: **${experiment.state}** (${experiment.runs.succeeded} of ${experiment.runDetails.length} runs succeeded${experiment.runs.failed ? `, ${experiment.runs.failed} failed` : ''})`)
-  out.push(`- dataset: \`${spec.dataRoot}\` — generators: ${spec.generators.map(label).join(', ')}${genimage ? ' (GenImage)' : ' (not GenImage: the paper\'s numbers are not comparable and are not shown beside these)'}`)
-  out.push(`- models: ${spec.models.join(', ')}; epochs ${spec.epochs}, batch ${spec.batchSize}, seeds ${spec.seeds.join(', ')}${spec.limitPerClass ? `, at most ${spec.limitPerClass} train images per generator and class` : ''}${spec.testLimitPerClass ? `, at most ${spec.testLimitPerClass} test images per generator and class` : ''}`)
-  out.push(`- debias: ${spec.debiasJpegQuality ? `training images JPEG-aligned at q${spec.debiasJpegQuality}` : 'none'}; degradations apply to ${spec.degradeReal ? 'real and generated' : 'generated images only'}; downscale interpolation ${spec.interpolation}`)
+  out.push(
+    `- protocol: **${spec.protocol}**, state: **${experiment.state}** (${experiment.runs.succeeded} of ${experiment.runDetails.length} runs succeeded${experiment.runs.failed ? `, ${experiment.runs.failed} failed` : ''})`,
+  )
+  out.push(
+    `- dataset: \`${spec.dataRoot}\` — generators: ${spec.generators.map(label).join(', ')}${genimage ? ' (GenImage)' : " (not GenImage: the paper's numbers are not comparable and are not shown beside these)"}`,
+  )
+  out.push(
+    `- models: ${spec.models.join(', ')}; epochs ${spec.epochs}, batch ${spec.batchSize}, seeds ${spec.seeds.join(', ')}${spec.limitPerClass ? `, at most ${spec.limitPerClass} train images per generator and class` : ''}${spec.testLimitPerClass ? `, at most ${spec.testLimitPerClass} test images per generator and class` : ''}`,
+  )
+  out.push(
+    `- debias: ${spec.debiasJpegQuality ? `training images JPEG-aligned at q${spec.debiasJpegQuality}` : 'none'}; degradations apply to ${spec.degradeReal ? 'real and generated' : 'generated images only'}; downscale interpolation ${spec.interpolation}`,
+  )
   out.push(`- accuracy at threshold 0.5 in %, mean over seeds; 95% bootstrap intervals in the detail table`, '')
 
   if (spec.protocol === 'table3' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.includes('none')))) {
@@ -128,17 +146,30 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
       files[name] = heatmapSvg(`${model}: accuracy (%) trained on row, tested on column`, trainSets.map(label), testSets.map(label), (i, j) => matrix[i]![j])
       out.push(`### ${model}`, '', `![cross-generator heatmap for ${model}](${name})`, '')
       const columnMeans = testSets.map((_, j) => mean(matrix.map((r) => r[j]).filter((v): v is number => v !== undefined)))
-      out.push(table(['trained on \\ tested on', ...testSets.map(label), 'Avg'], [
-        ...matrix.map((r, i) => [label(trainSets[i]!), ...r.map(pct), pct(mean(r.filter((v): v is number => v !== undefined)))]),
-        ['**column Avg**', ...columnMeans.map(pct), pct(mean(columnMeans))],
-      ]), '')
-      out.push(`Own generator (diagonal) ${pct(mean(diagonal))}%, other generators (off-diagonal) ${pct(mean(off))}%: a gap of ${pct(mean(diagonal) - mean(off))} points.`, '')
+      out.push(
+        table(
+          ['trained on \\ tested on', ...testSets.map(label), 'Avg'],
+          [
+            ...matrix.map((r, i) => [label(trainSets[i]!), ...r.map(pct), pct(mean(r.filter((v): v is number => v !== undefined)))]),
+            ['**column Avg**', ...columnMeans.map(pct), pct(mean(columnMeans))],
+          ],
+        ),
+        '',
+      )
+      out.push(
+        `Own generator (diagonal) ${pct(mean(diagonal))}%, other generators (off-diagonal) ${pct(mean(off))}%: a gap of ${pct(mean(diagonal) - mean(off))} points.`,
+        '',
+      )
       paperLayoutRows.push([model, ...columnMeans.map(pct), pct(mean(columnMeans))])
       const row = genimage ? paper.lookup(model) : undefined
       if (row) paperLayoutRows.push([PaperRows.label(row, model), ...testSets.map((t) => published(row.cells[label(t)])), published(row.average)])
-      byTrainRows.push([model, ...matrix.map((r) => pct(mean(r.filter((v): v is number => v !== undefined)))), pct(mean(matrix.flat().filter((v): v is number => v !== undefined)))])
+      byTrainRows.push([
+        model,
+        ...matrix.map((r) => pct(mean(r.filter((v): v is number => v !== undefined)))),
+        pct(mean(matrix.flat().filter((v): v is number => v !== undefined))),
+      ])
     }
-    out.push('### Mean over the models trained on each generator, per test set (the paper\'s Table 4 layout)', '')
+    out.push("### Mean over the models trained on each generator, per test set (the paper's Table 4 layout)", '')
     out.push(table(['model \\ tested on', ...testSets.map(label), 'Avg'], paperLayoutRows), '', ...paper.note())
     out.push('### Mean over test sets, per training generator', '')
     out.push(table(['model \\ trained on', ...trainSets.map(label), 'Avg'], byTrainRows), '')
@@ -156,11 +187,16 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
         const values = degradations.map((d) => cell(g, t, d))
         const degradedValues = degraded.map((d) => cell(g, t, d))
         const complete = degradedValues.every((v) => v !== undefined)
-        rows.push([`${g.model} (trained ${g.trainOn.map(label).join('+')}, tested ${label(t)})`, ...values.map(pct), pct(complete ? mean(degradedValues as number[]) : undefined)])
+        rows.push([
+          `${g.model} (trained ${g.trainOn.map(label).join('+')}, tested ${label(t)})`,
+          ...values.map(pct),
+          pct(complete ? mean(degradedValues as number[]) : undefined),
+        ])
         series.push({ name: `${g.model} → ${label(t)}`, values })
         const comparable = genimage && spec.protocol === 'table5' && trainedLikePaper(g.trainOn) && label(t) === PAPER_TRAIN_GENERATOR
         const row = comparable ? paper.lookup(g.model) : undefined
-        if (row) rows.push([PaperRows.label(row, g.model), ...degradations.map((d) => published(row.cells[paperTable5Column(d) ?? ''])), published(row.average)])
+        if (row)
+          rows.push([PaperRows.label(row, g.model), ...degradations.map((d) => published(row.cells[paperTable5Column(d) ?? ''])), published(row.average)])
       }
     }
     out.push(table(['model', ...degradations.map(describeDegradation), 'Avg (degraded)'], rows), '', ...paper.note())
@@ -173,20 +209,41 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
     const name = (r: ExperimentRun) => `${r.model} ${r.trainOn.map(label).join('+')} s${r.seed}`
     files['training-curves.svg'] = lineChartSvg('Training curves', [
       { label: 'train loss', series: curves.map((r) => ({ name: name(r), points: r.history.map((h) => [h.epoch, h.trainLoss] as [number, number]) })) },
-      { label: 'val accuracy (own generator)', series: curves.map((r) => ({ name: name(r), points: r.history.map((h) => [h.epoch, h.valAccuracy] as [number, number]) })) },
+      {
+        label: 'val accuracy (own generator)',
+        series: curves.map((r) => ({ name: name(r), points: r.history.map((h) => [h.epoch, h.valAccuracy] as [number, number]) })),
+      },
     ])
     out.push('## Training curves', '', '![training curves](training-curves.svg)', '')
   }
 
   out.push('## Every cell', '')
   const detail = experiment.runDetails.flatMap((r) =>
-    r.metrics.map((m) => [`${r.index}`, r.model, r.trainOn.map(label).join('+'), `${r.seed}`, label(m.testSet), describeDegradation(m.degradation), pct(m.accuracy), m.accuracyCi ? `${pct(m.accuracyCi[0])}–${pct(m.accuracyCi[1])}` : '–', pct(m.realAccuracy), pct(m.fakeAccuracy), pct(m.averagePrecision), pct(m.rocAuc), `${m.realCount}/${m.fakeCount}`]),
+    r.metrics.map((m) => [
+      `${r.index}`,
+      r.model,
+      r.trainOn.map(label).join('+'),
+      `${r.seed}`,
+      label(m.testSet),
+      describeDegradation(m.degradation),
+      pct(m.accuracy),
+      m.accuracyCi ? `${pct(m.accuracyCi[0])}–${pct(m.accuracyCi[1])}` : '–',
+      pct(m.realAccuracy),
+      pct(m.fakeAccuracy),
+      pct(m.averagePrecision),
+      pct(m.rocAuc),
+      `${m.realCount}/${m.fakeCount}`,
+    ]),
   )
-  out.push(table(['run', 'model', 'trained on', 'seed', 'tested on', 'degradation', 'acc', '95% CI', 'real acc', 'fake acc', 'AP', 'AUC', 'real/fake n'], detail), '')
+  out.push(
+    table(['run', 'model', 'trained on', 'seed', 'tested on', 'degradation', 'acc', '95% CI', 'real acc', 'fake acc', 'AP', 'AUC', 'real/fake n'], detail),
+    '',
+  )
   const problems = experiment.runDetails.filter((r) => r.state !== 'succeeded')
   if (problems.length) {
     out.push('## Runs without results', '')
-    for (const r of problems) out.push(`- run ${r.index} (${r.model}, ${r.trainOn.join('+')}, seed ${r.seed}): ${r.state}${r.failureReason ? ` — ${r.failureReason}` : ''}`)
+    for (const r of problems)
+      out.push(`- run ${r.index} (${r.model}, ${r.trainOn.join('+')}, seed ${r.seed}): ${r.state}${r.failureReason ? ` — ${r.failureReason}` : ''}`)
     out.push('')
   }
   return { markdown: out.join('\n'), files, crossGenerator }

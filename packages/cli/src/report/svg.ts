@@ -9,7 +9,13 @@ function text(x: number, y: number, content: string, attrs = ''): string {
 }
 
 function svg(width: number, height: number, body: string[]): string {
-  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`, `<rect width="100%" height="100%" fill="#ffffff"/>`, ...body, '</svg>', ''].join('\n')
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    ...body,
+    '</svg>',
+    '',
+  ].join('\n')
 }
 
 /** White (0.5, chance) to blue (1.0); below chance towards red. */
@@ -21,28 +27,60 @@ export function accuracyColour(accuracy: number): string {
 }
 
 /** A matrix of accuracies (rows: trained on, columns: tested on) with the value printed in each cell. */
-export function heatmapSvg(title: string, rows: readonly string[], columns: readonly string[], cell: (row: number, column: number) => number | undefined): string {
+export function heatmapSvg(
+  title: string,
+  rows: readonly string[],
+  columns: readonly string[],
+  cell: (row: number, column: number) => number | undefined,
+): string {
   const size = 64
   const left = 20 + Math.max(...rows.map((r) => r.length)) * 7
   const top = 60 + Math.max(...columns.map((c) => c.length)) * 5
-  const body: string[] = [text(10, 22, title, 'font-size="15" font-weight="bold"'), text(left, top - 8 - Math.max(...columns.map((c) => c.length)) * 5 + 8, 'tested on →', 'font-size="11" fill="#555"')]
-  columns.forEach((c, j) => body.push(text(left + j * size + size / 2, top - 6, c, `font-size="11" text-anchor="start" transform="rotate(-40 ${left + j * size + size / 2} ${top - 6})"`)))
+  const body: string[] = [
+    text(10, 22, title, 'font-size="15" font-weight="bold"'),
+    text(left, top - 8 - Math.max(...columns.map((c) => c.length)) * 5 + 8, 'tested on →', 'font-size="11" fill="#555"'),
+  ]
+  columns.forEach((c, j) =>
+    body.push(
+      text(left + j * size + size / 2, top - 6, c, `font-size="11" text-anchor="start" transform="rotate(-40 ${left + j * size + size / 2} ${top - 6})"`),
+    ),
+  )
   rows.forEach((r, i) => {
     body.push(text(left - 8, top + i * size + size / 2 + 4, r, 'font-size="11" text-anchor="end"'))
     columns.forEach((_, j) => {
       const value = cell(i, j)
       const x = left + j * size
       const y = top + i * size
-      body.push(`<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${value === undefined ? '#eeeeee' : accuracyColour(value)}" stroke="${i === j ? '#000' : '#fff'}" stroke-width="${i === j ? 2 : 1}"/>`)
-      body.push(text(x + size / 2, y + size / 2 + 4, value === undefined ? '–' : (100 * value).toFixed(1), `font-size="12" text-anchor="middle" fill="${value !== undefined && Math.abs(value - 0.5) > 0.35 ? '#fff' : '#000'}"`))
+      body.push(
+        `<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${value === undefined ? '#eeeeee' : accuracyColour(value)}" stroke="${i === j ? '#000' : '#fff'}" stroke-width="${i === j ? 2 : 1}"/>`,
+      )
+      body.push(
+        text(
+          x + size / 2,
+          y + size / 2 + 4,
+          value === undefined ? '–' : (100 * value).toFixed(1),
+          `font-size="12" text-anchor="middle" fill="${value !== undefined && Math.abs(value - 0.5) > 0.35 ? '#fff' : '#000'}"`,
+        ),
+      )
     })
   })
-  body.push(text(10, top + rows.length * size + 20, 'rows: trained on; cells: accuracy (%) on the column\'s val set; outlined: own generator', 'font-size="11" fill="#555"'))
+  body.push(
+    text(
+      10,
+      top + rows.length * size + 20,
+      "rows: trained on; cells: accuracy (%) on the column's val set; outlined: own generator",
+      'font-size="11" fill="#555"',
+    ),
+  )
   return svg(Math.max(560, left + columns.length * size + 20), top + rows.length * size + 32, body)
 }
 
 /** Grouped vertical bars: one group per category, one bar per series, values in [0, 1]. */
-export function groupedBarsSvg(title: string, categories: readonly string[], series: ReadonlyArray<{ name: string; values: ReadonlyArray<number | undefined> }>): string {
+export function groupedBarsSvg(
+  title: string,
+  categories: readonly string[],
+  series: ReadonlyArray<{ name: string; values: ReadonlyArray<number | undefined> }>,
+): string {
   const palette = ['#2166ac', '#d6604d', '#4d9221', '#8073ac', '#e08214', '#35978f']
   const plotHeight = 220
   const barWidth = 18
@@ -53,7 +91,9 @@ export function groupedBarsSvg(title: string, categories: readonly string[], ser
   const body: string[] = [text(10, 22, title, 'font-size="15" font-weight="bold"')]
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     const y = top + plotHeight * (1 - tick)
-    body.push(`<line x1="${left}" x2="${left + categories.length * groupWidth}" y1="${y}" y2="${y}" stroke="${tick === 0.5 ? '#999' : '#e0e0e0'}" stroke-dasharray="${tick === 0.5 ? '4 3' : ''}"/>`)
+    body.push(
+      `<line x1="${left}" x2="${left + categories.length * groupWidth}" y1="${y}" y2="${y}" stroke="${tick === 0.5 ? '#999' : '#e0e0e0'}" stroke-dasharray="${tick === 0.5 ? '4 3' : ''}"/>`,
+    )
     body.push(text(left - 6, y + 4, `${tick * 100}`, 'font-size="10" text-anchor="end"'))
   }
   categories.forEach((category, i) => {
@@ -62,20 +102,28 @@ export function groupedBarsSvg(title: string, categories: readonly string[], ser
       const value = s.values[i]
       if (value === undefined) return
       const h = plotHeight * Math.max(0, Math.min(1, value))
-      body.push(`<rect x="${x0 + k * barWidth}" y="${(top + plotHeight - h).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${palette[k % palette.length]}"><title>${escapeXml(`${s.name} · ${category}: ${(100 * value).toFixed(1)}%`)}</title></rect>`)
+      body.push(
+        `<rect x="${x0 + k * barWidth}" y="${(top + plotHeight - h).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${palette[k % palette.length]}"><title>${escapeXml(`${s.name} · ${category}: ${(100 * value).toFixed(1)}%`)}</title></rect>`,
+      )
     })
     body.push(text(x0 + (series.length * barWidth) / 2, top + plotHeight + 16, category, 'font-size="11" text-anchor="middle"'))
   })
   series.forEach((s, k) => {
     const y = top + 10 + k * 18
-    body.push(`<rect x="${width - 150}" y="${y - 10}" width="12" height="12" fill="${palette[k % palette.length]}"/>`, text(width - 132, y, s.name, 'font-size="11"'))
+    body.push(
+      `<rect x="${width - 150}" y="${y - 10}" width="12" height="12" fill="${palette[k % palette.length]}"/>`,
+      text(width - 132, y, s.name, 'font-size="11"'),
+    )
   })
   body.push(text(left, top + plotHeight + 34, 'accuracy (%); dashed line: chance', 'font-size="11" fill="#555"'))
   return svg(width, top + plotHeight + 44, body)
 }
 
 /** Lines over epochs: one panel per metric, one line per series. */
-export function lineChartSvg(title: string, panels: ReadonlyArray<{ label: string; series: ReadonlyArray<{ name: string; points: ReadonlyArray<[number, number]> }> }>): string {
+export function lineChartSvg(
+  title: string,
+  panels: ReadonlyArray<{ label: string; series: ReadonlyArray<{ name: string; points: ReadonlyArray<[number, number]> }> }>,
+): string {
   const palette = ['#2166ac', '#d6604d', '#4d9221', '#8073ac', '#e08214', '#35978f', '#762a83', '#1b7837']
   const panelWidth = 320
   const panelHeight = 180
@@ -93,9 +141,15 @@ export function lineChartSvg(title: string, panels: ReadonlyArray<{ label: strin
     const sy = (y: number) => top + panelHeight - ((y - minY) / (maxY - minY || 1)) * panelHeight
     body.push(`<rect x="${x0}" y="${top}" width="${panelWidth}" height="${panelHeight}" fill="none" stroke="#bbb"/>`)
     body.push(text(x0, top - 6, panel.label, 'font-size="12"'))
-    body.push(text(x0 - 4, top + 4, maxY.toFixed(2), 'font-size="10" text-anchor="end"'), text(x0 - 4, top + panelHeight, minY.toFixed(2), 'font-size="10" text-anchor="end"'))
+    body.push(
+      text(x0 - 4, top + 4, maxY.toFixed(2), 'font-size="10" text-anchor="end"'),
+      text(x0 - 4, top + panelHeight, minY.toFixed(2), 'font-size="10" text-anchor="end"'),
+    )
     body.push(text(x0 + panelWidth / 2, top + panelHeight + 16, 'epoch', 'font-size="11" text-anchor="middle"'))
-    body.push(text(x0, top + panelHeight + 16, '1', 'font-size="10" text-anchor="middle"'), text(x0 + panelWidth, top + panelHeight + 16, String(maxX), 'font-size="10" text-anchor="middle"'))
+    body.push(
+      text(x0, top + panelHeight + 16, '1', 'font-size="10" text-anchor="middle"'),
+      text(x0 + panelWidth, top + panelHeight + 16, String(maxX), 'font-size="10" text-anchor="middle"'),
+    )
     panel.series.forEach((s) => {
       const colour = palette[names.indexOf(s.name) % palette.length]
       const d = s.points.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')
@@ -104,6 +158,11 @@ export function lineChartSvg(title: string, panels: ReadonlyArray<{ label: strin
     })
   })
   const legendX = left + panels.length * (panelWidth + 60)
-  names.forEach((name, k) => body.push(`<rect x="${legendX}" y="${top + k * 18}" width="12" height="12" fill="${palette[k % palette.length]}"/>`, text(legendX + 18, top + 10 + k * 18, name, 'font-size="11"')))
+  names.forEach((name, k) =>
+    body.push(
+      `<rect x="${legendX}" y="${top + k * 18}" width="12" height="12" fill="${palette[k % palette.length]}"/>`,
+      text(legendX + 18, top + 10 + k * 18, name, 'font-size="11"'),
+    ),
+  )
   return svg(legendX + 220, Math.max(top + panelHeight + 30, top + names.length * 18 + 20), body)
 }

@@ -145,7 +145,15 @@ function conv3x3(tf: Tf, x: tfjs.Tensor4D, filter: tfjs.Tensor4D): tfjs.Tensor4D
         const [xSaved, wSaved] = saved as [tfjs.Tensor4D, tfjs.Tensor4D]
         const dyT = dy as tfjs.Tensor4D
         const dx = tf.conv2d(dyT, tf.transpose(tf.reverse(wSaved, [0, 1]), [0, 1, 3, 2]), 1, 'same')
-        const paddedByChannel = tf.transpose(tf.pad(xSaved, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tfjs.Tensor4D
+        const paddedByChannel = tf.transpose(
+          tf.pad(xSaved, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]),
+          [3, 1, 2, 0],
+        ) as tfjs.Tensor4D
         const dyAsFilter = tf.transpose(dyT, [1, 2, 0, 3]) as tfjs.Tensor4D
         const dw = tf.transpose(tf.conv2d(paddedByChannel, dyAsFilter, 1, 'valid'), [1, 2, 0, 3])
         return [dx, dw]

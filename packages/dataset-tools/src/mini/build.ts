@@ -5,13 +5,7 @@ import { forEachConcurrent } from '../pool.ts'
 import { TOOL_FOLDER } from '../state.ts'
 import { defaultAutoencoderPlan, prepareAutoencoder } from './autoencoder-cache.ts'
 import { cropPixels, encodeImage, sampleRegion, type DecodedPhotoSize } from './crops.ts'
-import {
-  createAutoencoderGenerator,
-  createBicubicGenerator,
-  createRdnGenerator,
-  type MiniGenerator,
-  type MiniGeneratorName,
-} from './generators.ts'
+import { createAutoencoderGenerator, createBicubicGenerator, createRdnGenerator, type MiniGenerator, type MiniGeneratorName } from './generators.ts'
 import { type MiniManifest, MINI_MANIFEST_FILE, validateMiniOptions } from './manifest.ts'
 import { DEFAULT_PHOTOS_DIR, listPhotos, PhotoCache, splitPhotos } from './photos.ts'
 import { streamFor } from './random.ts'
@@ -129,8 +123,7 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
           const todo = await missingItems(folder, label, ext, counts[splitName])
           skipped += counts[splitName] - todo.length
           report(name)
-          const crop = (index: number) =>
-            cropPixels(cache, sampleRegion(sources, size, streamFor(seed, 'crop', name, splitName, label, index)), size)
+          const crop = (index: number) => cropPixels(cache, sampleRegion(sources, size, streamFor(seed, 'crop', name, splitName, label, index)), size)
           const save = async (index: number, pixels: Buffer) => {
             const format = ext === 'png' ? 'png' : 'jpeg'
             await writeAtomic(path.join(folder, miniItemName(label, index, ext)), await encodeImage(pixels, size, format, MINI_JPEG_QUALITY))
@@ -208,14 +201,10 @@ async function guardOptions(out: string, identity: object): Promise<void> {
   const text = `${JSON.stringify(identity)}\n`
   const previous = await readFile(file, 'utf8').catch(() => undefined)
   if (previous !== undefined && previous !== text) {
-    throw new DatasetError(
-      'bad_option',
-      `${out} holds a GenImage-mini build with a different seed, size, --debias or photo set; use an empty folder`,
-    )
+    throw new DatasetError('bad_option', `${out} holds a GenImage-mini build with a different seed, size, --debias or photo set; use an empty folder`)
   }
   await mkdir(path.dirname(file), { recursive: true })
   if (previous === undefined) await writeFile(file, text)
 }
 
 const seconds = (since: number): number => Number(((performance.now() - since) / 1000).toFixed(2))
-

@@ -70,10 +70,7 @@ async function curate(debRoot: string): Promise<void> {
 }
 
 function attributionMarkdown(photos: CuratedPhoto[], quality: number): string {
-  const rows = photos.map(
-    (p) =>
-      `| ${p.file} | ${p.split} | ${p.package} ${p.packageVersion} | \`${p.original}\` | ${p.author} | ${p.licence} |`,
-  )
+  const rows = photos.map((p) => `| ${p.file} | ${p.split} | ${p.package} ${p.packageVersion} | \`${p.original}\` | ${p.author} | ${p.licence} |`)
   return `# Photos shipped for GenImage-mini
 
 Real photographs taken from Debian wallpaper packages (bookworm). Each was reduced to at most ${PHOTO_MAX_SIDE} px on

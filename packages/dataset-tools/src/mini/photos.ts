@@ -31,10 +31,7 @@ export async function listPhotos(dir: string): Promise<string[]> {
     .map((entry) => entry.name)
     .sort()
   if (names.length < 2) {
-    throw new DatasetError(
-      'empty_dataset',
-      `GenImage-mini needs at least 2 photos (one for train, one for val); found ${names.length} in ${dir}`,
-    )
+    throw new DatasetError('empty_dataset', `GenImage-mini needs at least 2 photos (one for train, one for val); found ${names.length} in ${dir}`)
   }
   return names
 }

@@ -15,7 +15,9 @@ export interface Random {
  * do not depend on the order in which items are produced or on which ones a resumed run skips.
  */
 export function streamFor(seed: number, ...keys: Array<string | number>): Random {
-  const digest = createHash('sha256').update(JSON.stringify([seed, ...keys])).digest()
+  const digest = createHash('sha256')
+    .update(JSON.stringify([seed, ...keys]))
+    .digest()
   return sfc32(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12))
 }
 

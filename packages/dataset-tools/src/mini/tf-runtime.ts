@@ -61,9 +61,7 @@ interface LayersModelJson {
 /** Loads a tfjs LayersModel (model.json + weight shards) from the file system, without fetch. */
 export async function loadLayersModelFromFile(modelJsonPath: string): Promise<tf.LayersModel> {
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as LayersModelJson
-  const shards = await Promise.all(
-    json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(path.join(path.dirname(modelJsonPath), p))),
-  )
+  const shards = await Promise.all(json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(path.join(path.dirname(modelJsonPath), p))))
   const weights = Buffer.concat(shards)
   return tf.loadLayersModel(
     tf.io.fromMemory({

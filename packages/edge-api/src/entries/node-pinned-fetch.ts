@@ -51,7 +51,9 @@ export function createPinnedFetch(isAllowed: (address: string) => boolean = isPu
       const url = new URL(input instanceof Request ? input.url : String(input))
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest
       const headers = Object.fromEntries(new Headers(init.headers))
-      const req = send(url, { method: init.method ?? 'GET', headers, lookup, ...(init.signal ? { signal: init.signal } : {}) }, (res) => resolve(toResponse(res)))
+      const req = send(url, { method: init.method ?? 'GET', headers, lookup, ...(init.signal ? { signal: init.signal } : {}) }, (res) =>
+        resolve(toResponse(res)),
+      )
       req.once('error', reject)
       req.end()
     })) as typeof fetch

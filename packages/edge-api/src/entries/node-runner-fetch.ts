@@ -71,7 +71,10 @@ function toResponse(res: IncomingMessage, body: Buffer): Response {
     for (const v of [value ?? []].flat()) headers.append(name, v)
   }
   const status = res.statusCode ?? 502
-  return new BufferedResponse(NULL_BODY.has(status) ? new Uint8Array(0) : new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength), { status, headers })
+  return new BufferedResponse(NULL_BODY.has(status) ? new Uint8Array(0) : new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength), {
+    status,
+    headers,
+  })
 }
 
 const decoder = new TextDecoder()

@@ -54,7 +54,7 @@ function parseV6(text: string): number[] | undefined {
 function v4Blocked(value: number): boolean {
   return BLOCKED_V4.some(([base, bits]) => {
     const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0
-    return ((value & mask) >>> 0) === ((parseV4(base) as number) & mask) >>> 0
+    return (value & mask) >>> 0 === ((parseV4(base) as number) & mask) >>> 0
   })
 }
 

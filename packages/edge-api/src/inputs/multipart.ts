@@ -77,7 +77,9 @@ export function parseMultipart(body: Uint8Array<ArrayBuffer>, boundary: string, 
     } else {
       const end = indexOfSequence(body, HEADER_END, pos, pos + maxHeaderBytes + HEADER_END.length)
       if (end < 0) {
-        throw new MultipartError(body.byteLength - pos > maxHeaderBytes ? `a part's headers are over ${maxHeaderBytes} bytes` : 'a part\'s headers are not terminated')
+        throw new MultipartError(
+          body.byteLength - pos > maxHeaderBytes ? `a part's headers are over ${maxHeaderBytes} bytes` : "a part's headers are not terminated",
+        )
       }
       headers = decoder.decode(body.subarray(pos, end))
       contentStart = end + HEADER_END.length
@@ -163,7 +165,8 @@ function parseParameters(text: string): Map<string, string> {
 function decodeExtendedValue(value: string): string {
   const match = /^([\w!#$%&+^`{}~-]*)'[^']*'(.*)$/.exec(value)
   const charset = match?.[1]?.toLowerCase()
-  if (!match || (charset !== 'utf-8' && charset !== 'us-ascii')) throw new MultipartError(`a filename* parameter is not UTF-8 RFC 8187 text: ${JSON.stringify(value.slice(0, 80))}`)
+  if (!match || (charset !== 'utf-8' && charset !== 'us-ascii'))
+    throw new MultipartError(`a filename* parameter is not UTF-8 RFC 8187 text: ${JSON.stringify(value.slice(0, 80))}`)
   try {
     return decodeURIComponent(match[2] as string)
   } catch {

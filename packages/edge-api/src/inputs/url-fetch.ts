@@ -88,7 +88,9 @@ async function assertPublicHost(url: URL, resolveHost: ResolveHost): Promise<voi
   }
   const refused = addresses.find((a) => !isPublicAddress(a))
   if (refused) {
-    throw new ApiError('url_not_allowed', `${host} resolves to ${refused}, a loopback, private, link-local or reserved address`, { details: { host, address: refused } })
+    throw new ApiError('url_not_allowed', `${host} resolves to ${refused}, a loopback, private, link-local or reserved address`, {
+      details: { host, address: refused },
+    })
   }
 }
 

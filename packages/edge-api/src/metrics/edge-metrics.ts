@@ -11,7 +11,9 @@ interface Histogram {
 
 const escapeLabel = (v: string) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
 const labels = (pairs: Record<string, string>) =>
-  `{${Object.entries(pairs).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
+  `{${Object.entries(pairs)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',')}}`
 
 /**
  * The edge's counters, held in memory per instance and rendered in the Prometheus text format (0.0.4).

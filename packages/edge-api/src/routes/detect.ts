@@ -51,9 +51,13 @@ export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
         const byLabel = Object.fromEntries(labels.map((label, i) => [label, probabilities[i] ?? 0]))
         const natureIndex = labels.indexOf('nature')
         const aiGenerated = clamp01(1 - (natureIndex >= 0 ? (probabilities[natureIndex] ?? 0) : 0))
-        const generators = labels.length > 2
-          ? labels.map((name, i) => ({ name, probability: probabilities[i] ?? 0 })).filter((g) => g.name !== 'nature').sort((a, b) => b.probability - a.probability)
-          : undefined
+        const generators =
+          labels.length > 2
+            ? labels
+                .map((name, i) => ({ name, probability: probabilities[i] ?? 0 }))
+                .filter((g) => g.name !== 'nature')
+                .sort((a, b) => b.probability - a.probability)
+            : undefined
         return {
           index,
           ...(upload.filename ? { filename: upload.filename } : {}),
@@ -134,7 +138,9 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
       throw new ApiError('unsupported_media_type', 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF', { image: index })
     }
     if (sniffed.width !== undefined && sniffed.height !== undefined && sniffed.width * sniffed.height > config.maxImagePixels) {
-      throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, { image: index })
+      throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, {
+        image: index,
+      })
     }
     uploads.push({
       bytes,
@@ -192,7 +198,11 @@ async function scoreWithRetry(
     runner.inflight += 1
     let result: Awaited<ReturnType<typeof runner.client.infer>>
     try {
-      result = await runner.client.infer(pick.model.name, uploads.map((u) => u.bytes), requestId)
+      result = await runner.client.infer(
+        pick.model.name,
+        uploads.map((u) => u.bytes),
+        requestId,
+      )
     } finally {
       runner.inflight -= 1
     }

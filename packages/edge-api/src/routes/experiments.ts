@@ -37,7 +37,13 @@ async function readSpec(request: Request): Promise<ExperimentSpec> {
     const first = parsed.error.issues[0]!
     const field = first.path.map(String).join('.')
     const message = first.code === 'unrecognized_keys' ? `unknown field(s) ${first.keys.join(', ')}` : first.message
-    return Promise.reject(invalidSpec(field || (first.code === 'unrecognized_keys' ? first.keys.join(',') : ''), message, parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }))))
+    return Promise.reject(
+      invalidSpec(
+        field || (first.code === 'unrecognized_keys' ? first.keys.join(',') : ''),
+        message,
+        parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+      ),
+    )
   }
   return parsed.data
 }

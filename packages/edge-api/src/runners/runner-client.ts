@@ -84,7 +84,12 @@ export class RunnerClient {
     try {
       body = await response.json()
     } catch {
-      return { ok: false, status: 502, retryable: response.status >= 500, error: { code: 'runner_error', message: `runner answered ${response.status} without JSON` } }
+      return {
+        ok: false,
+        status: 502,
+        retryable: response.status >= 500,
+        error: { code: 'runner_error', message: `runner answered ${response.status} without JSON` },
+      }
     }
     if (response.ok) return { ok: true, data: body }
     const err = (body ?? {}) as { error?: unknown; code?: unknown; image?: unknown }

@@ -40,9 +40,7 @@ export interface RunnerSource {
   list(): Promise<DiscoveredRunner[]>
 }
 
-export type Pick =
-  | { ok: true; runner: RunnerState; model: ModelMetadata }
-  | { ok: false; reason: 'no_runner_available' | 'model_not_found'; message: string }
+export type Pick = { ok: true; runner: RunnerState; model: ModelMetadata } | { ok: false; reason: 'no_runner_available' | 'model_not_found'; message: string }
 
 export interface RunnerPoolOptions {
   /** How long a runner's readiness and model list are trusted before they are asked again (default 2000). */
@@ -80,7 +78,10 @@ export class RunnerPool {
   /** Last error reading the registry, if the latest read failed (the previous list is kept). */
   registryError: string | undefined
 
-  constructor(urls: readonly string[], private readonly options: RunnerPoolOptions = {}) {
+  constructor(
+    urls: readonly string[],
+    private readonly options: RunnerPoolOptions = {},
+  ) {
     this.refreshMs = options.refreshMs ?? 2_000
     this.registryRefreshMs = options.registryRefreshMs ?? this.refreshMs
     this.breakerThreshold = options.breakerThreshold ?? 3
@@ -108,9 +109,7 @@ export class RunnerPool {
     }
     const name = model ?? this.defaultModel()
     if (!name) return { ok: false, reason: 'model_not_found', message: 'no runner serves any model' }
-    const serving = candidates
-      .filter((r) => r.models.has(name))
-      .sort((a, b) => a.inflight - b.inflight || a.reportedInflight - b.reportedInflight)
+    const serving = candidates.filter((r) => r.models.has(name)).sort((a, b) => a.inflight - b.inflight || a.reportedInflight - b.reportedInflight)
     const chosen = serving[0]
     if (!chosen) {
       const servedElsewhere = routable.some((r) => r.models.has(name))
@@ -166,7 +165,9 @@ export class RunnerPool {
       await this.syncRegistry(this.options.registry)
     }
     const due = this.runners.filter((r) =>
-      r.breaker === 'open' ? now - r.openedAt >= this.breakerCooldownMs && now - r.checkedAt >= this.breakerCooldownMs : force || now - r.checkedAt >= this.refreshMs,
+      r.breaker === 'open'
+        ? now - r.openedAt >= this.breakerCooldownMs && now - r.checkedAt >= this.breakerCooldownMs
+        : force || now - r.checkedAt >= this.refreshMs,
     )
     await Promise.all(due.map((r) => this.check(r)))
   }

@@ -3,7 +3,7 @@ import type { RunMetric } from '@genimage/shared'
 import { parseDegradation } from '@genimage/shared/protocols'
 import { runModel } from '../inference/run-model.ts'
 import { loadModel, type LoadedModel } from '../repository/model-repository.ts'
-import { loadSplit, type LabelledImage } from '../training/dataset.ts'
+import { loadSplit, type LabelledImage } from '@genimage/training/train'
 import { degradeImage, type DegradeSettings } from './degrade.ts'
 import { detectionMetrics, type ScoredImage } from './metrics.ts'
 
@@ -25,7 +25,13 @@ export interface EvaluateOptions extends DegradeSettings {
 const finite = (x: number) => (Number.isFinite(x) ? x : null)
 
 /** P(ai) of each image: 1 − P(nature), which also covers attribution heads (nature + one label per generator). */
-async function scoreImages(model: LoadedModel, images: readonly LabelledImage[], prepare: (bytes: Uint8Array) => Promise<Uint8Array>, batchSize: number, signal?: AbortSignal): Promise<ScoredImage[]> {
+async function scoreImages(
+  model: LoadedModel,
+  images: readonly LabelledImage[],
+  prepare: (bytes: Uint8Array) => Promise<Uint8Array>,
+  batchSize: number,
+  signal?: AbortSignal,
+): Promise<ScoredImage[]> {
   const natureIndex = model.card.labels.indexOf('nature')
   if (natureIndex < 0) throw new Error(`model ${model.card.name} has no "nature" label`)
   const width = model.card.labels.length
@@ -51,7 +57,14 @@ export async function evaluateModelFolder(modelDir: string, options: EvaluateOpt
     const total = options.testOn.length * options.degradations.length
     const results: RunMetric[] = []
     for (const testSet of options.testOn) {
-      const images = await loadSplit({ root: options.dataRoot, split: 'val', generators: [testSet], task: 'binary', headGenerators: [], limitPerClass: options.limitPerClass })
+      const images = await loadSplit({
+        root: options.dataRoot,
+        split: 'val',
+        generators: [testSet],
+        task: 'binary',
+        headGenerators: [],
+        limitPerClass: options.limitPerClass,
+      })
       for (const id of options.degradations) {
         const degradation = parseDegradation(id)
         const scored: ScoredImage[] = []

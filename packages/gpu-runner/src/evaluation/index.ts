@@ -1,3 +1,11 @@
-export { averagePrecision, bootstrapAccuracyInterval, detectionMetrics, rocAuc, type DetectionMetrics, type MetricOptions, type ScoredImage } from './metrics.ts'
+export {
+  averagePrecision,
+  bootstrapAccuracyInterval,
+  detectionMetrics,
+  rocAuc,
+  type DetectionMetrics,
+  type MetricOptions,
+  type ScoredImage,
+} from './metrics.ts'
 export { degradeImage, type DegradeSettings } from './degrade.ts'
 export { evaluateModelFolder, type EvaluateOptions } from './evaluate-model.ts'

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../zoo/params.ts'
+import { SeededRandom } from '@genimage/training/zoo'
 
 /** One scored test image: `score` is the probability of `ai`, `fake` is the ground truth. */
 export interface ScoredImage {
@@ -92,7 +92,7 @@ export function bootstrapAccuracyInterval(correct: readonly boolean[], resamples
 /** All metrics of one test set. Class accuracies of an absent class are NaN. */
 export function detectionMetrics(images: readonly ScoredImage[], options: MetricOptions = {}): DetectionMetrics {
   const threshold = options.threshold ?? 0.5
-  const correct = images.map((i) => (i.score >= threshold) === i.fake)
+  const correct = images.map((i) => i.score >= threshold === i.fake)
   const rate = (pick: (i: ScoredImage) => boolean) => {
     let hits = 0
     let total = 0

@@ -127,10 +127,13 @@ export class DynamicBatcher<I, O> {
       void this.dispatch()
       return
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined
-      this.schedule()
-    }, Math.max(0, maxQueueDelayMs - waited))
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined
+        this.schedule()
+      },
+      Math.max(0, maxQueueDelayMs - waited),
+    )
   }
 
   private async dispatch(): Promise<void> {

@@ -26,9 +26,7 @@ export interface SessionTuning {
 export class NoExecutionProviderError extends Error {
   override name = 'NoExecutionProviderError'
   constructor(readonly failures: { provider: string; reason: string }[]) {
-    super(
-      `no execution provider could run the model:\n${failures.map((f) => `  - ${f.provider}: ${f.reason}`).join('\n')}`,
-    )
+    super(`no execution provider could run the model:\n${failures.map((f) => `  - ${f.provider}: ${f.reason}`).join('\n')}`)
   }
 }
 

@@ -50,15 +50,19 @@ export class ModelScheduler {
     scheduling: SchedulerOptions = {},
   ) {
     const labels = model.card.labels.length
-    this.worker = scheduling.worker === false
-      ? Promise.resolve(undefined)
-      : InferenceWorker.open(model, scheduling.tuning).then(async (worker) => {
-          if (scheduling.releaseMainSession) await releaseMainSession(model)
-          return worker
-        }, (error: Error) => {
-          scheduling.onWorkerFailure?.(error)
-          return undefined
-        })
+    this.worker =
+      scheduling.worker === false
+        ? Promise.resolve(undefined)
+        : InferenceWorker.open(model, scheduling.tuning).then(
+            async (worker) => {
+              if (scheduling.releaseMainSession) await releaseMainSession(model)
+              return worker
+            },
+            (error: Error) => {
+              scheduling.onWorkerFailure?.(error)
+              return undefined
+            },
+          )
     this.batcher = new DynamicBatcher<Float32Array, Float32Array>(
       async (tensors) => {
         const worker = await this.worker

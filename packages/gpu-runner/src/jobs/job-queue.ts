@@ -129,24 +129,40 @@ export class JobQueue {
    */
   async complete(jobId: string, results: readonly RunMetric[], history: readonly RunEpoch[]): Promise<boolean> {
     const now = this.clock()
-    return this.db.transaction(async (tx) => {
-      const done = await tx
-        .update(jobs)
-        .set({ state: 'succeeded', leaseOwner: null, leaseExpiresAt: null, finishedAt: new Date(now), updatedAt: new Date(now), history: [...history], progress: sql`json_set(coalesce(${jobs.progress}, '{}'), '$.phase', 'done')` })
-        .where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, this.worker)))
-        .returning({ experimentId: jobs.experimentId })
-      const experimentId = done[0]?.experimentId
-      if (!experimentId) {
-        tx.rollback()
-        return false
-      }
-      await writeMetrics(tx as unknown as Db, jobId, experimentId, results, now)
-      await tx.update(experiments).set({ updatedAt: new Date(now) }).where(eq(experiments.id, experimentId))
-      return true
-    }, { behavior: 'immediate' }).catch((error: unknown) => {
-      if (error instanceof Error && error.message.includes('Rollback')) return false
-      throw error
-    })
+    return this.db
+      .transaction(
+        async (tx) => {
+          const done = await tx
+            .update(jobs)
+            .set({
+              state: 'succeeded',
+              leaseOwner: null,
+              leaseExpiresAt: null,
+              finishedAt: new Date(now),
+              updatedAt: new Date(now),
+              history: [...history],
+              progress: sql`json_set(coalesce(${jobs.progress}, '{}'), '$.phase', 'done')`,
+            })
+            .where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, this.worker)))
+            .returning({ experimentId: jobs.experimentId })
+          const experimentId = done[0]?.experimentId
+          if (!experimentId) {
+            tx.rollback()
+            return false
+          }
+          await writeMetrics(tx as unknown as Db, jobId, experimentId, results, now)
+          await tx
+            .update(experiments)
+            .set({ updatedAt: new Date(now) })
+            .where(eq(experiments.id, experimentId))
+          return true
+        },
+        { behavior: 'immediate' },
+      )
+      .catch((error: unknown) => {
+        if (error instanceof Error && error.message.includes('Rollback')) return false
+        throw error
+      })
   }
 
   /**
@@ -155,7 +171,10 @@ export class JobQueue {
    */
   async fail(jobId: string, reason: string, options: { retryable?: boolean } = {}): Promise<'retrying' | 'failed' | 'not_owner'> {
     const now = this.clock()
-    const [job] = await this.db.select({ attempts: jobs.attempts, maxAttempts: jobs.maxAttempts }).from(jobs).where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, this.worker)))
+    const [job] = await this.db
+      .select({ attempts: jobs.attempts, maxAttempts: jobs.maxAttempts })
+      .from(jobs)
+      .where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, this.worker)))
     if (!job) return 'not_owner'
     const retry = (options.retryable ?? true) && job.attempts < job.maxAttempts
     const delay = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** (job.attempts - 1))
@@ -178,7 +197,14 @@ export class JobQueue {
     const now = this.clock()
     await this.db
       .update(jobs)
-      .set({ state: 'queued', leaseOwner: null, leaseExpiresAt: null, availableAt: new Date(now), updatedAt: new Date(now), attempts: sql`max(0, ${jobs.attempts} - 1)` })
+      .set({
+        state: 'queued',
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        availableAt: new Date(now),
+        updatedAt: new Date(now),
+        attempts: sql`max(0, ${jobs.attempts} - 1)`,
+      })
       .where(and(eq(jobs.id, jobId), eq(jobs.state, 'running'), eq(jobs.leaseOwner, this.worker)))
   }
 }
@@ -208,6 +234,9 @@ export async function writeMetrics(db: Db, jobId: string, experimentId: string, 
 
 /** Job ids of an experiment in a given state (for tests and tools). */
 export async function jobIdsInState(db: Db, experimentId: string, states: string[]): Promise<string[]> {
-  const rows = await db.select({ id: jobs.id }).from(jobs).where(and(eq(jobs.experimentId, experimentId), inArray(jobs.state, states)))
+  const rows = await db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.experimentId, experimentId), inArray(jobs.state, states)))
   return rows.map((r) => r.id)
 }

@@ -37,7 +37,18 @@ export interface JobWorkerOptions {
 export type JobEnd = 'idle' | 'succeeded' | 'retrying' | 'failed' | 'cancelled' | 'lease_lost' | 'released'
 
 export const INITIAL_PROGRESS: RunProgress = {
-  phase: 'training', step: 0, totalSteps: 0, epoch: 0, epochs: 0, loss: null, imagesPerSecond: null, etaSeconds: null, resumedFromStep: 0, backend: null, cellsDone: 0, cellsTotal: 0,
+  phase: 'training',
+  step: 0,
+  totalSteps: 0,
+  epoch: 0,
+  epochs: 0,
+  loss: null,
+  imagesPerSecond: null,
+  etaSeconds: null,
+  resumedFromStep: 0,
+  backend: null,
+  cellsDone: 0,
+  cellsTotal: 0,
 }
 
 const NON_RETRYABLE = new Set(['not_a_directory', 'unknown_generator', 'empty_split', 'checkpoint_mismatch', 'model_not_found', 'invalid_request'])
@@ -142,7 +153,10 @@ export class JobWorker {
 
   private async afterStop(job: ClaimedJob, reason: 'cancelled' | 'lease_lost' | 'released'): Promise<JobEnd> {
     if (reason === 'released') await this.queue.release(job.id)
-    this.log({ msg: reason === 'cancelled' ? 'stopped: run cancelled' : reason === 'lease_lost' ? 'stopped: lease lost' : 'handed back on shutdown', job: job.id })
+    this.log({
+      msg: reason === 'cancelled' ? 'stopped: run cancelled' : reason === 'lease_lost' ? 'stopped: lease lost' : 'handed back on shutdown',
+      job: job.id,
+    })
     return reason
   }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
-import { resolveTfBackend, type TfBackendName, TF_BACKEND_NAMES } from '../tf/index.ts'
+import { resolveTfBackend, type TfBackendName, TF_BACKEND_NAMES } from '@genimage/training/tf'
 import { JobQueue } from './job-queue.ts'
 import { JobWorker, type RunExecutor } from './job-worker.ts'
 import { trainingExecutor } from './training-executor.ts'
@@ -44,7 +44,11 @@ export async function startTrainWorker(settings: TrainWorkerSettings): Promise<R
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
   const queue = new JobQueue(db, { worker: settings.worker ?? `${hostname()}-${process.pid}`, leaseMs: settings.leaseMs, backoffMs: settings.backoffMs })
-  const worker = new JobWorker(queue, settings.executor ?? trainingExecutor({ providers: settings.providers }), { artifactRoot: resolve(settings.artifactRoot), heartbeatMs: settings.heartbeatMs, pollMs: settings.pollMs })
+  const worker = new JobWorker(queue, settings.executor ?? trainingExecutor({ providers: settings.providers }), {
+    artifactRoot: resolve(settings.artifactRoot),
+    heartbeatMs: settings.heartbeatMs,
+    pollMs: settings.pollMs,
+  })
   const stopper = new AbortController()
   const done = worker.run(stopper.signal).finally(() => db.$client.close())
   return {

@@ -2,14 +2,16 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { RunEpoch } from '@genimage/shared'
 import { evaluateModelFolder } from '../evaluation/evaluate-model.ts'
-import { writeModelFolder } from '../export/model-folder.ts'
-import { trainDetector } from '../training/train.ts'
+import { writeModelFolder } from '@genimage/training/export'
+import { trainDetector } from '@genimage/training/train'
 import type { RunContext, RunExecutor, RunOutcome } from './job-worker.ts'
 
 const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined
 
 async function historyOf(modelDir: string): Promise<RunEpoch[]> {
-  const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8')) as { history: Array<{ epoch: number; trainLoss: number; valAccuracy: number }> }
+  const training = JSON.parse(await readFile(join(modelDir, 'training.json'), 'utf8')) as {
+    history: Array<{ epoch: number; trainLoss: number; valAccuracy: number }>
+  }
   return training.history.map(({ epoch, trainLoss, valAccuracy }) => ({ epoch, trainLoss, valAccuracy }))
 }
 
@@ -17,7 +19,15 @@ async function historyOf(modelDir: string): Promise<RunEpoch[]> {
 function reproducingCommand(context: RunContext): string {
   const { job } = context
   const s = job.spec
-  const parts = ['npx genimage train', `--model ${job.model}`, `--data ${JSON.stringify(s.dataRoot)}`, `--train-on ${JSON.stringify(job.trainOn.join(','))}`, `--epochs ${s.epochs}`, `--batch-size ${s.batchSize}`, `--seed ${job.seed}`]
+  const parts = [
+    'npx genimage train',
+    `--model ${job.model}`,
+    `--data ${JSON.stringify(s.dataRoot)}`,
+    `--train-on ${JSON.stringify(job.trainOn.join(','))}`,
+    `--epochs ${s.epochs}`,
+    `--batch-size ${s.batchSize}`,
+    `--seed ${job.seed}`,
+  ]
   if (s.limitPerClass) parts.push(`--limit-per-class ${s.limitPerClass}`)
   if (s.debiasJpegQuality) parts.push(`--jpeg-align ${s.debiasJpegQuality}`)
   return parts.join(' ')
@@ -53,15 +63,28 @@ export function trainingExecutor(options: { providers?: readonly string[] } = {}
         jpegAlignQuality: spec.debiasJpegQuality,
         signal,
         onProgress: (event) => {
-          if (event.type === 'start') context.progress({ phase: 'training', totalSteps: event.totalSteps, epochs: event.epochs, step: event.resumedFromStep, resumedFromStep: event.resumedFromStep, backend: event.backend })
-          else if (event.type === 'step') context.progress({ step: event.step, epoch: event.epoch, loss: event.loss, imagesPerSecond: event.imagesPerSecond, etaSeconds: event.etaSeconds })
+          if (event.type === 'start')
+            context.progress({
+              phase: 'training',
+              totalSteps: event.totalSteps,
+              epochs: event.epochs,
+              step: event.resumedFromStep,
+              resumedFromStep: event.resumedFromStep,
+              backend: event.backend,
+            })
+          else if (event.type === 'step')
+            context.progress({ step: event.step, epoch: event.epoch, loss: event.loss, imagesPerSecond: event.imagesPerSecond, etaSeconds: event.etaSeconds })
           else if (event.type === 'epoch') context.epoch({ epoch: event.epoch, trainLoss: event.trainLoss, valAccuracy: event.valAccuracy })
         },
       })
       try {
         signal.throwIfAborted()
         context.progress({ phase: 'exporting' })
-        await writeModelFolder(result, modelDir, { dataRoot: spec.dataRoot, command: reproducingCommand(context), name: `${job.model}-${job.id}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-') })
+        await writeModelFolder(result, modelDir, {
+          dataRoot: spec.dataRoot,
+          command: reproducingCommand(context),
+          name: `${job.model}-${job.id}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-'),
+        })
       } finally {
         result.detector.dispose()
       }

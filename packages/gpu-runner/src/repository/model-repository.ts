@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { ModelCard } from '@genimage/shared'
 import type * as ort from 'onnxruntime-node'
 import { createSession, type ExecutionProvider } from '../inference/execution-providers.ts'
-import { createTransform, type ImageTransform } from '../preprocess/transform.ts'
+import { createTransform, type ImageTransform } from '@genimage/imaging'
 
 /** A detector ready to serve: its card, an open session and the transform its input config derives. */
 export interface LoadedModel {

@@ -38,10 +38,7 @@ export async function announceInRegistry(
     draining: self.draining(),
   })
   const warn = (what: string) => (error: unknown) => log({ level: 'warn', msg: `runner registry ${what} failed`, error: String(error) })
-  await announceRunner(db, info()).then(
-    () => log({ msg: `announced ${self.name} at ${self.url} in the runner registry` }),
-    warn('announce'),
-  )
+  await announceRunner(db, info()).then(() => log({ msg: `announced ${self.name} at ${self.url} in the runner registry` }), warn('announce'))
   let beating: Promise<unknown> = Promise.resolve()
   const timer = setInterval(() => {
     beating = heartbeatRunner(db, self.name, { inflight: self.inflight(), ready: !self.draining(), draining: self.draining() })

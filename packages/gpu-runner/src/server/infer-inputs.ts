@@ -1,11 +1,4 @@
-import {
-  decodeBytesTensor,
-  type ErrorCode,
-  IMAGE_BYTES_INPUT,
-  type InferRequest,
-  type ModelMetadata,
-  PROBABILITIES_OUTPUT,
-} from '@genimage/shared'
+import { decodeBytesTensor, type ErrorCode, IMAGE_BYTES_INPUT, type InferRequest, type ModelMetadata, PROBABILITIES_OUTPUT } from '@genimage/shared'
 import type { LoadedModel } from '../repository/model-repository.ts'
 
 /** An error the runner answers with its stable code (and the offending image's index, or a retry hint). */

@@ -109,7 +109,18 @@ export class RunnerMetrics {
 
   /** The Prometheus text exposition of every metric. */
   render(): string {
-    const all: Metric[] = [this.requests, this.errors, this.images, this.latency, this.batchSize, this.batchSeconds, this.queueDepth, this.batchQueue, this.inflight, this.ready]
+    const all: Metric[] = [
+      this.requests,
+      this.errors,
+      this.images,
+      this.latency,
+      this.batchSize,
+      this.batchSeconds,
+      this.queueDepth,
+      this.batchQueue,
+      this.inflight,
+      this.ready,
+    ]
     return `${all.flatMap((m) => m.render()).join('\n')}\n`
   }
 }

@@ -24,7 +24,9 @@ export interface RequestLogOptions {
  * Carries the caller's `x-request-id` (or a new one) through the request, echoes it on the response and logs
  * one JSON line per request with its status, duration and, for errors, the error code.
  */
-export const requestLog = (options: RequestLogOptions): MiddlewareHandler<{ Variables: { requestId: string; errorCode?: string; model?: string; images?: number } }> => {
+export const requestLog = (
+  options: RequestLogOptions,
+): MiddlewareHandler<{ Variables: { requestId: string; errorCode?: string; model?: string; images?: number } }> => {
   return async function requestLog(c, next) {
     const incoming = c.req.header('x-request-id')
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()

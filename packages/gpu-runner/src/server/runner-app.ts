@@ -14,7 +14,7 @@ import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
 import type { SessionTuning } from '../inference/execution-providers.ts'
 import { Limiter } from '../inference/limiter.ts'
 import { ImagePreprocessError, ModelScheduler } from '../inference/model-scheduler.ts'
-import { ImageDecodeError } from '../preprocess/transform.ts'
+import { ImageDecodeError } from '@genimage/imaging'
 import type { LoadedModel, ModelRepository } from '../repository/model-repository.ts'
 import { InflightTracker } from './drain.ts'
 import { modelMetadata, readInferInputs, RunnerError } from './infer-inputs.ts'
@@ -74,21 +74,31 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
   const decodes = new Limiter(serving.decodeConcurrency)
   const schedulers = new Map<string, ModelScheduler>()
   for (const [name, model] of deps.repository.models) {
-    schedulers.set(name, new ModelScheduler(model, serving.batch, decodes, {
-      onBatch: (size, seconds) => {
-        metrics.batchSize.observe({ model: name }, size)
-        metrics.batchSeconds.observe({ model: name }, seconds)
-      },
-      onDepth: (admitted, queued) => {
-        metrics.queueDepth.set({ model: name }, admitted)
-        metrics.batchQueue.set({ model: name }, queued)
-      },
-    }, {
-      worker: serving.inferenceWorker !== false,
-      tuning: serving.sessionTuning,
-      releaseMainSession: serving.releaseMainSessions === true,
-      onWorkerFailure: (error) => log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
-    }))
+    schedulers.set(
+      name,
+      new ModelScheduler(
+        model,
+        serving.batch,
+        decodes,
+        {
+          onBatch: (size, seconds) => {
+            metrics.batchSize.observe({ model: name }, size)
+            metrics.batchSeconds.observe({ model: name }, seconds)
+          },
+          onDepth: (admitted, queued) => {
+            metrics.queueDepth.set({ model: name }, admitted)
+            metrics.batchQueue.set({ model: name }, queued)
+          },
+        },
+        {
+          worker: serving.inferenceWorker !== false,
+          tuning: serving.sessionTuning,
+          releaseMainSession: serving.releaseMainSessions === true,
+          onWorkerFailure: (error) =>
+            log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
+        },
+      ),
+    )
     metrics.queueDepth.set({ model: name }, 0)
   }
 

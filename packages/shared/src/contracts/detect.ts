@@ -43,7 +43,10 @@ export type DetectResponse = z.infer<typeof DetectResponse>
 export const DetectForm = z.object({
   model: z.string().min(1).max(200).optional(),
   /** An http(s) URL the edge fetches the image from, when the deployment enables URL input. */
-  url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
 })
 export type DetectForm = z.infer<typeof DetectForm>
 

@@ -8,18 +8,20 @@ export type ExperimentProtocol = z.infer<typeof ExperimentProtocol>
  * A degradation applied to test images, written as an id: `none`, `downscale-<pixels>`, `jpeg-<quality>`,
  * `blur-<sigma>`. Table 5 uses downscale-112, downscale-64, jpeg-65, jpeg-30, blur-3 and blur-5.
  */
-export const DegradationId = z
-  .string()
-  .regex(/^(none|downscale-[1-9]\d{0,3}|jpeg-(100|[1-9]\d?)|blur-(\d{1,2})(\.\d{1,2})?)$/, {
-    message: 'expected none, downscale-<pixels>, jpeg-<quality 1-100> or blur-<sigma>',
-  })
+export const DegradationId = z.string().regex(/^(none|downscale-[1-9]\d{0,3}|jpeg-(100|[1-9]\d?)|blur-(\d{1,2})(\.\d{1,2})?)$/, {
+  message: 'expected none, downscale-<pixels>, jpeg-<quality 1-100> or blur-<sigma>',
+})
 export type DegradationId = z.infer<typeof DegradationId>
 
 /** Resampling used by `downscale-*`; GenImage does not state one, so it is an explicit, recorded choice. */
 export const DownscaleInterpolation = z.enum(['nearest', 'bilinear', 'bicubic', 'lanczos3'])
 export type DownscaleInterpolation = z.infer<typeof DownscaleInterpolation>
 
-const generatorName = z.string().min(1).max(200).regex(/^[^/\\]+$/, { message: 'a generator folder name, without slashes' })
+const generatorName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/\\]+$/, { message: 'a generator folder name, without slashes' })
 
 /**
  * What a client submits to `POST /v1/experiments`. Generator names are folder names under `dataRoot`
@@ -47,7 +49,17 @@ export const ExperimentSpec = z
     interpolation: DownscaleInterpolation.default('bilinear'),
     epochs: z.number().int().min(1).max(1000).default(3),
     batchSize: z.number().int().min(1).max(1024).default(16),
-    seeds: z.array(z.number().int().min(0).max(2 ** 31 - 1)).min(1).max(10).default([0]),
+    seeds: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1),
+      )
+      .min(1)
+      .max(10)
+      .default([0]),
     /** JPEG-align training images ("Fake or JPEG?") at this quality; absent = no debias. */
     debiasJpegQuality: z.number().int().min(1).max(100).optional(),
     /** Cap of training images per generator and class (CI-sized runs). */
@@ -176,7 +188,18 @@ export const ExperimentProgressEvent = z.object({
   id: z.string(),
   state: ExperimentState,
   runs: z.array(
-    z.object({ id: z.string(), index: z.number().int(), model: z.string(), trainOn: z.array(z.string()), seed: z.number().int(), state: RunState, attempts: z.number().int(), failureReason: z.string().nullable(), progress: RunProgress, metrics: z.number().int() }),
+    z.object({
+      id: z.string(),
+      index: z.number().int(),
+      model: z.string(),
+      trainOn: z.array(z.string()),
+      seed: z.number().int(),
+      state: RunState,
+      attempts: z.number().int(),
+      failureReason: z.string().nullable(),
+      progress: RunProgress,
+      metrics: z.number().int(),
+    }),
   ),
 })
 export type ExperimentProgressEvent = z.infer<typeof ExperimentProgressEvent>

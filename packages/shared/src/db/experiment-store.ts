@@ -21,7 +21,16 @@ type JobRow = typeof jobs.$inferSelect
 type ExperimentRow = typeof experiments.$inferSelect
 
 const QUEUED_PROGRESS: RunProgress = RunProgress.parse({
-  phase: 'queued', step: 0, totalSteps: 0, epoch: 0, epochs: 0, loss: null, imagesPerSecond: null, etaSeconds: null, resumedFromStep: 0, backend: null,
+  phase: 'queued',
+  step: 0,
+  totalSteps: 0,
+  epoch: 0,
+  epochs: 0,
+  loss: null,
+  imagesPerSecond: null,
+  etaSeconds: null,
+  resumedFromStep: 0,
+  backend: null,
 })
 
 /** An experiment's state follows from its runs; a cancel recorded on the experiment wins. */
@@ -111,8 +120,21 @@ export async function createExperiment(db: Db, spec: ExperimentSpec, runs: reado
 export async function listExperiments(db: Db, limit = 50): Promise<ExperimentSummary[]> {
   const rows = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).limit(limit)
   if (rows.length === 0) return []
-  const states = await db.select({ experimentId: jobs.experimentId, state: jobs.state }).from(jobs).where(inArray(jobs.experimentId, rows.map((r) => r.id)))
-  return rows.map((row) => summary(row, states.filter((s) => s.experimentId === row.id).map((s) => s.state)))
+  const states = await db
+    .select({ experimentId: jobs.experimentId, state: jobs.state })
+    .from(jobs)
+    .where(
+      inArray(
+        jobs.experimentId,
+        rows.map((r) => r.id),
+      ),
+    )
+  return rows.map((row) =>
+    summary(
+      row,
+      states.filter((s) => s.experimentId === row.id).map((s) => s.state),
+    ),
+  )
 }
 
 /** The spec, every run with progress, training history and metrics; undefined for an unknown id. */
@@ -141,7 +163,14 @@ export async function getExperiment(db: Db, id: string): Promise<ExperimentDetai
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
   }))
-  return { ...summary(row, jobRows.map((j) => j.state)), spec: ExperimentSpec.parse(row.spec), runDetails }
+  return {
+    ...summary(
+      row,
+      jobRows.map((j) => j.state),
+    ),
+    spec: ExperimentSpec.parse(row.spec),
+    runDetails,
+  }
 }
 
 /**
@@ -152,7 +181,10 @@ export async function cancelExperiment(db: Db, id: string, now = new Date()): Pr
   const [row] = await db.select({ id: experiments.id }).from(experiments).where(eq(experiments.id, id))
   if (!row) return undefined
   const [, cancelled] = await db.batch([
-    db.update(experiments).set({ cancelledAt: sql`coalesce(${experiments.cancelledAt}, ${now.getTime()})`, updatedAt: now }).where(eq(experiments.id, id)),
+    db
+      .update(experiments)
+      .set({ cancelledAt: sql`coalesce(${experiments.cancelledAt}, ${now.getTime()})`, updatedAt: now })
+      .where(eq(experiments.id, id)),
     db
       .update(jobs)
       .set({ state: 'cancelled', finishedAt: now, updatedAt: now, failureReason: 'cancelled by request' })

@@ -52,4 +52,12 @@ export async function ensureDbDirectory(url: string): Promise<void> {
 export * from './runners.ts'
 export * from './api-keys.ts'
 export { type DetectionRow, insertDetections } from './detections.ts'
-export { cancelExperiment, createExperiment, deriveExperimentState, experimentProgress, getExperiment, isFinalState, listExperiments } from './experiment-store.ts'
+export {
+  cancelExperiment,
+  createExperiment,
+  deriveExperimentState,
+  experimentProgress,
+  getExperiment,
+  isFinalState,
+  listExperiments,
+} from './experiment-store.ts'

@@ -43,7 +43,11 @@ export async function announceRunner(db: Db, info: RunnerAnnouncement, now: Date
 export async function heartbeatRunner(db: Db, name: string, state: RunnerHeartbeat = {}, now: Date = new Date()): Promise<boolean> {
   const s = RunnerHeartbeat.parse(state)
   const changed = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined))
-  const updated = await db.update(runners).set({ ...changed, heartbeatAt: now }).where(eq(runners.name, name)).returning({ name: runners.name })
+  const updated = await db
+    .update(runners)
+    .set({ ...changed, heartbeatAt: now })
+    .where(eq(runners.name, name))
+    .returning({ name: runners.name })
   return updated.length > 0
 }
 
@@ -73,6 +77,9 @@ export async function listRunners(db: Db, options: ListRunnersOptions = {}): Pro
 
 /** Deletes rows whose heartbeat is older than `maxAgeMs`; returns how many. Housekeeping, safe to run anywhere. */
 export async function pruneRunners(db: Db, maxAgeMs: number, now: Date = new Date()): Promise<number> {
-  const gone = await db.delete(runners).where(lt(runners.heartbeatAt, new Date(now.getTime() - maxAgeMs))).returning({ name: runners.name })
+  const gone = await db
+    .delete(runners)
+    .where(lt(runners.heartbeatAt, new Date(now.getTime() - maxAgeMs)))
+    .returning({ name: runners.name })
   return gone.length
 }

@@ -57,10 +57,7 @@ export function encodeBinaryInferRequest(
  * Parses an OIP request body, JSON or binary-data form, and attaches each binary input's bytes.
  * Throws `InferBodyError` naming what is wrong.
  */
-export function decodeInferRequest(
-  body: Uint8Array,
-  headerLength: string | null,
-): { request: InferRequest; binary: Map<string, Uint8Array> } {
+export function decodeInferRequest(body: Uint8Array, headerLength: string | null): { request: InferRequest; binary: Map<string, Uint8Array> } {
   const jsonLength = headerLength === null ? body.byteLength : Number(headerLength)
   if (!Number.isInteger(jsonLength) || jsonLength < 0 || jsonLength > body.byteLength) {
     throw new InferBodyError(`${INFERENCE_HEADER_LENGTH} must be an integer within the body length`)

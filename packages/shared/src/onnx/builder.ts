@@ -138,14 +138,9 @@ export class OnnxGraphBuilder {
         throw new OnnxBuildError('unknown_value', `${opType}: input "${input}" is not an input, initializer or node output`)
       }
     }
-    const outputNames =
-      typeof outputs === 'number'
-        ? Array.from({ length: outputs }, () => this.freshName(opType.toLowerCase()))
-        : [...outputs]
+    const outputNames = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.freshName(opType.toLowerCase())) : [...outputs]
     if (outputNames.length === 0) throw new OnnxBuildError('invalid_name', `${opType}: a node needs at least one output`)
-    const attributeMessages = Object.entries(attributes).flatMap(([name, value]) =>
-      value === undefined ? [] : [inferAttribute(name, value)],
-    )
+    const attributeMessages = Object.entries(attributes).flatMap(([name, value]) => (value === undefined ? [] : [inferAttribute(name, value)]))
     for (const [i, name] of outputNames.entries()) {
       if (outputNames.indexOf(name) !== i || this.names.has(name)) {
         throw new OnnxBuildError('duplicate_name', `${opType}: a value named "${name}" already exists`)

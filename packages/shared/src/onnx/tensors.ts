@@ -18,10 +18,7 @@ export function tensorMessage(name: string, data: TensorData, dims: readonly num
   }
   const count = dims.reduce((product, dim) => product * dim, 1)
   if (count !== data.length) {
-    throw new OnnxBuildError(
-      'data_size_mismatch',
-      `tensor "${name}": dims [${dims.join(', ')}] hold ${count} elements but the data has ${data.length}`,
-    )
+    throw new OnnxBuildError('data_size_mismatch', `tensor "${name}": dims [${dims.join(', ')}] hold ${count} elements but the data has ${data.length}`)
   }
   return { name, dataType: dataTypeOf(data), dims: [...dims], data }
 }

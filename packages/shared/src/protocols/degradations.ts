@@ -1,11 +1,7 @@
 import { DegradationId } from '../contracts/experiments.ts'
 
 /** A parsed degradation id. */
-export type Degradation =
-  | { kind: 'none' }
-  | { kind: 'downscale'; size: number }
-  | { kind: 'jpeg'; quality: number }
-  | { kind: 'blur'; sigma: number }
+export type Degradation = { kind: 'none' } | { kind: 'downscale'; size: number } | { kind: 'jpeg'; quality: number } | { kind: 'blur'; sigma: number }
 
 /** Parses `downscale-112`, `jpeg-65`, `blur-3`, `none`; throws on anything else. */
 export function parseDegradation(id: string): Degradation {

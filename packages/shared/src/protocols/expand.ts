@@ -1,6 +1,6 @@
 import type { DegradationId, ExperimentSpec } from '../contracts/experiments.ts'
 import { listZooModelNames } from '../zoo/index.ts'
-import { paperGeneratorName } from './paper.ts'
+import { paperGeneratorName } from '../genimage/generators.ts'
 
 /** GenImage Table 5's degradations of the SD V1.4 val set, after the undegraded baseline. */
 export const TABLE5_DEGRADATIONS: readonly DegradationId[] = ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5']

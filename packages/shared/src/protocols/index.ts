@@ -1,8 +1,6 @@
 export { expandProtocol, findPaperTrainGenerator, PAPER_TRAIN_GENERATOR, ProtocolError, TABLE5_DEGRADATIONS, type PlannedRun } from './expand.ts'
 export {
   GENIMAGE_PAPER,
-  isGenImageDataset,
-  paperGeneratorName,
   paperTable5Column,
   publishedPaperRow,
   publishedTable3Average,
@@ -16,7 +14,6 @@ export {
   PAPER_TABLE4,
   PAPER_TABLE5,
   TABLE5_PAPER_COLUMNS,
-  type GenImageGenerator,
   type PublishedTable,
   type PublishedTableRow,
   type Table5PaperColumn,

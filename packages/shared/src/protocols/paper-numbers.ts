@@ -1,7 +1,7 @@
-import type { Architecture, GENIMAGE_GENERATORS } from '../zoo/index.ts'
+import { GENERATOR_NAMES, type GenImageGenerator } from '../genimage/generators.ts'
+import type { Architecture } from '../zoo/index.ts'
 
 /** One of GenImage's eight generators, by the paper's name (`SD V1.4`, not a folder spelling). */
-export type GenImageGenerator = (typeof GENIMAGE_GENERATORS)[number]
 
 /** Table 5's six degradations as degradation ids, in the paper's column order (LR 112, LR 64, JPEG q65, q30, blur σ3, σ5). */
 export const TABLE5_PAPER_COLUMNS = ['downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'] as const
@@ -33,7 +33,7 @@ export interface PublishedTable<Column extends string> {
 export const GENIMAGE_TABLES_SOURCE =
   'GenImage (Zhu et al., NeurIPS 2023 Datasets and Benchmarks, arXiv 2306.08571), as tabulated by its authors in github.com/GenImage-Dataset/GenImage, Readme.md "Benchmark" (commit 613c8c7)'
 
-const GENERATOR_COLUMNS: readonly GenImageGenerator[] = ['Midjourney', 'SD V1.4', 'SD V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
+const GENERATOR_COLUMNS: readonly GenImageGenerator[] = GENERATOR_NAMES
 
 /** Builds a row from values in column order (the layout of the source), refusing a row of the wrong width. */
 function row<Column extends string>(columns: readonly Column[], values: readonly number[], average: number): PublishedTableRow<Column> {
@@ -48,7 +48,7 @@ const d = (values: readonly number[], average: number) => row(TABLE5_PAPER_COLUM
 export const PAPER_TABLE3: PublishedTable<GenImageGenerator> = {
   caption: 'Table 3: Results of different methods trained on SD V1.4 and evaluated on different testing subsets.',
   source: GENIMAGE_TABLES_SOURCE,
-  cellMeaning: 'accuracy (%) of the model trained on SD V1.4, on the column\'s val subset',
+  cellMeaning: "accuracy (%) of the model trained on SD V1.4, on the column's val subset",
   columns: GENERATOR_COLUMNS,
   rows: {
     resnet50: g([54.9, 99.9, 99.7, 53.5, 61.9, 98.2, 56.6, 52.0], 72.1),
@@ -70,7 +70,7 @@ export const PAPER_TABLE4: PublishedTable<GenImageGenerator> = {
   caption:
     'Table 4: Results of cross-validation on different training and test subsets using different methods. Eight models trained on eight generators are tested on one generator, and their average accuracy is each data point in the testing subset column.',
   source: GENIMAGE_TABLES_SOURCE,
-  cellMeaning: 'mean accuracy (%) on the column\'s test subset of the eight models, one trained on each generator',
+  cellMeaning: "mean accuracy (%) on the column's test subset of the eight models, one trained on each generator",
   columns: GENERATOR_COLUMNS,
   rows: {
     resnet50: g([59.0, 72.3, 72.4, 59.7, 73.1, 71.4, 60.9, 66.6], 66.9),

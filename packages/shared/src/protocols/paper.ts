@@ -1,26 +1,10 @@
-import { GENIMAGE_GENERATORS, resolveZooModel, UnknownModelError, type Architecture, type ZooEntry } from '../zoo/index.ts'
+import { resolveZooModel, UnknownModelError, type Architecture, type ZooEntry } from '../zoo/index.ts'
+import { paperGeneratorName } from '../genimage/generators.ts'
 import { parseDegradation } from './degradations.ts'
 import { PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE5, TABLE5_PAPER_COLUMNS, type PublishedTable, type Table5PaperColumn } from './paper-numbers.ts'
 
 /** Where the published numbers come from. */
 export const GENIMAGE_PAPER = 'GenImage (Zhu et al., NeurIPS 2023, arXiv 2306.08571)'
-
-const squash = (name: string) => name.toLowerCase().replace(/stable[\s_-]*diffusion/g, 'sd').replace(/[^a-z0-9]/g, '')
-
-/**
- * The paper's name for a generator folder (`SD_V1.4`, `stable_diffusion_v_1_4` → `SD V1.4`);
- * undefined for folders that are not one of GenImage's eight (e.g. GenImage-mini's).
- */
-export function paperGeneratorName(folder: string): string | undefined {
-  const key = squash(folder).replace(/^sdv?(1)(4|5)$/, 'sdv1$2')
-  return GENIMAGE_GENERATORS.find((g) => squash(g) === key)
-}
-
-/** True when the dataset's generators are exactly GenImage's eight, so the paper's numbers are comparable. */
-export function isGenImageDataset(generators: readonly string[]): boolean {
-  const names = new Set(generators.map(paperGeneratorName))
-  return generators.length === GENIMAGE_GENERATORS.length && GENIMAGE_GENERATORS.every((g) => names.has(g))
-}
 
 /** A published Table 3 average (percent) for a zoo model's architecture, with its source. */
 export interface PublishedAverage {
@@ -96,6 +80,13 @@ export function publishedPaperRow(table: PaperTableId, model: string): Published
 /** The Table 5 column a degradation id stands for (`blur-3.0` → `blur-3`); undefined for `none` and degradations the paper did not test. */
 export function paperTable5Column(degradation: string): Table5PaperColumn | undefined {
   const parsed = parseDegradation(degradation)
-  const id = parsed.kind === 'downscale' ? `downscale-${parsed.size}` : parsed.kind === 'jpeg' ? `jpeg-${parsed.quality}` : parsed.kind === 'blur' ? `blur-${parsed.sigma}` : 'none'
+  const id =
+    parsed.kind === 'downscale'
+      ? `downscale-${parsed.size}`
+      : parsed.kind === 'jpeg'
+        ? `jpeg-${parsed.quality}`
+        : parsed.kind === 'blur'
+          ? `blur-${parsed.sigma}`
+          : 'none'
   return TABLE5_PAPER_COLUMNS.find((column) => column === id)
 }

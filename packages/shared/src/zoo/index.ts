@@ -1,8 +1,5 @@
 import { IMAGENET_MEAN, IMAGENET_STD, type InputConfig, type ModelTask } from '../contracts/model-card.ts'
 
-/** The eight generators of GenImage, in the paper's column order. */
-export const GENIMAGE_GENERATORS = ['Midjourney', 'SD V1.4', 'SD V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN'] as const
-
 /** Architectures of the zoo. `tiny` variants keep CI fast; the full variants follow the papers. */
 export const ARCHITECTURES = ['resnet50', 'deit-s', 'swin-t', 'cnnspot', 'spec', 'f3net', 'gramnet', 'npr', 'univfd-probe'] as const
 export type Architecture = (typeof ARCHITECTURES)[number]
@@ -107,7 +104,8 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'spec',
     displayName: 'Spec',
-    description: 'ResNet-50 on the centred log-magnitude 2-D DFT of each colour channel, computed inside the graph (the paper used a smaller CNN on the spectrum).',
+    description:
+      'ResNet-50 on the centred log-magnitude 2-D DFT of each colour channel, computed inside the graph (the paper used a smaller CNN on the spectrum).',
     paper: genimage('Detecting and Simulating Artifacts in GAN Fake Images', 'Zhang et al., WIFS 2019', 68.8),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
@@ -117,7 +115,8 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'f3net',
     displayName: 'F3Net',
-    description: "F3Net's frequency-aware decomposition (DCT, low/mid/high/all band filters, fixed + learnable, inverse DCT) as one ResNet-50 branch beside an RGB ResNet-50 branch, fused late. The paper's LFS branch, MixBlock and Xception backbones are not reproduced.",
+    description:
+      "F3Net's frequency-aware decomposition (DCT, low/mid/high/all band filters, fixed + learnable, inverse DCT) as one ResNet-50 branch beside an RGB ResNet-50 branch, fused late. The paper's LFS branch, MixBlock and Xception backbones are not reproduced.",
     paper: genimage('Thinking in Frequency: Face Forgery Detection by Mining Frequency-aware Clues', 'Qian et al., ECCV 2020', 68.7),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
@@ -153,7 +152,8 @@ const ENTRIES: ZooEntry[] = [
   {
     architecture: 'univfd-probe',
     displayName: 'UnivFD-style probe',
-    description: "Linear head on frozen features of the MobileNetV2 bundled with nsfwjs (UnivFD uses frozen CLIP ViT-L/14; this is the same recipe on a small backbone).",
+    description:
+      'Linear head on frozen features of the MobileNetV2 bundled with nsfwjs (UnivFD uses frozen CLIP ViT-L/14; this is the same recipe on a small backbone).',
     paper: {
       title: 'Towards Universal Fake Image Detectors that Generalize Across Generative Models',
       reference: 'Ojha et al., CVPR 2023',

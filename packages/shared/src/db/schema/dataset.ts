@@ -20,8 +20,5 @@ export const manifestImages = sqliteTable(
     sha256: text('sha256').notNull(),
     mtimeMs: integer('mtime_ms').notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.dataset, t.path] }),
-    index('manifest_images_subset_idx').on(t.dataset, t.generator, t.split, t.label),
-  ],
+  (t) => [primaryKey({ columns: [t.dataset, t.path] }), index('manifest_images_subset_idx').on(t.dataset, t.generator, t.split, t.label)],
 )

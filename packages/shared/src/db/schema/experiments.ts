@@ -57,10 +57,7 @@ export const jobs = sqliteTable(
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [
-    index('jobs_claim_idx').on(t.state, t.availableAt),
-    index('jobs_experiment_idx').on(t.experimentId, t.runIndex),
-  ],
+  (t) => [index('jobs_claim_idx').on(t.state, t.availableAt), index('jobs_experiment_idx').on(t.experimentId, t.runIndex)],
 )
 
 /**

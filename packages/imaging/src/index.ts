@@ -1,0 +1,5 @@
+export * from './image-info.ts'
+export * from './jpeg-quality.ts'
+export * from './native-png-jpeg.ts'
+export * from './scaled-jpeg.ts'
+export * from './transform.ts'

@@ -1,0 +1,2 @@
+export * from './generators.ts'
+export * from './layout.ts'
