@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { ModelTask } from '@genimage/shared'
 import { createDb } from '@genimage/shared/db'
+import { isImageFileName } from '@genimage/shared/genimage'
 
 /** Why training data could not be used; `code` is stable for callers and the job system. */
 export class TrainingDataError extends Error {
@@ -23,15 +24,13 @@ export interface LabelledImage {
   label: number
 }
 
-const IMAGE_EXTENSION = /\.(png|jpe?g|webp|bmp|tiff?)$/i
-
 async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false
 }
 
 async function imageFiles(dir: string): Promise<string[]> {
   if (!(await isDirectory(dir))) return []
-  const names = (await readdir(dir)).filter((name) => IMAGE_EXTENSION.test(name))
+  const names = (await readdir(dir)).filter(isImageFileName)
   return names.sort().map((name) => join(dir, name))
 }
 
