@@ -9,7 +9,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { degrade, type DegradeSettings } from '../packages/dataset-tools/src/degrade.ts'
+import type { DegradationSteps } from '../packages/shared/src/genimage/index.ts'
+import { degrade } from '../packages/dataset-tools/src/degrade.ts'
 import { nativePngJpeg } from '../packages/imaging/src/native-png-jpeg.ts'
 import { ratioLine, timeWithPeakMemory } from './dataset-bench-util.ts'
 
@@ -74,7 +75,7 @@ function meanBytes(root: string): number {
 }
 
 /** Wall and CPU (user + system, all threads) milliseconds of one degrade run in this process. */
-async function timeDegrade(root: string, out: string, settings: DegradeSettings, sharpOnly: boolean): Promise<{ ms: number; cpuMs: number }> {
+async function timeDegrade(root: string, out: string, settings: DegradationSteps, sharpOnly: boolean): Promise<{ ms: number; cpuMs: number }> {
   if (sharpOnly) process.env.GENIMAGE_PNG_JPEG = 'sharp'
   try {
     const started = performance.now()

@@ -87,7 +87,8 @@ for (const c of cases.filter((c) => args.only == null || c.net === args.only)) {
   }
   const cells = ops.map((op) => {
     const [w, o] = [median(times[op].wasm), median(times[op].onnx)]
-    const net = (totals[c.net] ??= Object.fromEntries(ops.map((k) => [k, { wasm: 0, onnx: 0 }])) as Record<Op, Record<'wasm' | 'onnx', number>>)
+    totals[c.net] ??= Object.fromEntries(ops.map((k) => [k, { wasm: 0, onnx: 0 }])) as Record<Op, Record<'wasm' | 'onnx', number>>
+    const net = totals[c.net]
     net[op].wasm += w * c.calls
     net[op].onnx += o * c.calls
     return `${op} ${w.toFixed(1)} / ${o.toFixed(1)} (${((gflop / o) * 1e3).toFixed(0)})`

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the project's optional native addons with node-gyp (npm's own copy) after `npm ci`/`npm install`.
-// Today they are the runner's libjpeg-turbo JPEG decoder (packages/imaging/native/jpeg-scaled) and degrade's
-// PNG → JPEG path (packages/imaging/native/png-jpeg), which need a C compiler and the libjpeg and libdeflate
+// Today they are the runner's libjpeg-turbo JPEG decoder (packages/imaging/native/jpeg-scaled) and the PNG → JPEG
+// path of @genimage/imaging's degradeImage (packages/imaging/native/png-jpeg), which need a C compiler and the libjpeg and libdeflate
 // headers (Debian: g++ make libjpeg62-turbo-dev libdeflate-dev). A build that fails never fails the install: sharp
 // then does that work alone, and the runner says so in its log.
 import { spawnSync } from 'node:child_process'
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const addons = [
   ['packages/imaging/native/jpeg-scaled', 'the runner will decode JPEGs with sharp only'],
-  ['packages/imaging/native/png-jpeg', 'dataset degrade will encode PNG → JPEG with sharp only'],
+  ['packages/imaging/native/png-jpeg', 'degradeImage (dataset degrade, the table5 evaluator) will encode PNG → JPEG with sharp only'],
 ]
 const npmGyp = join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')
 const gyp = process.env.npm_config_node_gyp ?? npmGyp

@@ -160,8 +160,8 @@ describe('experiments through the edge API and runner processes', () => {
     const id = /submitted (exp_\w+)/.exec(followed.stderr)?.[1]
     expect(id).toBeDefined()
     // one line per change of each run's state: both runs were seen training and then succeeding
-    expect(followed.stderr).toMatch(/run  0 npr-tiny on GenB s0: training epoch/)
-    expect(followed.stderr).toMatch(/run  1 npr-tiny on SD_V1.4 s0: succeeded \(2 metrics\)/)
+    expect(followed.stderr).toMatch(/run {2}0 npr-tiny on GenB s0: training epoch/)
+    expect(followed.stderr).toMatch(/run {2}1 npr-tiny on SD_V1.4 s0: succeeded \(2 metrics\)/)
     expect(followed.stderr).toMatch(new RegExp(`${id} succeeded after`))
     console.log(`table4 (2 generators × npr-tiny, 2 epochs, 16+16 train / 8+8 val images per generator) end to end through the CLI: ${seconds.toFixed(1)} s`)
 

@@ -7,6 +7,7 @@ import { repoRoot } from '../support/processes.ts'
 const infra = join(repoRoot, 'infra')
 const read = (path: string) => readFileSync(join(infra, path), 'utf8')
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML documents are walked by key without a schema
 type Doc = Record<string, any>
 function docs(path: string): Doc[] {
   return parseAllDocuments(read(path), { merge: true }).map((d) => {
@@ -101,7 +102,7 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
       expect(Object.keys(services[r]?.environment ?? {}).filter((name) => !runnerEnvNames.has(name))).toEqual([])
       expect(existsSync(join(infra, '..', services[r]?.build.dockerfile))).toBe(true)
     }
-    const edgeRunners = (services.edge?.environment.RUNNER_URLS as string).split(',').map((u) => new URL(u).hostname)
+    const edgeRunners = (services.edge!.environment.RUNNER_URLS as string).split(',').map((u) => new URL(u).hostname)
     expect(edgeRunners.sort()).toEqual(runners.sort())
     expect(new URL(services.edge?.environment.DATABASE_URL).hostname).toBe('sqld')
   })
@@ -116,6 +117,7 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(metadata).toContain("'linux/x64': ['cuda12']")
     const tfjs = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version
     expect(gpu).toContain(`ARG TFJS_VERSION=${tfjs}`)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Containerfile's own build-arg reference
     expect(gpu).toContain('@tensorflow/tfjs-node-gpu@${TFJS_VERSION}')
     expect(cpu).not.toMatch(/tfjs-node|cuda/i)
     for (const file of [gpu, cpu]) expect(file).toMatch(/CMD \["node", "packages\/cli\/bin\/genimage\.js", "runner"\]/)

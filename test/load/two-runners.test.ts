@@ -29,7 +29,7 @@ const RUNNER_BOUND_S = 2.5
 async function runnerLatencyCounts(url: string): Promise<{ within: number; total: number }> {
   const text = await (await fetch(`${url}/metrics`)).text()
   const bucket = (le: string) =>
-    Number(new RegExp(`genimage_runner_request_duration_seconds_bucket\\{[^}]*le="${le.replace('+', '\\+')}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
+    Number(new RegExp(`genimage_runner_request_duration_seconds_bucket\\{(?:[^}]*,)?le="${le.replace('+', '\\+')}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0)
   return { within: bucket(String(RUNNER_BOUND_S)), total: bucket('+Inf') }
 }
 

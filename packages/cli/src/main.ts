@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { EXIT_STATUS_HELP, endWithError } from './exit-codes.ts'
 
 /**
  * Long-running servers load only their own command group: the other groups import the training stack (tfjs),
@@ -6,7 +7,12 @@ import { Command } from 'commander'
  */
 const SERVER_COMMANDS = new Set(['runner', 'edge'])
 
-const program = new Command('genimage').description('GenImage detection platform: datasets, detectors, experiments and the detect API').showHelpAfterError()
+// exitOverride before any subcommand exists, so every command inherits it: usage errors come back here as CommanderError.
+const program = new Command('genimage')
+  .description('GenImage detection platform: datasets, detectors, experiments and the detect API')
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText('after', EXIT_STATUS_HELP)
 
 if (SERVER_COMMANDS.has(process.argv[2] ?? '')) {
   const { registerStartCommands } = await import('./commands/start.ts')
@@ -19,6 +25,5 @@ if (SERVER_COMMANDS.has(process.argv[2] ?? '')) {
 try {
   await program.parseAsync(process.argv)
 } catch (error) {
-  console.error(`genimage: ${error instanceof Error ? error.message : String(error)}`)
-  process.exitCode = process.exitCode || 1
+  endWithError(error)
 }

@@ -1,5 +1,5 @@
 import { ExperimentSpec, type ExperimentDetail, type ExperimentRun, type RunMetric } from '@genimage/shared'
-import { expandProtocol } from '@genimage/shared/protocols'
+import { expandProtocol } from '@genimage/shared/genimage'
 import { describe, expect, it } from 'vitest'
 import { buildExperimentReport } from '../src/report/experiment-report.ts'
 

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { createDb, findApiKeyBySecretHash, hashApiKeySecret } from '@genimage/shared/db'
 import { Command } from 'commander'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { parseRateLimit, registerKeysCommands } from '../src/commands/keys.ts'
+import { registerKeysCommands } from '../src/commands/keys.ts'
+import { requestsPerMinute } from '../src/options.ts'
 
 let dir = ''
 let databaseUrl = ''
@@ -61,11 +62,11 @@ describe('genimage keys', () => {
   })
 
   it('parses rate limits per second, minute and hour', () => {
-    expect(parseRateLimit('600')).toBe(600)
-    expect(parseRateLimit('600/min')).toBe(600)
-    expect(parseRateLimit('2/s')).toBe(120)
-    expect(parseRateLimit('120/hour')).toBe(2)
-    expect(() => parseRateLimit('ten')).toThrow(/not N/)
-    expect(() => parseRateLimit('1/hour')).toThrow(/whole number/)
+    expect(requestsPerMinute('600')).toBe(600)
+    expect(requestsPerMinute('600/min')).toBe(600)
+    expect(requestsPerMinute('2/s')).toBe(120)
+    expect(requestsPerMinute('120/hour')).toBe(2)
+    expect(() => requestsPerMinute('ten')).toThrow(/must be N, N\/min, N\/s or N\/hour/)
+    expect(() => requestsPerMinute('1/hour')).toThrow(/whole number/)
   })
 })

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ModelCard } from '@genimage/shared'
+import { commandLine, ModelCard } from '@genimage/shared'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TrainEvent } from '@genimage/training/train'
 import { makeSyntheticDataset } from '@genimage/training/train'
@@ -75,6 +75,7 @@ it('`genimage train` killed mid-run resumes from its checkpoint and writes a ser
   expect(second.stdout).toContain(`wrote ${out}`)
 
   const card = ModelCard.parse(JSON.parse(await readFile(join(out, 'card.json'), 'utf8')))
-  expect(card.provenance.command).toContain('npx genimage train --model npr-tiny')
+  const reproduce = ['npx', 'genimage', 'train', '--model', 'npr-tiny', '--data', root, '--train-on', 'GenA', '--task', 'binary']
+  expect(card.provenance.command).toBe(commandLine([...reproduce, '--epochs', '2', '--batch-size', '8', '--seed', '0', '--out', out]))
   expect(card.metrics[0]!.accuracy).toBeGreaterThanOrEqual(0.8)
 })

@@ -70,7 +70,10 @@ export class GeneratorAudit {
     }
     const key = `${feature}:${split}`
     let histogram = this.histograms.get(key)
-    if (!histogram) this.histograms.set(key, (histogram = new Map()))
+    if (!histogram) {
+      histogram = new Map()
+      this.histograms.set(key, histogram)
+    }
     return histogram
   }
 }

@@ -158,7 +158,10 @@ export async function audit(root: string, options: AuditOptions = {}): Promise<A
   try {
     for await (const record of readManifest(db, dataset)) {
       let stats = byGenerator.get(record.generator)
-      if (!stats) byGenerator.set(record.generator, (stats = new GeneratorAudit(record.generator)))
+      if (!stats) {
+        stats = new GeneratorAudit(record.generator)
+        byGenerator.set(record.generator, stats)
+      }
       stats.add(record)
       everything.add(record)
     }

@@ -1,7 +1,7 @@
 import sharp from 'sharp'
 import { DatasetError } from './errors.ts'
 import { MAX_DECODE_PIXELS } from '@genimage/imaging'
-import type { Interpolation } from './degrade.ts'
+import { type Interpolation, SHARP_KERNELS } from '@genimage/shared/genimage'
 import type { Progress } from './progress.ts'
 import { SkipImage, transformTree, withExtension, type TransformTreeReport } from './transform-tree.ts'
 import type { WalkOptions } from './walk.ts'
@@ -13,6 +13,7 @@ export interface DebiasOptions extends WalkOptions {
   size?: number
   /** Leave out (and list) images whose shorter side is below this (default 0: keep all). */
   minSide?: number
+  /** Resampling of the resize (default bicubic). */
   interpolation?: Interpolation
   concurrency?: number
   progress?: Progress
@@ -28,7 +29,7 @@ export async function debiasImage(bytes: Buffer, size: number, quality: number, 
   const side = Math.min(size, shorter)
   return image
     .flatten({ background: '#ffffff' })
-    .resize(side, side, { fit: 'cover', position: 'centre', kernel: interpolation })
+    .resize(side, side, { fit: 'cover', position: 'centre', kernel: SHARP_KERNELS[interpolation] })
     .jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false })
     .toBuffer()
 }
@@ -41,7 +42,7 @@ export async function debias(root: string, out: string, options: DebiasOptions =
   const quality = options.quality ?? 96
   const size = options.size ?? 256
   const minSide = options.minSide ?? 0
-  const interpolation = options.interpolation ?? 'cubic'
+  const interpolation = options.interpolation ?? 'bicubic'
   if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new DatasetError('bad_option', `--quality must be an integer 1–100, got ${quality}`)
   if (!(Number.isInteger(size) && size >= 8)) throw new DatasetError('bad_option', `--size must be an integer ≥ 8, got ${size}`)
   const report = await transformTree(root, out, {

@@ -1,3 +1,5 @@
+import { CodedError } from '@genimage/shared'
+
 /** Stable machine-readable codes for every error the dataset tools raise on bad input. */
 export type DatasetErrorCode =
   | 'not_a_directory'
@@ -11,11 +13,4 @@ export type DatasetErrorCode =
   | 'empty_dataset'
 
 /** An error a user can act on: `code` is stable, `message` names the file or entry at fault. */
-export class DatasetError extends Error {
-  readonly code: DatasetErrorCode
-  constructor(code: DatasetErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'DatasetError'
-    this.code = code
-  }
-}
+export class DatasetError extends CodedError<DatasetErrorCode> {}

@@ -79,7 +79,9 @@ export async function linkInParallel(
   }
   const workers = Math.min(availableParallelism(), byTarget.size, 4)
   const shares: LinkJob[][] = Array.from({ length: workers }, () => [])
-  ;[...byTarget.values()].forEach((jobs, i) => shares[i % workers]!.push(...jobs))
+  ;[...byTarget.values()].forEach((jobs, i) => {
+    shares[i % workers]!.push(...jobs)
+  })
   const stopFlag = new SharedArrayBuffer(4)
   const stop = () => Atomics.store(new Int32Array(stopFlag), 0, 1)
   signal?.addEventListener('abort', stop, { once: true })

@@ -44,7 +44,7 @@ describe('debias', () => {
     expect(flagged).not.toContain('width')
     expect(flagged).not.toContain('jpegQuality')
     expect(after.generators[0]!.rules.find((r) => r.feature === 'format+size+quality')!.valAccuracy).toBe(0.5)
-    expect(JSON.parse(await readFile(join(out, 'debias.json'), 'utf8'))).toMatchObject({ parameters: { jpegQuality: 96, size: 48, interpolation: 'cubic' } })
+    expect(JSON.parse(await readFile(join(out, 'debias.json'), 'utf8'))).toMatchObject({ parameters: { jpegQuality: 96, size: 48, interpolation: 'bicubic' } })
   })
 
   it('leaves out and lists images below --min-side', async () => {

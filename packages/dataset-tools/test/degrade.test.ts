@@ -1,10 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { degradeImage, estimateJpegQuality } from '@genimage/imaging'
+import { DEFAULT_DEGRADATION_PARAMETERS, parseDegradation } from '@genimage/shared/genimage'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { degrade } from '../src/degrade.ts'
-import { DatasetError } from '../src/errors.ts'
-import { estimateJpegQuality } from '@genimage/imaging'
+import { degrade, TABLE5_VARIANTS } from '../src/degrade.ts'
+import type { DatasetError } from '../src/errors.ts'
 import type { Progress } from '../src/progress.ts'
 import { temporaryFolders, writeLayoutTree } from './fixtures.ts'
 
@@ -31,7 +32,7 @@ describe('degrade', () => {
     expect(sidecar).toMatchObject({
       status: 'complete',
       written: 12,
-      parameters: { downscale: 24, jpeg: 65, blur: null, interpolation: 'cubic', degradeReal: true, seed: 0 },
+      parameters: { downscale: 24, jpeg: 65, blur: null, interpolation: 'bilinear', degradeReal: true, seed: 0 },
     })
   })
 
@@ -51,6 +52,47 @@ describe('degrade', () => {
     const realName = join('SD_V1.4', 'val', 'nature', 'n2.JPEG')
     expect(await readFile(join(keep, realName))).toEqual(await readFile(join(root, realName)))
     expect(await readFile(join(keep, name))).toEqual(await readFile(join(a, name)))
+  })
+
+  it('writes each Table 5 variant with the one degradeImage and its defaults: JPEG sources come out as lossless PNG unless JPEG-encoded', async () => {
+    const root = await tree()
+    for (const [id, steps] of Object.entries(TABLE5_VARIANTS)) {
+      const out = await folder(id)
+      expect(await degrade(root, out, steps)).toMatchObject({ written: 12, failed: [] })
+      const isJpeg = id.startsWith('jpeg')
+      expect((await readdir(join(out, 'SD_V1.4', 'val', 'nature'))).sort(), id).toEqual(['n0', 'n1', 'n2'].map((n) => `${n}.${isJpeg ? 'jpg' : 'png'}`))
+      for (const [source, written] of [
+        ['train/ai/train_0.png', `train/ai/train_0.${isJpeg ? 'jpg' : 'png'}`],
+        ['val/nature/n1.JPEG', `val/nature/n1.${isJpeg ? 'jpg' : 'png'}`],
+      ]) {
+        const expected = await degradeImage(await readFile(join(root, 'SD_V1.4', source!)), parseDegradation(id), DEFAULT_DEGRADATION_PARAMETERS)
+        expect((await readFile(join(out, 'SD_V1.4', written!))).equals(expected), `${id} ${source}`).toBe(true)
+      }
+    }
+  })
+
+  it('records the encoders in degrade.json and writes byte-identical JPEGs run after run, native path or not', async () => {
+    const root = await tree()
+    const [a, b] = [await folder('native-a'), await folder('native-b')]
+    expect(await degrade(root, a, { jpeg: 65 })).toMatchObject({ written: 12, failed: [] })
+    await degrade(root, b, { jpeg: 65 })
+    const sidecar = JSON.parse(await readFile(join(a, 'degrade.json'), 'utf8'))
+    expect(sidecar.parameters.encoder).toMatch(/libdeflate .* \+ libjpeg.*native addon.*sharp/)
+    expect(sidecar.encodersThisRun).toEqual({ native: 6, sharp: 6, nativeDeclined: {} })
+    const names = ['train/ai/train_0.jpg', 'val/ai/val_2.jpg', 'val/nature/n1.jpg']
+    for (const name of names) expect((await readFile(join(a, 'SD_V1.4', name))).equals(await readFile(join(b, 'SD_V1.4', name))), name).toBe(true)
+
+    process.env.GENIMAGE_PNG_JPEG = 'sharp'
+    try {
+      const plain = await folder('native-off')
+      await degrade(root, plain, { jpeg: 65 })
+      const off = JSON.parse(await readFile(join(plain, 'degrade.json'), 'utf8'))
+      expect(off.parameters.encoder).toMatch(/^sharp [\d.]+, libvips/)
+      expect(off.encodersThisRun).toEqual({ native: 0, sharp: 12, nativeDeclined: {} })
+      for (const name of names) expect((await readFile(join(plain, 'SD_V1.4', name))).equals(await readFile(join(a, 'SD_V1.4', name))), name).toBe(true)
+    } finally {
+      delete process.env.GENIMAGE_PNG_JPEG
+    }
   })
 
   it('samples the same images for the same seed', async () => {

@@ -59,7 +59,15 @@ describe('manifest', () => {
     const root = await tree()
     const controller = new AbortController()
     let done = 0
-    const abortSoon: Progress = { start() {}, setTotal() {}, stop() {}, increment: (by = 1) => void ((done += by) >= 1 && controller.abort()) }
+    const abortSoon: Progress = {
+      start() {},
+      setTotal() {},
+      stop() {},
+      increment: (by = 1) => {
+        done += by
+        if (done >= 1) controller.abort()
+      },
+    }
     const first = await buildManifest(root, { signal: controller.signal, progress: abortSoon, batchSize: 4 })
     expect(first.interrupted).toBe(true)
     expect(first.records).toBeLessThan(12)

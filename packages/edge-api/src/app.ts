@@ -1,5 +1,6 @@
-import type { HealthResponse } from '@genimage/shared'
-import { Hono } from 'hono'
+import type { ApiKeyScope } from '@genimage/shared'
+import { Hono, type MiddlewareHandler } from 'hono'
+import type { AppEnv } from './app-env.ts'
 import { type EdgeConfig, EdgeConfig as EdgeConfigSchema } from './config.ts'
 import { ApiError, errorHandler } from './errors.ts'
 import type { ResolveHost } from './inputs/url-fetch.ts'
@@ -8,10 +9,8 @@ import { EdgeMetrics } from './metrics/edge-metrics.ts'
 import { apiKeyAuth } from './middleware/api-key-auth.ts'
 import { jsonLogger, type Logger, observe } from './middleware/observe.ts'
 import { keyRateLimit, TokenBuckets } from './middleware/rate-limit.ts'
-import { openApiDocument } from './openapi.ts'
-import { detectRoutes } from './routes/detect.ts'
-import { type ExperimentStore, experimentRoutes } from './routes/experiments.ts'
-import { modelRoutes } from './routes/models.ts'
+import { API_ROUTES, type ApiRoute } from './routes/api-routes.ts'
+import type { ExperimentStore } from './routes/experiments.ts'
 import type { RunnerPool } from './runners/runner-pool.ts'
 import type { DetectionStore } from './store/detection-store.ts'
 
@@ -38,22 +37,11 @@ export interface AppDeps {
 /** AppDeps with every default filled in, as the routes see them. */
 export type ResolvedDeps = Required<Omit<AppDeps, 'resolveHost' | 'experiments'>> & Pick<AppDeps, 'resolveHost' | 'experiments'>
 
-export type AppEnv = {
-  Variables: { requestId: string; apiKeyId?: string; errorCode?: string; runner?: string }
-}
+export type { AppEnv } from './app-env.ts'
 
-/** Route patterns reported in metrics and logs. */
-const ROUTES = [
-  '/v1/detect',
-  '/v1/models',
-  '/v1/experiments',
-  '/v1/experiments/:id',
-  '/v1/experiments/:id/cancel',
-  '/v1/experiments/:id/events',
-  '/healthz',
-  '/metrics',
-  '/openapi.json',
-] as const
+function notServed(): never {
+  throw new ApiError('not_found', 'no such route on this deployment')
+}
 
 /**
  * The public API as a Hono app, built only on web-standard APIs.
@@ -71,9 +59,14 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
     log: deps.log ?? jsonLogger(),
     metrics: deps.metrics ?? new EdgeMetrics(),
   }
-  const buckets = new TokenBuckets(clock)
-  const auth = (scope: 'detect' | 'experiments' | 'admin') => apiKeyAuth({ keys: full.keys, scope, mode: config.apiKeys, clock })
-  const document = openApiDocument(config)
+  const rateLimit = keyRateLimit({ buckets: new TokenBuckets(clock) })
+  const authByScope = new Map<ApiKeyScope, MiddlewareHandler<AppEnv>>()
+  const auth = (scope: ApiKeyScope) => {
+    const guard = authByScope.get(scope) ?? apiKeyAuth({ keys: full.keys, scope, mode: config.apiKeys, clock })
+    authByScope.set(scope, guard)
+    return guard
+  }
+  const guards = (route: ApiRoute) => (route.scope === 'public' ? [] : [auth(route.scope), ...(route.rateLimited ? [rateLimit] : [])])
 
   const app = new Hono<AppEnv>()
   app.use(async function requestId(c, next) {
@@ -83,36 +76,14 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
     c.header('x-request-id', id)
     await next()
   })
-  app.use(observe({ metrics: full.metrics, log: full.log, routes: ROUTES }))
+  app.use(observe({ metrics: full.metrics, log: full.log }))
   app.onError(errorHandler)
   app.notFound((c) => errorHandler(new ApiError('not_found', 'no such route'), c))
-
-  app.get('/healthz', async (c) => {
-    await full.runners.refresh()
-    const routable = full.runners.runners.filter((r) => full.runners.routable(r))
-    const database = (await full.store.ping()) ? 'ok' : 'error'
-    const models = new Set(routable.flatMap((r) => [...r.models.keys()])).size
-    const body: HealthResponse = {
-      status: database === 'ok' && routable.length > 0 && models > 0 ? 'ok' : 'degraded',
-      runners: { total: full.runners.runners.length, ready: routable.length },
-      models,
-      database,
-    }
-    return c.json(body, body.status === 'ok' ? 200 : 503)
-  })
-  app.get('/openapi.json', (c) => c.json(document))
-  app.get('/metrics', auth('admin'), async (c) => {
-    await full.runners.refresh()
-    return c.body(full.metrics.render(full.runners), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-  })
-  app.use('/v1/detect', auth('detect'), keyRateLimit({ buckets }))
-  app.use('/v1/models', auth('detect'), keyRateLimit({ buckets }))
-  app.route('/v1/detect', detectRoutes(full))
-  app.route('/v1/models', modelRoutes(full))
-  if (full.experiments) {
-    app.use('/v1/experiments', auth('experiments'))
-    app.use('/v1/experiments/*', auth('experiments'))
-    app.route('/v1/experiments', experimentRoutes(full.experiments))
+  for (const route of API_ROUTES) {
+    const handlers = route.serve(full)
+    // A documented route this deployment does not serve still matches, so its requests are counted under its pattern.
+    if (handlers) app.on(route.method, [route.path], ...guards(route), ...handlers)
+    else app.on(route.method, [route.path], notServed)
   }
   return app
 }

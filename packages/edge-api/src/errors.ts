@@ -2,6 +2,7 @@ import { ERROR_STATUS, type ErrorCode, type ErrorResponse } from '@genimage/shar
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { AppEnv } from './app-env.ts'
 
 /** A client-visible failure with a stable code; the status follows from the code. */
 export class ApiError extends HTTPException {
@@ -15,8 +16,8 @@ export class ApiError extends HTTPException {
 }
 
 /** The single error handler: every failure leaves as `{ error: { code, message }, request_id }`. */
-export function errorHandler(error: Error, c: Context): Response {
-  const requestId = c.get('requestId' as never) as string | undefined
+export function errorHandler(error: Error, c: Context<AppEnv>): Response {
+  const requestId: string | undefined = c.get('requestId')
   let apiError: ApiError
   if (error instanceof ApiError) apiError = error
   else if (error instanceof HTTPException && error.status === 413) apiError = new ApiError('payload_too_large', error.message)
@@ -34,7 +35,7 @@ export function errorHandler(error: Error, c: Context): Response {
     },
     ...(requestId ? { request_id: requestId } : {}),
   }
-  c.set('errorCode' as never, apiError.code as never)
+  c.set('errorCode', apiError.code)
   if (apiError.extra.retryAfterSeconds !== undefined) c.header('retry-after', String(apiError.extra.retryAfterSeconds))
   return c.json(body, apiError.status)
 }

@@ -14,6 +14,7 @@ import {
 } from '@genimage/shared'
 import { z } from 'zod'
 import type { EdgeConfig } from './config.ts'
+import type { ApiRoute } from './routes/api-routes.ts'
 
 type JsonSchema = Record<string, unknown>
 
@@ -23,10 +24,27 @@ export function contractSchema(contract: z.ZodType, io: 'input' | 'output' = 'ou
   return schema
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
-const json = (name: string) => ({ 'application/json': { schema: ref(name) } })
+/** The contracts the document names under `components.schemas`; request bodies are described as input. */
+export const COMPONENTS = {
+  DetectForm: { contract: DetectForm, io: 'input' },
+  DetectResponse: { contract: DetectResponse },
+  ModelsResponse: { contract: ModelsResponse },
+  HealthResponse: { contract: HealthResponse },
+  ErrorResponse: { contract: ErrorResponse },
+  ExperimentSpec: { contract: ExperimentSpec, io: 'input' },
+  ExperimentDetail: { contract: ExperimentDetail },
+  ExperimentListResponse: { contract: ExperimentListResponse },
+  CancelExperimentResponse: { contract: CancelExperimentResponse },
+  ExperimentProgressEvent: { contract: ExperimentProgressEvent },
+} satisfies Record<string, { contract: z.ZodType; io?: 'input' | 'output' }>
 
-function errorResponses(codes: ErrorCode[]): Record<string, unknown> {
+export type ComponentName = keyof typeof COMPONENTS
+
+/** A reference to a component schema. */
+export const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` })
+const json = (name: ComponentName) => ({ 'application/json': { schema: ref(name) } })
+
+function errorResponses(codes: readonly ErrorCode[]): Record<string, unknown> {
   const byStatus = new Map<number, ErrorCode[]>()
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code])
   return Object.fromEntries(
@@ -34,32 +52,57 @@ function errorResponses(codes: ErrorCode[]): Record<string, unknown> {
   )
 }
 
-/**
- * The public API as an OpenAPI 3.1 document. Every schema is generated from the zod contract that the edge
- * and its clients validate with, so the document cannot drift from the code.
- */
-export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
+/** The multipart body of `POST /v1/detect`: `image` file parts within this deployment's limits, and the DetectForm fields. */
+export function detectUploadSchema(config: EdgeConfig): JsonSchema {
   const form = contractSchema(DetectForm, 'input') as { properties: Record<string, unknown> }
-  const detectErrors: ErrorCode[] = [
-    'invalid_request',
-    'missing_image',
-    'unsupported_media_type',
-    'payload_too_large',
-    'image_too_large',
-    'corrupt_image',
-    'model_not_found',
-    'no_runner_available',
-    'runner_error',
-    'queue_full',
-    'unauthorized',
-    'forbidden',
-    'rate_limited',
-    'url_not_allowed',
-    'url_fetch_failed',
-    'internal_error',
-  ]
-  const experimentErrors: ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
-  const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } }
+  return {
+    type: 'object',
+    properties: {
+      image: {
+        type: 'array',
+        maxItems: config.maxImagesPerRequest,
+        items: { type: 'string', contentMediaType: 'application/octet-stream' },
+        description: `JPEG, PNG, WebP, GIF, AVIF or TIFF; at most ${config.maxImagePixels} pixels each, ${config.maxRequestBytes} bytes in all`,
+      },
+      ...form.properties,
+    },
+  }
+}
+
+/** One route as an OpenAPI operation: `:name` path segments become required string parameters. */
+function operation(route: ApiRoute, config: EdgeConfig): Record<string, unknown> {
+  const parameters = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }))
+  const { request } = route
+  const content = request && ('json' in request ? json(request.json) : { 'multipart/form-data': { schema: request.multipart(config) } })
+  const responses = Object.fromEntries(
+    Object.entries(route.responses).map(([status, { description, json: body, content }]) => [
+      status,
+      { description, ...(body ? { content: json(body) } : content ? { content } : {}) },
+    ]),
+  )
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.scope === 'public' ? { security: [] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(content ? { requestBody: { required: true, content } } : {}),
+    responses: { ...responses, ...errorResponses(route.errors ?? []) },
+  }
+}
+
+/**
+ * The public API as an OpenAPI 3.1 document, generated from the route table the app is wired from, with every
+ * schema generated from the zod contract that the edge and its clients validate with, so it cannot drift from the code.
+ */
+export function openApiDocument(config: EdgeConfig, routes: readonly ApiRoute[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const route of routes) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}')
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route, config) }
+  }
+  const schemas = Object.fromEntries(
+    Object.entries(COMPONENTS).map(([name, component]) => [name, contractSchema(component.contract, 'io' in component ? component.io : 'output')]),
+  )
   return {
     openapi: '3.1.0',
     info: {
@@ -72,126 +115,9 @@ export function openApiDocument(config: EdgeConfig): Record<string, unknown> {
         bearer: { type: 'http', scheme: 'bearer', description: 'an API key from `npx genimage keys create`' },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       },
-      schemas: {
-        DetectForm: contractSchema(DetectForm, 'input'),
-        DetectResponse: contractSchema(DetectResponse),
-        ModelsResponse: contractSchema(ModelsResponse),
-        HealthResponse: contractSchema(HealthResponse),
-        ErrorResponse: contractSchema(ErrorResponse),
-        ExperimentSpec: contractSchema(ExperimentSpec, 'input'),
-        ExperimentDetail: contractSchema(ExperimentDetail),
-        ExperimentListResponse: contractSchema(ExperimentListResponse),
-        CancelExperimentResponse: contractSchema(CancelExperimentResponse),
-        ExperimentProgressEvent: contractSchema(ExperimentProgressEvent),
-      },
+      schemas,
     },
     security: config.apiKeys === 'optional' ? [] : [{ bearer: [] }, { apiKey: [] }],
-    paths: {
-      '/v1/detect': {
-        post: {
-          operationId: 'detect',
-          summary: 'Score one or more images (scope `detect`)',
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  properties: {
-                    image: {
-                      type: 'array',
-                      maxItems: config.maxImagesPerRequest,
-                      items: { type: 'string', contentMediaType: 'application/octet-stream' },
-                      description: `JPEG, PNG, WebP, GIF, AVIF or TIFF; at most ${config.maxImagePixels} pixels each, ${config.maxRequestBytes} bytes in all`,
-                    },
-                    ...form.properties,
-                  },
-                },
-              },
-            },
-          },
-          responses: { '200': { description: 'scores per image, in upload order', content: json('DetectResponse') }, ...errorResponses(detectErrors) },
-        },
-      },
-      '/v1/models': {
-        get: {
-          operationId: 'listModels',
-          summary: 'Models served by ready runners (scope `detect`)',
-          responses: {
-            '200': { description: 'served models', content: json('ModelsResponse') },
-            ...errorResponses(['unauthorized', 'forbidden', 'rate_limited']),
-          },
-        },
-      },
-      '/v1/experiments': {
-        post: {
-          operationId: 'createExperiment',
-          summary: 'Submit a GenImage protocol (table3, table4, table5, custom) as jobs for train runners (scope `experiments`)',
-          requestBody: { required: true, content: json('ExperimentSpec') },
-          responses: { '201': { description: 'the experiment and its runs, queued', content: json('ExperimentDetail') }, ...errorResponses(experimentErrors) },
-        },
-        get: {
-          operationId: 'listExperiments',
-          summary: 'Experiments, newest first (scope `experiments`)',
-          responses: { '200': { description: 'experiments', content: json('ExperimentListResponse') }, ...errorResponses(experimentErrors) },
-        },
-      },
-      '/v1/experiments/{id}': {
-        get: {
-          operationId: 'getExperiment',
-          summary: 'One experiment: runs, state, progress and metrics (scope `experiments`)',
-          parameters: [idParameter],
-          responses: { '200': { description: 'the experiment', content: json('ExperimentDetail') }, ...errorResponses([...experimentErrors, 'not_found']) },
-        },
-      },
-      '/v1/experiments/{id}/cancel': {
-        post: {
-          operationId: 'cancelExperiment',
-          summary: 'Cancel an experiment; running jobs stop within one heartbeat (scope `experiments`)',
-          parameters: [idParameter],
-          responses: { '200': { description: 'cancelled', content: json('CancelExperimentResponse') }, ...errorResponses([...experimentErrors, 'not_found']) },
-        },
-      },
-      '/v1/experiments/{id}/events': {
-        get: {
-          operationId: 'followExperiment',
-          summary: 'Progress as server-sent events, each `data:` line one ExperimentProgressEvent (scope `experiments`)',
-          parameters: [idParameter],
-          responses: {
-            '200': {
-              description: 'event stream',
-              content: { 'text/event-stream': { itemSchema: ref('ExperimentProgressEvent'), schema: { type: 'string' } } },
-            },
-            ...errorResponses([...experimentErrors, 'not_found']),
-          },
-        },
-      },
-      '/healthz': {
-        get: {
-          operationId: 'health',
-          summary: 'Database and runner pool health',
-          security: [],
-          responses: {
-            '200': { description: 'ok', content: json('HealthResponse') },
-            '503': { description: 'degraded: no ready runner, no model or no database', content: json('HealthResponse') },
-          },
-        },
-      },
-      '/metrics': {
-        get: {
-          operationId: 'metrics',
-          summary: 'Prometheus metrics of this edge instance (scope `admin` when keys are in use)',
-          responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
-        },
-      },
-      '/openapi.json': {
-        get: {
-          operationId: 'openapi',
-          summary: 'This document',
-          security: [],
-          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
-        },
-      },
-    },
+    paths,
   }
 }

@@ -1,3 +1,5 @@
+import { jpegSize } from '@genimage/shared/genimage'
+
 /** Image formats the detect path accepts, identified by their magic bytes. */
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'tiff'
 
@@ -37,23 +39,6 @@ function u32le(b: Uint8Array, o: number): number {
 }
 function u32be(b: Uint8Array, o: number): number {
   return (((b[o] as number) << 24) >>> 0) + ((b[o + 1] as number) << 16) + ((b[o + 2] as number) << 8) + (b[o + 3] as number)
-}
-
-function jpegSize(b: Uint8Array): { width?: number; height?: number } {
-  let o = 2
-  while (o + 9 < b.length) {
-    if (b[o] !== 0xff) return {}
-    const marker = b[o + 1] as number
-    if (marker === 0xff) {
-      o += 1
-      continue
-    }
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
-    if (isSof) return { height: u16be(b, o + 5), width: u16be(b, o + 7) }
-    if (marker === 0xd9 || marker === 0xda) return {}
-    o += 2 + u16be(b, o + 2)
-  }
-  return {}
 }
 
 function webpSize(b: Uint8Array): { width?: number; height?: number } {

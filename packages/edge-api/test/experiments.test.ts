@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ErrorResponse, ExperimentDetail, ExperimentListResponse, ExperimentProgressEvent } from '@genimage/shared'
+import { ErrorResponse, ExperimentDetail, ExperimentListResponse, ExperimentProgressEvent, readServerSentEvents } from '@genimage/shared'
 import { createDb, type Db, jobs } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -54,28 +54,14 @@ async function expectBadField(response: Response, field: string, message?: RegEx
 }
 
 /** Reads Server-Sent Events until `stop` says so. */
-async function readEvents(response: Response, stop: (event: string, data: unknown) => boolean | void) {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
-  let buffer = ''
+async function readEvents(response: Response, stop: (event: string, data: unknown) => boolean) {
   const events: Array<{ event: string; data: unknown }> = []
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) return events
-    buffer += value
-    let cut: number
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      const event = /^event: (.*)$/m.exec(block)?.[1]
-      const data = /^data: (.*)$/m.exec(block)?.[1]
-      if (!event || data === undefined) continue
-      events.push({ event, data: JSON.parse(data) })
-      if (stop(event, JSON.parse(data))) {
-        await reader.cancel()
-        return events
-      }
-    }
+  for await (const message of readServerSentEvents(response.body!)) {
+    const data: unknown = JSON.parse(message.data)
+    events.push({ event: message.event, data })
+    if (stop(message.event, data)) break
   }
+  return events
 }
 
 describe('/v1/experiments', () => {

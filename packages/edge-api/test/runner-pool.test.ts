@@ -61,10 +61,31 @@ describe('runner registry in libSQL', () => {
     const pool = new RunnerPool(['http://static'], { fetchFn: peerFetch(peers), refreshMs: 0, registry: libsqlRunnerSource(db) })
     const first = await pool.pick('fixture')
     if (!first.ok) throw new Error(first.message)
-    first.runner.inflight += 2
+    let finish = () => {}
+    const held = new Promise<void>((resolve) => (finish = resolve))
+    const inFlight = [pool.run(first.runner, () => held), pool.run(first.runner, () => held)]
+    expect(first.runner.inflight).toBe(2)
     const second = await pool.pick('fixture')
     expect(second.ok && second.runner.name).not.toBe(first.runner.name)
     expect(pool.runners.map((r) => r.origin).sort()).toEqual(['registry', 'static'])
+    finish()
+    await Promise.all(inFlight)
+    expect(first.runner.inflight).toBe(0)
+  })
+
+  it('counts a call in flight until it settles, failed calls included', async () => {
+    const pool = new RunnerPool(['http://static'], { fetchFn: peerFetch({ static: oipPeer() }), refreshMs: 0 })
+    const choice = await pool.pick('fixture')
+    if (!choice.ok) throw new Error(choice.message)
+    const failing = pool.run(choice.runner, async () => {
+      throw new Error('runner went away')
+    })
+    expect(choice.runner.inflight).toBe(1)
+    await expect(failing).rejects.toThrow('runner went away')
+    expect(choice.runner.inflight).toBe(0)
+    const scored = await pool.run(choice.runner, (client) => client.infer('fixture', [JPEG_8x8], 'req-1'))
+    expect(scored.ok && scored.data.probabilities).toHaveLength(1)
+    expect(choice.runner.inflight).toBe(0)
   })
 })
 

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { createSession, NoExecutionProviderError } from '../src/inference/execution-providers.ts'
+import * as ort from 'onnxruntime-node'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createSession, executionProviders, NoExecutionProviderError } from '../src/inference/execution-providers.ts'
 import { brightnessModel } from './brightness-model.ts'
 
 describe('createSession', () => {
@@ -22,5 +23,33 @@ describe('createSession', () => {
   it('reports a graph onnxruntime cannot load as the provider failure', async () => {
     const attempt = createSession(new Uint8Array([1, 2, 3, 4]), ['cpu'])
     await expect(attempt).rejects.toThrow(/cpu: /)
+  })
+
+  describe('probing each provider once per process', () => {
+    afterEach(() => {
+      vi.restoreAllMocks()
+    })
+
+    it('skips a provider that cannot start by its remembered reason instead of trying it for every model', async () => {
+      const first = await createSession(brightnessModel(), ['cuda', 'cpu'])
+      const opened = vi.spyOn(ort.InferenceSession, 'create')
+      const second = await createSession(brightnessModel(), ['cuda', 'cpu'])
+      const third = await createSession(brightnessModel(8), ['cuda', 'cpu'])
+      expect(second.skipped).toEqual(first.skipped)
+      expect(third.skipped).toEqual(first.skipped)
+      expect(executionProviders.outcome('cuda')).toMatchObject({ state: 'failed' })
+      const providersAsked = opened.mock.calls.map(([, options]) => (options as ort.InferenceSession.SessionOptions).executionProviders)
+      expect(providersAsked).toEqual([['cpu'], ['cpu']])
+    })
+
+    it('honours an explicit order that puts a lower-priority provider first', async () => {
+      const { provider, skipped } = await createSession(brightnessModel(), ['cpu', 'cuda'])
+      expect(provider).toBe('cpu')
+      expect(skipped).toEqual([])
+    })
+
+    it('lists the known providers by priority', () => {
+      expect(executionProviders.names()).toEqual(['cuda', 'webgpu', 'cpu'])
+    })
   })
 })

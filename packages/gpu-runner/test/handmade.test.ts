@@ -93,7 +93,7 @@ describe('handmade residual-energy model folder', () => {
     const slightlyNoisy = blockyImage().map((v) => v + 0.1 * random(1)[0]!)
     const noisy = random(3 * PLANE)
     const batch = new Float32Array(3 * 3 * PLANE)
-    ;[blocky, slightlyNoisy, noisy].forEach((image, i) => batch.set(image, i * 3 * PLANE))
+    for (const [i, image] of [blocky, slightlyNoisy, noisy].entries()) batch.set(image, i * 3 * PLANE)
 
     const session = await ort.InferenceSession.create(buildHandmadeOnnx(SIZE))
     try {

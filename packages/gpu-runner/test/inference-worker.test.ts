@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { InferenceWorker } from '../src/inference/inference-worker.ts'
 import { Limiter } from '../src/inference/limiter.ts'
 import { ModelScheduler } from '../src/inference/model-scheduler.ts'
@@ -23,6 +23,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 describe('InferenceWorker', () => {
   it('scores a batch on its own thread exactly as the main-thread session does', async () => {
     const worker = await InferenceWorker.open(model, { allowSpinning: false })
+    onTestFinished(() => worker.close())
     const plane = 3 * 16 * 16
     const images = [new Float32Array(plane).fill(1), new Float32Array(plane).fill(-1), new Float32Array(plane).fill(0.25)]
     const [fromWorker, fromMain] = await Promise.all([worker.run(images), runModel(model, images)])
@@ -35,6 +36,7 @@ describe('InferenceWorker', () => {
 
   it('reuses the batch buffers it gets back without mixing batches, whatever their sizes', async () => {
     const worker = await InferenceWorker.open(model, { allowSpinning: false })
+    onTestFinished(() => worker.close())
     const plane = 3 * 16 * 16
     const image = (level: number) => new Float32Array(plane).fill(level)
     const batches = [[1, -1, 0.25, 0.5], [0.75], [-0.5, 2], [0, 1, -1], [3, -3, 0.1, -0.1]].map((levels) => levels.map(image))
@@ -46,7 +48,6 @@ describe('InferenceWorker', () => {
     expect(sequential.map((r) => Array.from(r))).toEqual(expected.map((r) => Array.from(r)))
     expect(overlapping.map((r) => Array.from(r))).toEqual(expected.map((r) => Array.from(r)))
     for (const batch of batches) for (const input of batch) expect(input.byteLength).toBe(plane * 4)
-    await worker.close()
   })
 
   it('fails to open with the reason when the model file is missing', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ExperimentSpec, type ExperimentSpecInput, type RunMetric } from '@genimage/shared'
 import { createDb, createExperiment, type Db } from '@genimage/shared/db'
-import { expandProtocol } from '@genimage/shared/protocols'
+import { expandProtocol } from '@genimage/shared/genimage'
 
 /** A temp folder with a libSQL file database; `open()` gives a new connection (one per simulated runner). */
 export async function fileDatabase() {
@@ -49,5 +49,10 @@ export const metric = (testSet: string, accuracy: number, degradation = 'none'):
 /** A clock tests move by hand, shared by both runners. */
 export function manualClock(start = 1_800_000_000_000) {
   let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
 }

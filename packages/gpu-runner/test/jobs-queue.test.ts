@@ -1,7 +1,7 @@
 import { count, eq } from 'drizzle-orm'
-import { cancelExperiment, getExperiment, jobs, metrics, type Db } from '@genimage/shared/db'
+import { cancelExperiment, type Db, getExperiment, jobs, metrics, writeMetrics } from '@genimage/shared/db'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { JobQueue, writeMetrics } from '../src/jobs/index.ts'
+import { JobQueue } from '../src/jobs/index.ts'
 import { fileDatabase, manualClock, metric, submit } from './jobs-fixtures.ts'
 
 let database: Awaited<ReturnType<typeof fileDatabase>>

@@ -5,12 +5,13 @@ import { encodeBinaryInferRequest, encodeBytesTensor, InferResponse, ModelMetada
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadModelRepository, type ModelRepository } from '../src/repository/model-repository.ts'
-import { createRunnerApp } from '../src/server/runner-app.ts'
+import { createRunnerApp, type RunnerApp } from '../src/server/runner-app.ts'
 import { sigmoid, writeBrightnessModel } from './brightness-model.ts'
 
 let dir: string
 let repository: ModelRepository
-let app: ReturnType<typeof createRunnerApp>
+let runnerApp: RunnerApp
+let app: RunnerApp['app']
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'genimage-runner-'))
@@ -21,9 +22,13 @@ beforeAll(async () => {
   await writeFile(join(tampered, 'model.onnx'), new Uint8Array([8, 1]))
   await writeBrightnessModel(join(dir, 'bad-card'), { name: 'Bad Name!' })
   repository = await loadModelRepository(dir, { providers: ['cpu'], maxPixels: 1_000_000 })
-  app = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 1_000_000 })
+  runnerApp = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 1_000_000 })
+  app = runnerApp.app
 })
-afterAll(() => rm(dir, { recursive: true, force: true }))
+afterAll(async () => {
+  await runnerApp?.close()
+  await rm(dir, { recursive: true, force: true })
+})
 
 const infer = (model: string, images: Uint8Array[]) => {
   const tensor = encodeBytesTensor(images)

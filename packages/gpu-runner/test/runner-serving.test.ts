@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeBinaryInferRequest, encodeBytesTensor, InferResponse } from '@genimage/shared'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { runnerConfigFromEnv } from '../src/config.ts'
 import { loadModelRepository, type ModelRepository } from '../src/repository/model-repository.ts'
-import { closeRunnerApp, createRunnerApp } from '../src/server/runner-app.ts'
+import { createRunnerApp } from '../src/server/runner-app.ts'
 import type { LogEntry } from '../src/server/request-log.ts'
 import { startRunner } from '../src/server/start-runner.ts'
 import { sigmoid, writeBrightnessModel } from './brightness-model.ts'
@@ -36,7 +36,7 @@ const inferBody = (images: Uint8Array[]) => {
 describe('runner serving: batching, backpressure, metrics, request ids', () => {
   it('batches concurrent requests and answers 429 queue_full with Retry-After beyond the queue bound', async () => {
     const logs: LogEntry[] = []
-    const app = createRunnerApp({
+    const { app, close } = createRunnerApp({
       name: 't',
       version: '0',
       repository,
@@ -44,6 +44,7 @@ describe('runner serving: batching, backpressure, metrics, request ids', () => {
       serving: { batch: { maxBatchSize: 4, maxQueueDelayMs: 150, maxQueueSize: 3 }, decodeConcurrency: 2 },
       log: (e) => logs.push(e),
     })
+    onTestFinished(close)
     const send = (images: Uint8Array[], id?: string) => {
       const { body, headers } = inferBody(images)
       return app.request('/v2/models/brightness/infer', { method: 'POST', body, headers: { ...headers, ...(id ? { 'x-request-id': id } : {}) } })
@@ -64,7 +65,7 @@ describe('runner serving: batching, backpressure, metrics, request ids', () => {
 
     const text = await (await app.request('/metrics')).text()
     expect(text).toContain('# TYPE genimage_runner_batch_size histogram')
-    expect(text).toMatch(/genimage_runner_batch_size_bucket\{model="brightness",le="4"\} 2\n/)
+    expect(text).toMatch(/genimage_runner_batch_size_bucket\{le="4",model="brightness"\} 2\n/)
     expect(text).toMatch(/genimage_runner_batch_size_sum\{model="brightness"\} 4\n/)
     expect(text).toMatch(/genimage_runner_requests_total\{code="ok",model="brightness"\} 3\n/)
     expect(text).toMatch(/genimage_runner_requests_total\{code="queue_full",model="brightness"\} 1\n/)
@@ -75,12 +76,12 @@ describe('runner serving: batching, backpressure, metrics, request ids', () => {
     expect(first).toMatchObject({ msg: 'request', status: 200, model: 'brightness', images: 2, path: '/v2/models/brightness/infer' })
     expect(logs.find((l) => l.code === 'queue_full')).toMatchObject({ status: 429, level: 'warn' })
     expect(logs.filter((l) => /inference worker failed/.test(l.msg))).toEqual([])
-    await closeRunnerApp(app)
   })
 
   it('replaces a hostile request id instead of logging it', async () => {
     const logs: LogEntry[] = []
-    const app = createRunnerApp({ name: 't', version: '0', repository, maxBodyBytes: 1_000_000, log: (e) => logs.push(e) })
+    const { app, close } = createRunnerApp({ name: 't', version: '0', repository, maxBodyBytes: 1_000_000, log: (e) => logs.push(e) })
+    onTestFinished(close)
     const res = await app.request('/v2/models/nope/infer', { method: 'POST', body: '{}', headers: { 'x-request-id': 'evil" id '.repeat(40) } })
     expect(res.status).toBe(404)
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
@@ -93,7 +94,14 @@ describe('runner shutdown', () => {
     const logs: LogEntry[] = []
     const config = runnerConfigFromEnv({ RUNNER_PORT: '0', MODEL_DIR: dir, EXECUTION_PROVIDERS: 'cpu', MAX_BATCH_SIZE: '16', MAX_QUEUE_DELAY_MS: '400' })
     let gaveBack = false
-    const runner = await startRunner(config, { log: (e) => logs.push(e), claimedWork: { giveBack: async () => void (gaveBack = true) } })
+    const runner = await startRunner(config, {
+      log: (e) => logs.push(e),
+      claimedWork: {
+        giveBack: async () => {
+          gaveBack = true
+        },
+      },
+    })
     const post = () => {
       const { body, headers } = inferBody([white])
       return fetch(`${runner.url}/v2/models/brightness/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })

@@ -5,7 +5,7 @@ import { encodeBinaryInferRequest, encodeBytesTensor, InferResponse, ModelCard }
 import { createDb, manifestImages } from '@genimage/shared/db'
 import * as tf from '@tensorflow/tfjs'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import { writeModelFolder } from '@genimage/training/export'
 import { loadModelRepository } from '../src/repository/model-repository.ts'
@@ -91,7 +91,8 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
 
     const repository = await loadModelRepository(work, { providers: ['cpu'], maxPixels: 10_000_000 })
     expect(repository.problems).toEqual([])
-    const app = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 10_000_000 })
+    const { app, close } = createRunnerApp({ name: 'test', version: '0', repository, maxBodyBytes: 10_000_000 })
+    onTestFinished(close)
     const images = await Promise.all(['GenA/val/ai/0000.png', 'GenA/val/nature/0000.jpg'].map((p) => readFile(join(root, p))))
     const tensor = encodeBytesTensor(images)
     const { body, headers } = encodeBinaryInferRequest(

@@ -1,3 +1,4 @@
+import { jpegSize, pngSize } from '@genimage/shared/genimage'
 import sharp from 'sharp'
 import { estimateJpegQuality } from './jpeg-quality.ts'
 
@@ -10,43 +11,15 @@ export interface ImageHeader {
   jpegQuality: number | null
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-
-function readPngHeader(bytes: Uint8Array): ImageHeader | undefined {
-  if (bytes.length < 24 || !PNG_SIGNATURE.every((value, i) => bytes[i] === value)) return undefined
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return { format: 'png', width: view.getUint32(16), height: view.getUint32(20), jpegQuality: null }
-}
-
-function readJpegHeader(bytes: Uint8Array): ImageHeader | undefined {
-  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined
-  let offset = 2
-  while (offset + 9 < bytes.length) {
-    if (bytes[offset] !== 0xff) return undefined
-    const marker = bytes[offset + 1]!
-    if (marker === 0xff) {
-      offset++
-      continue
-    }
-    const length = (bytes[offset + 2]! << 8) | bytes[offset + 3]!
-    const isStartOfFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
-    if (isStartOfFrame) {
-      const height = (bytes[offset + 5]! << 8) | bytes[offset + 6]!
-      const width = (bytes[offset + 7]! << 8) | bytes[offset + 8]!
-      return { format: 'jpeg', width, height, jpegQuality: estimateJpegQuality(bytes)?.quality ?? null }
-    }
-    offset += 2 + length
-  }
-  return undefined
-}
-
 /**
  * Reads format, width, height and estimated JPEG quality from the first bytes of an image.
  * PNG and JPEG are parsed directly; other formats ask sharp for metadata. Returns undefined when unreadable.
  */
 export async function readImageHeader(bytes: Uint8Array): Promise<ImageHeader | undefined> {
-  const direct = readPngHeader(bytes) ?? readJpegHeader(bytes)
-  if (direct) return direct
+  const png = pngSize(bytes)
+  if (png) return { format: 'png', ...png, jpegQuality: null }
+  const jpeg = jpegSize(bytes)
+  if (jpeg) return { format: 'jpeg', ...jpeg, jpegQuality: estimateJpegQuality(bytes)?.quality ?? null }
   try {
     const meta = await sharp(bytes).metadata()
     if (!meta.width || !meta.height) return undefined

@@ -1,5 +1,7 @@
+export * from './degrade.ts'
 export * from './image-info.ts'
 export * from './jpeg-quality.ts'
+export * from './native-addon.ts'
 export * from './native-png-jpeg.ts'
 export * from './scaled-jpeg.ts'
 export * from './transform.ts'

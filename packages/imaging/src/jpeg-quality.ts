@@ -1,45 +1,15 @@
+import { jpegSegments } from '@genimage/shared/genimage'
+
 /** IJG (Annex K) luminance quantisation table, natural (row-major) order. */
 const STANDARD_LUMINANCE = [
   16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103,
   77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ]
 
-/** IJG (Annex K) chrominance quantisation table, natural order. */
+/** IJG (Annex K) chrominance quantisation table, natural order: four rows given, the last four all 99. */
 const STANDARD_CHROMINANCE = [
-  17,
-  18,
-  24,
-  47,
-  99,
-  99,
-  99,
-  99,
-  18,
-  21,
-  26,
-  66,
-  99,
-  99,
-  99,
-  99,
-  24,
-  26,
-  56,
-  99,
-  99,
-  99,
-  99,
-  99,
-  47,
-  66,
-  99,
-  99,
-  99,
-  99,
-  99,
-  99,
-  ...new Array<number>(32).fill(99),
-]
+  17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+].concat(new Array<number>(32).fill(99))
 
 /** Natural index of each zigzag position: DQT segments store coefficients in zigzag order. */
 const ZIGZAG_TO_NATURAL: number[] = (() => {
@@ -66,34 +36,21 @@ export function scaledStandardTable(quality: number, chrominance = false): numbe
 /** Quantisation tables of a JPEG by table id, natural order; empty when the buffer is not a JPEG. */
 export function readQuantisationTables(jpeg: Uint8Array): Map<number, number[]> {
   const tables = new Map<number, number[]>()
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return tables
-  let offset = 2
-  while (offset + 4 <= jpeg.length) {
-    if (jpeg[offset] !== 0xff) break
-    const marker = jpeg[offset + 1]!
-    if (marker === 0xff) {
-      offset++
-      continue
-    }
-    if (marker === 0xda || marker === 0xd9) break // start of scan: every table is defined before it
-    const length = (jpeg[offset + 2]! << 8) | jpeg[offset + 3]!
-    const end = offset + 2 + length
-    if (marker === 0xdb) {
-      let cursor = offset + 4
-      while (cursor < end && cursor < jpeg.length) {
-        const precision = jpeg[cursor]! >> 4
-        const id = jpeg[cursor]! & 0x0f
-        cursor++
-        const table = new Array<number>(64)
-        for (let zigzag = 0; zigzag < 64; zigzag++) {
-          const value = precision ? (jpeg[cursor]! << 8) | jpeg[cursor + 1]! : jpeg[cursor]!
-          cursor += precision ? 2 : 1
-          table[ZIGZAG_TO_NATURAL[zigzag]!] = value
-        }
-        tables.set(id, table)
+  for (const segment of jpegSegments(jpeg)) {
+    if (segment.marker !== 0xdb) continue
+    let cursor = segment.payload
+    while (cursor < segment.end && cursor < jpeg.length) {
+      const precision = jpeg[cursor]! >> 4
+      const id = jpeg[cursor]! & 0x0f
+      cursor++
+      const table = new Array<number>(64)
+      for (let zigzag = 0; zigzag < 64; zigzag++) {
+        const value = precision ? (jpeg[cursor]! << 8) | jpeg[cursor + 1]! : jpeg[cursor]!
+        cursor += precision ? 2 : 1
+        table[ZIGZAG_TO_NATURAL[zigzag]!] = value
       }
+      tables.set(id, table)
     }
-    offset = end
   }
   return tables
 }

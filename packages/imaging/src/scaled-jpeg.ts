@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { isJpegSignature, jpegSegments } from '@genimage/shared/genimage'
+import { type NativeFailure, nativeAddon } from './native-addon.ts'
 
 /** Interleaved 8-bit RGB decoded at `scale`/8 of the JPEG's size; `tensor` when a TensorSpec was met. */
 export interface ScaledJpeg {
@@ -27,7 +26,7 @@ export interface TensorSpec {
 }
 
 /** Why the native decoder declined an image; the caller then decodes with sharp, which has the final word. */
-export type ScaledJpegFailure = 'too_large' | 'unsupported' | 'corrupt'
+export type ScaledJpegFailure = NativeFailure
 
 export interface ScaledJpegDecoder {
   /**
@@ -53,27 +52,25 @@ export interface ScaledJpegStatus {
   reason: string
 }
 
-const ADDON = fileURLToPath(new URL('../native/jpeg-scaled/build/Release/jpeg_scaled.node', import.meta.url))
-let loaded: ScaledJpegStatus | undefined
-
 /**
- * Loads the libjpeg-turbo addon built at install time (scripts/build-native.mjs). Absent or unloadable, or
- * with GENIMAGE_JPEG_DECODER=sharp, the runner decodes every image with sharp alone.
+ * Loads the libjpeg-turbo addon built at install time (scripts/build-native.mjs) from packages/imaging/native/jpeg-scaled.
+ * Absent or unloadable, or with GENIMAGE_JPEG_DECODER=sharp, the runner decodes every image with sharp alone.
  */
+const loadScaledJpeg = nativeAddon({
+  folder: 'jpeg-scaled',
+  file: 'jpeg_scaled',
+  title: 'native JPEG decoder',
+  optOut: 'GENIMAGE_JPEG_DECODER',
+  adapt: (raw: { decodeScaled: ScaledJpegDecoder['decode'] }) => ({
+    addon: { decode: raw.decodeScaled } as ScaledJpegDecoder,
+    reason: 'libjpeg-turbo with DCT scaling for plain JPEGs',
+  }),
+})
+
+/** The native JPEG decoder when it is built and not turned off (`GENIMAGE_JPEG_DECODER=sharp`), and why not otherwise. */
 export function scaledJpegDecoder(env: Record<string, string | undefined> = process.env): ScaledJpegStatus {
-  if (env.GENIMAGE_JPEG_DECODER === 'sharp') return { reason: 'GENIMAGE_JPEG_DECODER=sharp' }
-  if (loaded) return loaded
-  if (!existsSync(ADDON)) {
-    loaded = { reason: `native JPEG decoder not built (${ADDON} missing; npm run build:native builds it)` }
-    return loaded
-  }
-  try {
-    const addon = createRequire(import.meta.url)(ADDON) as { decodeScaled: ScaledJpegDecoder['decode'] }
-    loaded = { decoder: { decode: addon.decodeScaled }, reason: 'libjpeg-turbo with DCT scaling for plain JPEGs' }
-  } catch (error) {
-    loaded = { reason: `native JPEG decoder failed to load: ${error instanceof Error ? error.message : String(error)}` }
-  }
-  return loaded
+  const { addon, reason } = loadScaledJpeg(env)
+  return addon ? { decoder: addon, reason } : { reason }
 }
 
 /**
@@ -81,21 +78,11 @@ export function scaledJpegDecoder(env: Record<string, string | undefined> = proc
  * than upright and no embedded ICC profile (sharp converts those to sRGB; the native path leaves them to sharp).
  */
 export function isPlainJpeg(bytes: Uint8Array): boolean {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff) return false
-  let at = 2
-  while (at + 4 <= bytes.length) {
-    if (bytes[at] !== 0xff) return false
-    const marker = bytes[at + 1] as number
-    if (marker === 0xff) {
-      at += 1
-      continue
-    }
+  if (!isJpegSignature(bytes)) return false
+  for (const { marker, payload, end } of jpegSegments(bytes)) {
     if (marker === 0xda || marker === 0xd9) return true
-    const length = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)
-    const body = at + 4
-    if (marker === 0xe2 && ascii(bytes, body, 12) === 'ICC_PROFILE\0') return false
-    if (marker === 0xe1 && ascii(bytes, body, 6) === 'Exif\0\0' && exifOrientation(bytes, body + 6, body + length - 2) !== 1) return false
-    at += 2 + length
+    if (marker === 0xe2 && ascii(bytes, payload, 12) === 'ICC_PROFILE\0') return false
+    if (marker === 0xe1 && ascii(bytes, payload, 6) === 'Exif\0\0' && exifOrientation(bytes, payload + 6, end) !== 1) return false
   }
   return false
 }

@@ -1,4 +1,5 @@
 import type { InputConfig } from '@genimage/shared'
+import { SHARP_KERNELS } from '@genimage/shared/genimage'
 import sharp, { type OutputInfo, type Sharp } from 'sharp'
 import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder, type TensorSpec } from './scaled-jpeg.ts'
 
@@ -34,15 +35,13 @@ export interface ImageTransform {
   recycle(tensor: Float32Array): void
 }
 
-const KERNELS = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic', lanczos3: 'lanczos3' } as const
-
 /**
  * Builds the eval transform a model's input config describes: decode (EXIF orientation applied, first frame,
  * sRGB, no alpha), resize/crop, scale to [0,1], normalise, and lay out as NCHW or NHWC.
  */
 export function createTransform(config: InputConfig, options: TransformOptions): ImageTransform {
   const { height, width } = config
-  const kernel = KERNELS[config.interpolation]
+  const kernel = SHARP_KERNELS[config.interpolation]
   const shorterSide = Math.round(Math.max(height, width) / config.cropPct)
   const lookup = normalisationTables(config)
   const jpegDecoder = options.jpegDecoder === undefined ? scaledJpegDecoder().decoder : (options.jpegDecoder ?? undefined)

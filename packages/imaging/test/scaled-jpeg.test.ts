@@ -76,7 +76,7 @@ describe('native JPEG decoding (libjpeg-turbo with DCT scaling)', () => {
     const alone: Float32Array[] = []
     for (const jpeg of jpegs) alone.push(await transform(jpeg))
     const together = await Promise.all([...jpegs, ...jpegs, ...jpegs].map((jpeg) => transform(jpeg)))
-    together.forEach((tensor, i) => expect(Array.from(tensor)).toEqual(Array.from(alone[i % jpegs.length] as Float32Array)))
+    for (const [i, tensor] of together.entries()) expect(Array.from(tensor)).toEqual(Array.from(alone[i % jpegs.length] as Float32Array))
   })
 
   it("writes the tensor into a caller's Float32Array of the right size, and ignores one of another size", async () => {

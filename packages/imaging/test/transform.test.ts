@@ -1,20 +1,9 @@
-import type { InputConfig } from '@genimage/shared'
+import { squareInputConfig, type InputConfig } from '@genimage/shared'
 import sharp, { type Sharp } from 'sharp'
 import { describe, expect, it } from 'vitest'
 import { createTransform, ImageDecodeError } from '../src/transform.ts'
 
-const base: InputConfig = {
-  name: 'image',
-  layout: 'NCHW',
-  height: 8,
-  width: 8,
-  resize: 'stretch',
-  cropPct: 1,
-  interpolation: 'bilinear',
-  channelOrder: 'RGB',
-  mean: [0.5, 0.5, 0.5],
-  std: [0.5, 0.5, 0.5],
-}
+const base: InputConfig = squareInputConfig(8)
 const limit = { maxPixels: 40_000_000 }
 const solid = (w: number, h: number, rgb: [number, number, number]) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createDb, type DetectionRow, detections, insertDetections } from '../src/db/index.ts'
+import { createDb, type DetectionRow, detections, insertDetections, isDbReachable } from '../src/db/index.ts'
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -91,5 +91,14 @@ describe('insertDetections', () => {
     await expect(insertDetections(db, [{ ...base, id: 'ok' }, base, base])).rejects.toThrow(/UNIQUE/)
     expect(await db.select().from(detections)).toEqual([])
     db.$client.close()
+  })
+})
+
+describe('isDbReachable', () => {
+  it('is true while the database answers and false, without throwing, once it is closed', async () => {
+    const db = await createDb(':memory:')
+    expect(await isDbReachable(db)).toBe(true)
+    db.$client.close()
+    expect(await isDbReachable(db)).toBe(false)
   })
 })

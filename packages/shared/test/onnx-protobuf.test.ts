@@ -74,6 +74,39 @@ describe('ProtoWriter', () => {
     expect(Buffer.from(fields[1]!.value as Uint8Array).equals(Buffer.from(payload))).toBe(true)
   })
 
+  it('keeps large nested byte fields and the small writes around them in order, and can finish twice', () => {
+    const weights = new Uint8Array(70_000).map((_, i) => (i * 7) & 0xff)
+    const writer = new ProtoWriter()
+      .string(2, 'main')
+      .message(7, (graph) => {
+        for (const name of ['w0', 'w1']) graph.message(5, (t) => t.packedVarints(1, [100, 700]).bytes(9, weights).string(8, name))
+        graph.float(3, 0.25)
+      })
+      .int64(1, 9)
+    const first = writer.finish()
+    expect(hex(writer.finish())).toBe(hex(first))
+    const [name, graph, version] = readFields(first)
+    expect([name?.field, graph?.field, version]).toEqual([2, 7, { field: 1, wire: 0, value: 9n }])
+    const graphFields = readFields(graph!.value as Uint8Array)
+    expect(graphFields.map((f) => f.field)).toEqual([5, 5, 3])
+    for (const [i, tensor] of graphFields.slice(0, 2).entries()) {
+      const [dims, data, tensorName] = readFields(tensor.value as Uint8Array)
+      expect(unpackVarints(dims!.value as Uint8Array)).toEqual([100n, 700n])
+      expect(Buffer.from(data!.value as Uint8Array).equals(Buffer.from(weights))).toBe(true)
+      expect(new TextDecoder().decode(tensorName!.value as Uint8Array)).toBe(`w${i}`)
+    }
+  })
+
+  it('writes ASCII, non-ASCII and long strings as UTF-8 with the right length', () => {
+    expect(hex(new ProtoWriter().string(1, '').finish())).toBe('0a00')
+    expect(hex(new ProtoWriter().string(1, 'é').finish())).toBe('0a02c3a9')
+    for (const value of ['conv.weight', 'Größe/尺寸', 'x'.repeat(127), 'x'.repeat(128), `${'n'.repeat(200)}é`]) {
+      const [field] = readFields(new ProtoWriter().string(4, value).int64(5, 1).finish())
+      expect(field?.field).toBe(4)
+      expect(new TextDecoder().decode(field!.value as Uint8Array)).toBe(value)
+    }
+  })
+
   it('rejects invalid field numbers', () => {
     expect(() => new ProtoWriter().int64(0, 1)).toThrow(RangeError)
     expect(() => new ProtoWriter().int64(2 ** 29, 1)).toThrow(RangeError)

@@ -8,7 +8,7 @@ import {
   publishedTable3Average,
   TABLE5_DEGRADATIONS,
   type PublishedTable,
-} from '../src/protocols/index.ts'
+} from '../src/genimage/index.ts'
 import { GENERATOR_NAMES as GENIMAGE_GENERATORS } from '../src/genimage/index.ts'
 import { listZooEntries } from '../src/zoo/index.ts'
 
@@ -77,9 +77,9 @@ describe('published rows for zoo models', () => {
   it('looks rows up by architecture, tiny variants included', () => {
     const row = publishedPaperRow('table3', 'resnet50-tiny')
     expect(row).toMatchObject({ table: 'table3', architecture: 'resnet50', displayName: 'ResNet-50', average: 72.1 })
-    expect(row?.cells['BigGAN']).toBe(52.0)
+    expect(row?.cells.BigGAN).toBe(52.0)
     expect(row?.source).toMatch(/GenImage-Dataset\/GenImage/)
-    expect(publishedPaperRow('table4', 'DEIT-S')?.cells['Wukong']).toBe(73.1)
+    expect(publishedPaperRow('table4', 'DEIT-S')?.cells.Wukong).toBe(73.1)
     expect(publishedPaperRow('table5', 'f3net-tiny')?.cells['jpeg-65']).toBe(89.0)
   })
 

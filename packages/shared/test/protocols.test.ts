@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ExperimentSpec, type ExperimentSpecInput } from '../src/contracts/experiments.ts'
 import { isGenImageDataset, paperGeneratorName } from '../src/genimage/index.ts'
-import { expandProtocol, parseDegradation, ProtocolError, publishedTable3Average } from '../src/protocols/index.ts'
+import { expandProtocol, parseDegradation, ProtocolError, publishedTable3Average } from '../src/genimage/index.ts'
 
 const GENIMAGE_FOLDERS = ['Midjourney', 'SD_V1.4', 'SD_V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
 const MINI = ['RDN-slim', 'RDN-medium', 'AE-decoder', 'Bicubic']

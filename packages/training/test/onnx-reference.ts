@@ -171,7 +171,7 @@ export function transpose(x: Ref, perm: readonly number[]): Ref {
   const dims = perm.map((p) => x.dims[p]!)
   return generate(dims, (c) => {
     const source = new Array<number>(c.length)
-    perm.forEach((p, i) => (source[p] = c[i]!))
+    for (const [i, p] of perm.entries()) source[p] = c[i]!
     return get(x, source)
   })
 }
@@ -243,7 +243,7 @@ export function reduceMean(x: Ref, axes: readonly number[], keepdims: boolean): 
   for (let i = 0; i < x.data.length; i++) {
     const c = indexToCoords(i, x.dims)
     let offset = 0
-    c.forEach((v, d) => (offset += (normalized.includes(d) ? 0 : v) * keptStrides[d]!))
+    for (const [d, v] of c.entries()) offset += (normalized.includes(d) ? 0 : v) * keptStrides[d]!
     sums[offset]! += x.data[i]!
   }
   const dims = keepdims ? keptDims : x.dims.filter((_, i) => !normalized.includes(i))

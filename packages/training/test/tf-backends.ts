@@ -14,3 +14,18 @@ export async function onBothBackends(compute: () => tf.Tensor[]): Promise<{ cpu:
   }
   return { cpu: results.cpu ?? [], wasm: results.wasm ?? [] }
 }
+
+/** tfjs padding argument of a 2-D convolution. */
+export type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
+
+/** The paddings the convolution tests cover: both named modes and an asymmetric explicit one. */
+export const CONV_PADDINGS: Pad[] = [
+  'same',
+  'valid',
+  [
+    [0, 0],
+    [1, 2],
+    [2, 1],
+    [0, 0],
+  ],
+]

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend, TfBackendError, useConvKernels, type OrtSessionCache } from '../src/tf/index.ts'
 import { relativeError } from './relative-error.ts'
-import { onBothBackends } from './tf-backends.ts'
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
+import { CONV_PADDINGS as pads, onBothBackends, type Pad } from './tf-backends.ts'
 
 const seeded = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed)
 
@@ -24,13 +22,6 @@ afterAll(() => {
   useConvKernels(tf, { mode: 'onnx', threads: 2 })
 })
 
-const explicitPad: Pad = [
-  [0, 0],
-  [1, 2],
-  [2, 1],
-  [0, 0],
-]
-const pads: Pad[] = ['same', 'valid', explicitPad]
 // 15×14 inputs take the NCHW Conv / ConvTranspose graphs, 7×6 the patch-GEMM and Col2Im ones (few positions
 // per image); 3 input channels (image stems) the per-image filter gradient, with the forward pass left to XNNPACK.
 const gradientCases = [

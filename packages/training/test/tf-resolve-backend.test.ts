@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { resolveTfBackend, TfBackendError, type TfBackendName } from '../src/tf/index.ts'
+import { resolveTfBackend, TF_BACKEND_NAMES, TfBackendError, tfBackends, type TfBackendName } from '../src/tf/index.ts'
 
 describe('resolveTfBackend', () => {
   it('falls back from tensorflow (not installed here) to wasm, records why, and logs the choice', async () => {
@@ -36,5 +36,27 @@ describe('resolveTfBackend', () => {
     const error = await resolveTfBackend({ priority: ['webgpu' as TfBackendName], log: () => {} }).catch((e: unknown) => e)
     expect((error as TfBackendError).code).toBe('tf_backend_unknown')
     expect((error as TfBackendError).message).toContain('known: tensorflow, wasm, cpu')
+  })
+
+  it('starts each backend once per process: a later resolve reuses the started one and skips a failed one by its remembered reason', async () => {
+    const first = await resolveTfBackend({ priority: ['tensorflow', 'wasm'], log: () => {} })
+    const remembered = tfBackends.outcome('tensorflow')
+    expect(remembered).toEqual({ state: 'failed', reason: first.reasons[0]?.reason })
+    const lines: string[] = []
+    const again = await resolveTfBackend({ priority: ['tensorflow', 'wasm'], threads: 1, log: (l) => lines.push(l) })
+    expect(tfBackends.outcome('tensorflow')).toBe(remembered)
+    expect(again.reasons).toEqual(first.reasons)
+    // The XNNPACK pool was sized when wasm started; a later resolve does not re-initialise it.
+    expect(again.threads).toBe(first.threads)
+    expect(lines[0]).toMatch(/^tfjs backend: wasm .*skipped tensorflow: @tensorflow\/tfjs-node-gpu/)
+  })
+
+  it('makes an explicitly named lower-priority backend the active one, and switches back when asked', async () => {
+    expect((await resolveTfBackend({ priority: ['cpu'], log: () => {} })).tf.getBackend()).toBe('cpu')
+    expect((await resolveTfBackend({ priority: ['wasm', 'cpu'], log: () => {} })).tf.getBackend()).toBe('wasm')
+  })
+
+  it('registers the known backends by priority, fastest first', () => {
+    expect(tfBackends.names()).toEqual([...TF_BACKEND_NAMES])
   })
 })

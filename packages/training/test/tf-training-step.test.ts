@@ -46,6 +46,16 @@ beforeAll(async () => {
   await resolveTfBackend({ priority: ['wasm'], log: () => {} })
 })
 
+/** The tiny residual net, a batch and plain SGD over its trainable weights, on the `wasm` backend. */
+async function sgdOnWasm(options: { seed: number; batchSeed: number; learningRate: number }) {
+  await tf.setBackend('wasm')
+  const model = tinyResidualNet(options.seed)
+  const { images, labels } = batch(options.batchSeed)
+  const optimizer = tf.train.sgd(options.learningRate)
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  return { model, images, labels, optimizer, variables }
+}
+
 describe('a ResNet-style training step on wasm', () => {
   it('gives the same weight gradients as the cpu backend', async () => {
     const cpu = await gradientsOn('cpu')
@@ -60,11 +70,7 @@ describe('a ResNet-style training step on wasm', () => {
   })
 
   it('never computes the gradient of the input images', async () => {
-    await tf.setBackend('wasm')
-    const model = tinyResidualNet(1)
-    const { images, labels } = batch(2)
-    const optimizer = tf.train.sgd(0.05)
-    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+    const { model, images, labels, optimizer, variables } = await sgdOnWasm({ seed: 1, batchSeed: 2, learningRate: 0.05 })
     const profile = await tf.profile(() => {
       optimizer.minimize(() => lossOf(model, images, labels), false, variables)
     })
@@ -76,11 +82,7 @@ describe('a ResNet-style training step on wasm', () => {
   })
 
   it('lowers the loss over a few SGD steps', async () => {
-    await tf.setBackend('wasm')
-    const model = tinyResidualNet(2)
-    const { images, labels } = batch(4)
-    const optimizer = tf.train.sgd(0.1)
-    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+    const { model, images, labels, optimizer, variables } = await sgdOnWasm({ seed: 2, batchSeed: 4, learningRate: 0.1 })
     const losses: number[] = []
     for (let step = 0; step < 8; step++) {
       const loss = optimizer.minimize(() => lossOf(model, images, labels), true, variables)

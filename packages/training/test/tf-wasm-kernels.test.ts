@@ -2,21 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { resolveTfBackend } from '../src/tf/index.ts'
 import { relativeError } from './relative-error.ts'
-import { onBothBackends } from './tf-backends.ts'
-
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]
+import { CONV_PADDINGS as pads, onBothBackends, type Pad } from './tf-backends.ts'
 
 function seededNormal(shape: number[], seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, 'float32', seed)
 }
 
-const explicitPad: Pad = [
-  [0, 0],
-  [1, 2],
-  [2, 1],
-  [0, 0],
-]
-const pads: Pad[] = ['same', 'valid', explicitPad]
 const convCases = [
   ...[1, 3, 7].flatMap((kernel) => [1, 2].flatMap((stride) => pads.map((pad) => ({ kernel, stride, pad, size: 15 })))),
   // patch embeddings and patch merging (ViT/DeiT 16/16, Swin 4/4 and 2/2)

@@ -1,4 +1,6 @@
 import { createProgress, DatasetError, type Progress } from '@genimage/dataset-tools'
+import { EXIT, exitWith } from '../exit-codes.ts'
+import { OptionValueError } from '../options.ts'
 
 /** Options every `genimage dataset` verb shares. */
 export interface CommonDatasetOptions {
@@ -14,12 +16,11 @@ export interface VerbOutcome {
   interrupted?: boolean
 }
 
-/** Exit status when the user interrupted: run the same command again to continue. */
-export const EXIT_INTERRUPTED = 130
-
 /**
  * Runs one dataset verb: a progress bar on stderr (off with --json or when stderr is not a terminal), Ctrl-C stops
  * cleanly after the work in flight (a second Ctrl-C quits at once), then a summary or `--json` on stdout.
+ * Exit status (see `exit-codes.ts`): 1 when the verb found problems, 2 with a stable code for a {@link DatasetError}
+ * (printed as JSON with `--json`), 130 when interrupted.
  */
 export async function runDatasetVerb(
   options: CommonDatasetOptions,
@@ -28,7 +29,7 @@ export async function runDatasetVerb(
   const controller = new AbortController()
   const progress = createProgress({ enabled: options.json || options.progress === false ? false : undefined })
   const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED)
+    if (controller.signal.aborted) process.exit(EXIT.interrupted)
     process.stderr.write('\nstopping after the files in flight; run the same command again to continue (Ctrl-C again to quit now)\n')
     controller.abort()
   }
@@ -39,36 +40,31 @@ export async function runDatasetVerb(
     else for (const line of outcome.summary) console.log(line)
     if (outcome.interrupted) {
       if (!options.json) console.log('interrupted: run the same command again to continue where it stopped')
-      process.exitCode = EXIT_INTERRUPTED
-    } else if (!outcome.ok) process.exitCode = 1
+      exitWith(EXIT.interrupted)
+    } else if (!outcome.ok) exitWith(EXIT.failed)
   } catch (error) {
     progress.stop()
     if (!(error instanceof DatasetError)) throw error
     if (options.json) console.log(JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2))
     else console.error(`genimage dataset: ${error.code}: ${error.message}`)
-    process.exitCode = 2
+    exitWith(EXIT.usage)
   } finally {
     process.off('SIGINT', onInterrupt)
   }
 }
 
-/** Parses a numeric option, failing with `bad_option` and the option's name. */
-export function numberOption(name: string, value: string | undefined, integer = true): number | undefined {
+/**
+ * Parses a dataset verb's option with one of the CLI's parsers (`options.ts`) inside the verb, so that a bad value
+ * is a `bad_option` {@link DatasetError} that `--json` reports like any other: `--size must be an integer, got "x"`.
+ */
+export function optionValue<T>(name: string, value: string | undefined, parse: (text: string) => T): T | undefined {
   if (value === undefined) return undefined
-  const parsed = Number(value)
-  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)))
-    throw new DatasetError('bad_option', `${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`)
-  return parsed
-}
-
-/** Splits `a,b,c` into a list, or undefined. */
-export function listOption(value: string | undefined): string[] | undefined {
-  return value
-    ? value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean)
-    : undefined
+  try {
+    return parse(value)
+  } catch (error) {
+    if (error instanceof OptionValueError) throw new DatasetError('bad_option', `${name} must be ${error.requirement}, got "${value}"`)
+    throw error
+  }
 }
 
 export const percent = (value: number) => `${(100 * value).toFixed(1)}%`

@@ -3,25 +3,49 @@ import {
   audit,
   buildManifest,
   debias,
+  DEFAULT_DEGRADATION_PARAMETERS,
   degrade,
   ingest,
   INTERPOLATIONS,
   merge,
   TABLE5_VARIANTS,
   verify,
-  type DegradeSettings,
+  type DegradationSteps,
   type Interpolation,
   type LinkMethod,
   type TransformTreeReport,
 } from '@genimage/dataset-tools'
 import { Option, type Command } from 'commander'
-import { listOption, numberOption, percent, runDatasetVerb, type CommonDatasetOptions } from './dataset-run.ts'
+import { commaList, decimal, integer, positiveInteger } from '../options.ts'
+import { optionValue, percent, runDatasetVerb, type CommonDatasetOptions } from './dataset-run.ts'
 import { registerMiniCommand } from './mini.ts'
 
 type Opts<T> = T & CommonDatasetOptions
 
 function common(command: Command): Command {
   return command.option('--json', 'print the result as JSON on stdout').option('--no-progress', 'no progress bar')
+}
+
+/** Options of the verbs that write a transformed copy of a tree (degrade, debias). */
+interface TreeWriteOptions {
+  interpolation: Interpolation
+  generators?: string
+  concurrency: string
+}
+
+function treeWriteOptions(command: Command, interpolation: Interpolation): Command {
+  return command
+    .addOption(new Option('--interpolation <kernel>', 'resampling kernel').choices([...INTERPOLATIONS]).default(interpolation))
+    .option('--generators <list>', 'only these generator folders (comma-separated)')
+    .option('--concurrency <n>', 'images in parallel', '4')
+}
+
+function treeWriteSettings(opts: TreeWriteOptions) {
+  return {
+    interpolation: opts.interpolation,
+    generators: optionValue('--generators', opts.generators, commaList),
+    concurrency: optionValue('--concurrency', opts.concurrency, positiveInteger),
+  }
 }
 
 function transformSummary(verb: string, report: TransformTreeReport): string[] {
@@ -52,7 +76,7 @@ export function registerDatasetCommands(program: Command): Command {
         const report = await ingest(resolve(downloads), resolve(root), {
           generatorOverrides,
           keepJoined: opts.keepJoined,
-          concurrency: numberOption('--concurrency', opts.concurrency),
+          concurrency: optionValue('--concurrency', opts.concurrency, positiveInteger),
           progress,
           signal,
         })
@@ -79,9 +103,9 @@ export function registerDatasetCommands(program: Command): Command {
         const report = await verify(resolve(root), {
           md5List: opts.md5,
           sha256List: opts.sha256,
-          generators: listOption(opts.generators),
+          generators: optionValue('--generators', opts.generators, commaList),
           restart: opts.restart,
-          concurrency: numberOption('--concurrency', opts.concurrency),
+          concurrency: optionValue('--concurrency', opts.concurrency, positiveInteger),
           progress,
           signal,
         })
@@ -132,7 +156,7 @@ export function registerDatasetCommands(program: Command): Command {
           dbUrl: opts.db,
           dbAuthToken: process.env.DATABASE_AUTH_TOKEN,
           jsonlPath: opts.jsonl && resolve(opts.jsonl),
-          concurrency: numberOption('--concurrency', opts.concurrency),
+          concurrency: optionValue('--concurrency', opts.concurrency, positiveInteger),
           progress,
           signal,
         })
@@ -161,7 +185,7 @@ export function registerDatasetCommands(program: Command): Command {
           dbAuthToken: process.env.DATABASE_AUTH_TOKEN,
           outDir: opts.out && resolve(opts.out),
           refreshManifest: opts.refresh,
-          flagThreshold: numberOption('--flag-threshold', opts.flagThreshold, false),
+          flagThreshold: optionValue('--flag-threshold', opts.flagThreshold, decimal()),
           progress,
           signal,
         })
@@ -187,7 +211,7 @@ export function registerDatasetCommands(program: Command): Command {
       }),
     )
 
-  common(dataset.command('degrade'))
+  treeWriteOptions(common(dataset.command('degrade')), DEFAULT_DEGRADATION_PARAMETERS.interpolation)
     .description('write degraded copies (GenImage Table 5: downscale 112/64, JPEG q65/q30, blur sigma 3/5, or any combination) with a degrade.json sidecar')
     .argument('<root>', 'dataset root')
     .argument('<out>', 'output root (same layout)')
@@ -195,46 +219,32 @@ export function registerDatasetCommands(program: Command): Command {
     .option('--jpeg <quality>', 'JPEG re-encode quality')
     .option('--blur <sigma>', 'Gaussian blur sigma')
     .option('--table5', 'write all six Table 5 variants into <out>/<variant>/')
-    .addOption(new Option('--interpolation <kernel>', 'resampling kernel').choices([...INTERPOLATIONS]).default('cubic'))
     .option('--keep-real', 'leave nature images undegraded (default: degrade both classes)')
     .option('--seed <n>', 'seed for --sample', '0')
     .option('--sample <fraction>', 'degrade only this seeded fraction of images')
-    .option('--generators <list>', 'only these generator folders (comma-separated)')
-    .option('--concurrency <n>', 'images in parallel', '4')
     .action(
       async (
         root: string,
         out: string,
-        opts: Opts<{
-          downscale?: string
-          jpeg?: string
-          blur?: string
-          table5?: boolean
-          interpolation: Interpolation
-          keepReal?: boolean
-          seed: string
-          sample?: string
-          generators?: string
-          concurrency: string
-        }>,
+        opts: Opts<
+          TreeWriteOptions & { downscale?: string; jpeg?: string; blur?: string; table5?: boolean; keepReal?: boolean; seed: string; sample?: string }
+        >,
       ) =>
         runDatasetVerb(opts, async ({ progress, signal }) => {
           const shared = {
-            interpolation: opts.interpolation,
+            ...treeWriteSettings(opts),
             degradeReal: !opts.keepReal,
-            seed: numberOption('--seed', opts.seed),
-            sample: numberOption('--sample', opts.sample, false),
-            generators: listOption(opts.generators),
-            concurrency: numberOption('--concurrency', opts.concurrency),
+            seed: optionValue('--seed', opts.seed, integer()),
+            sample: optionValue('--sample', opts.sample, decimal()),
             progress,
             signal,
           }
-          const single: DegradeSettings = {
-            downscale: numberOption('--downscale', opts.downscale),
-            jpeg: numberOption('--jpeg', opts.jpeg),
-            blur: numberOption('--blur', opts.blur, false),
+          const single: DegradationSteps = {
+            downscale: optionValue('--downscale', opts.downscale, integer()),
+            jpeg: optionValue('--jpeg', opts.jpeg, integer()),
+            blur: optionValue('--blur', opts.blur, decimal()),
           }
-          const runs: [string, DegradeSettings][] = opts.table5
+          const runs: [string, DegradationSteps][] = opts.table5
             ? Object.entries(TABLE5_VARIANTS).map(([name, settings]) => [resolve(out, name), settings])
             : [[resolve(out), single]]
           const reports: TransformTreeReport[] = []
@@ -251,35 +261,25 @@ export function registerDatasetCommands(program: Command): Command {
         }),
     )
 
-  common(dataset.command('debias'))
+  treeWriteOptions(common(dataset.command('debias')), 'bicubic')
     .description('JPEG-align both classes (default quality 96) and bound sizes (shorter side down to --size, centre square crop); same layout out')
     .argument('<root>', 'dataset root')
     .argument('<out>', 'output root (same layout)')
     .option('--quality <q>', 'JPEG quality for both classes', '96')
     .option('--size <px>', 'output side (never enlarged)', '256')
     .option('--min-side <px>', 'leave out images whose shorter side is below this', '0')
-    .addOption(new Option('--interpolation <kernel>', 'resampling kernel').choices([...INTERPOLATIONS]).default('cubic'))
-    .option('--generators <list>', 'only these generator folders (comma-separated)')
-    .option('--concurrency <n>', 'images in parallel', '4')
-    .action(
-      async (
-        root: string,
-        out: string,
-        opts: Opts<{ quality: string; size: string; minSide: string; interpolation: Interpolation; generators?: string; concurrency: string }>,
-      ) =>
-        runDatasetVerb(opts, async ({ progress, signal }) => {
-          const report = await debias(resolve(root), resolve(out), {
-            quality: numberOption('--quality', opts.quality),
-            size: numberOption('--size', opts.size),
-            minSide: numberOption('--min-side', opts.minSide),
-            interpolation: opts.interpolation,
-            generators: listOption(opts.generators),
-            concurrency: numberOption('--concurrency', opts.concurrency),
-            progress,
-            signal,
-          })
-          return { result: report, summary: transformSummary('debias', report), ok: report.failed.length === 0, interrupted: report.interrupted }
-        }),
+    .action(async (root: string, out: string, opts: Opts<TreeWriteOptions & { quality: string; size: string; minSide: string }>) =>
+      runDatasetVerb(opts, async ({ progress, signal }) => {
+        const report = await debias(resolve(root), resolve(out), {
+          quality: optionValue('--quality', opts.quality, integer()),
+          size: optionValue('--size', opts.size, integer()),
+          minSide: optionValue('--min-side', opts.minSide, integer()),
+          ...treeWriteSettings(opts),
+          progress,
+          signal,
+        })
+        return { result: report, summary: transformSummary('debias', report), ok: report.failed.length === 0, interrupted: report.interrupted }
+      }),
     )
 
   registerMiniCommand(dataset)

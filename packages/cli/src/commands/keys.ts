@@ -1,5 +1,7 @@
 import { createApiKey, createDb, ensureDbDirectory, listApiKeys, revokeApiKey } from '@genimage/shared/db'
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
+import { EXIT, exitWith } from '../exit-codes.ts'
+import { commaList, requestsPerMinute } from '../options.ts'
 
 const databaseUrl = () => process.env.DATABASE_URL ?? 'file:./data/genimage.db'
 
@@ -7,17 +9,6 @@ async function openDb() {
   const url = databaseUrl()
   await ensureDbDirectory(url)
   return createDb(url, { authToken: process.env.DATABASE_AUTH_TOKEN })
-}
-
-/** Parses `600`, `600/min` or `10/s` into requests per minute. */
-export function parseRateLimit(text: string): number {
-  const match = /^\s*(\d+)\s*(?:\/\s*(s|sec|second|m|min|minute|h|hour))?\s*$/i.exec(text)
-  if (!match) throw new Error(`rate limit "${text}" is not N, N/min, N/s or N/hour`)
-  const n = Number(match[1])
-  const unit = (match[2] ?? 'min').toLowerCase()
-  const perMinute = unit.startsWith('s') ? n * 60 : unit.startsWith('h') ? n / 60 : n
-  if (!Number.isInteger(perMinute) || perMinute <= 0) throw new Error(`rate limit "${text}" must come to a positive whole number per minute`)
-  return perMinute
 }
 
 /** `genimage keys create|list|revoke`: API keys for the edge, stored as sha256 hashes in DATABASE_URL. */
@@ -28,19 +19,16 @@ export function registerKeysCommands(program: Command): void {
     .command('create')
     .description('create a key and print its secret (shown only this once)')
     .requiredOption('--name <name>', 'who or what uses the key')
-    .option('--scopes <list>', 'comma-separated: detect, experiments, admin', 'detect')
-    .option('--rate-limit <rate>', 'requests per minute per edge instance: N, N/min, N/s')
+    .addOption(new Option('--scopes <list>', 'comma-separated: detect, experiments, admin').argParser(commaList).default(['detect'], 'detect'))
+    .option('--rate-limit <rate>', 'requests per minute per edge instance: N, N/min, N/s', requestsPerMinute)
     .option('--json', 'print JSON')
-    .action(async (opts: { name: string; scopes: string; rateLimit?: string; json?: boolean }) => {
+    .action(async (opts: { name: string; scopes: string[]; rateLimit?: number; json?: boolean }) => {
       const db = await openDb()
       try {
         const key = await createApiKey(db, {
           name: opts.name,
-          scopes: opts.scopes
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-          ...(opts.rateLimit ? { rateLimitPerMinute: parseRateLimit(opts.rateLimit) } : {}),
+          scopes: opts.scopes,
+          ...(opts.rateLimit ? { rateLimitPerMinute: opts.rateLimit } : {}),
         })
         if (opts.json) {
           console.log(JSON.stringify(key, null, 2))
@@ -86,7 +74,7 @@ export function registerKeysCommands(program: Command): void {
         const key = await revokeApiKey(db, id)
         if (!key) {
           console.error(`no key with id ${id} (see \`npx genimage keys list\`)`)
-          process.exitCode = 1
+          exitWith(EXIT.failed)
           return
         }
         console.log(`revoked ${key.id} "${key.name}" at ${key.revoked_at}`)

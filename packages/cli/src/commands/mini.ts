@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
 import { buildMini, MINI_GENERATOR_NAMES, type MiniGeneratorName, type MiniProgress } from '@genimage/dataset-tools'
 import type { Command } from 'commander'
-import { listOption, numberOption, runDatasetVerb, type CommonDatasetOptions } from './dataset-run.ts'
+import { commaList, integer } from '../options.ts'
+import { optionValue, runDatasetVerb, type CommonDatasetOptions } from './dataset-run.ts'
 
 interface MiniOptions extends CommonDatasetOptions {
   photos?: string
@@ -58,13 +59,13 @@ export function registerMiniCommand(dataset: Command): Command {
         }
         const result = await buildMini(resolve(out), {
           photos: opts.photos ? resolve(opts.photos) : undefined,
-          seed: numberOption('--seed', opts.seed),
-          perClassTrain: numberOption('--per-class-train', opts.perClassTrain),
-          perClassVal: numberOption('--per-class-val', opts.perClassVal),
-          size: numberOption('--size', opts.size),
+          seed: optionValue('--seed', opts.seed, integer()),
+          perClassTrain: optionValue('--per-class-train', opts.perClassTrain, integer()),
+          perClassVal: optionValue('--per-class-val', opts.perClassVal, integer()),
+          size: optionValue('--size', opts.size, integer()),
           debias: opts.debias ?? false,
-          generators: listOption(opts.generators) as MiniGeneratorName[] | undefined,
-          autoencoderSteps: numberOption('--autoencoder-steps', opts.autoencoderSteps),
+          generators: optionValue('--generators', opts.generators, commaList) as MiniGeneratorName[] | undefined,
+          autoencoderSteps: optionValue('--autoencoder-steps', opts.autoencoderSteps, integer()),
           onProgress,
           signal,
         })

@@ -1,21 +1,26 @@
 import { resolve } from 'node:path'
 import { loadModelRepository } from '@genimage/gpu-runner'
+import { commandLine } from '@genimage/shared'
 import { writeHandmadeModel } from '@genimage/training/export'
 import type { Command } from 'commander'
+import { EXIT, exitWith } from '../exit-codes.ts'
+import { positiveInteger } from '../options.ts'
+import { registerModelImportCommand } from './models-import.ts'
 
-/** `genimage models …`: write and inspect model folders the runner serves. */
+/** `genimage models …`: write, import and inspect model folders the runner serves. */
 export function registerModelCommands(program: Command): void {
   const models = program.command('models').description('model folders (model.onnx + card.json) the runner serves')
+  registerModelImportCommand(models)
 
   models
     .command('handmade')
     .description('write the handmade NPR residual statistic (untrained, accuracy unmeasured) as a servable model folder')
     .option('--out <dir>', 'model folder to write', 'models/npr-residual-handmade')
-    .option('--size <pixels>', 'square input size', '64')
-    .action(async (opts: { out: string; size: string }) => {
+    .option('--size <pixels>', 'square input size', positiveInteger, 64)
+    .action(async (opts: { out: string; size: number }) => {
       const written = await writeHandmadeModel(resolve(opts.out), {
-        size: Number(opts.size),
-        command: `npx genimage models handmade --out ${opts.out} --size ${opts.size}`,
+        size: opts.size,
+        command: commandLine(['npx', 'genimage', 'models', 'handmade', '--out', opts.out, '--size', String(opts.size)]),
       })
       console.log(`wrote ${written.dir} (${written.card.name}@${written.card.version}): a fixed statistic, not a trained detector`)
     })
@@ -45,6 +50,6 @@ export function registerModelCommands(program: Command): void {
         console.log(`${r.name}@${r.version}  ${r.architecture}  ${r.provenance}  ${acc}  ${r.dir}`)
       }
       for (const p of repository.problems) console.log(`refused ${p.dir}: ${p.reason}`)
-      if (repository.problems.length > 0) process.exitCode = 1
+      if (repository.problems.length > 0) exitWith(EXIT.failed)
     })
 }

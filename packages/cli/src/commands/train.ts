@@ -2,79 +2,61 @@ import { existsSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { defaultManifestUrl, MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
 import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/training/tf'
-import { importOnnxDetector, writeModelFolder } from '@genimage/training/export'
-import { IMAGENET_MEAN, IMAGENET_STD, InputConfig } from '@genimage/shared'
+import { writeModelFolder } from '@genimage/training/export'
+import { trainCommandLine } from '@genimage/shared'
 import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/training/train'
 import { listZooModelNames, resolveZooModel } from '@genimage/shared/zoo'
 import cliProgress from 'cli-progress'
 import { Option, type Command } from 'commander'
+import { EXIT, exitWith } from '../exit-codes.ts'
+import { commaList, jpegQuality, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../options.ts'
 
 interface TrainFlags {
   model: string
   data: string
-  trainOn: string
-  valOn?: string
+  trainOn: string[]
+  valOn?: string[]
   out?: string
   name?: string
   task: 'binary' | 'attribution'
-  epochs: string
-  batchSize: string
+  epochs: number
+  batchSize: number
   optimizer?: 'sgd' | 'adamw'
-  lr?: string
-  weightDecay?: string
-  seed: string
+  lr?: number
+  weightDecay?: number
+  seed: number
   checkpointDir?: string
-  checkpointEvery: string
-  earlyStop?: string
-  limitPerClass?: string
-  jpegAlign?: string
+  checkpointEvery: number
+  earlyStop?: number
+  limitPerClass?: number
+  jpegAlign?: number
   backend: string
-  threads?: string
+  threads?: number
   json?: boolean
   dataName?: string
   manifest?: string | boolean
 }
 
-const list = (text: string | undefined) =>
-  text
-    ? text
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : undefined
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text)
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} must be a positive integer, got "${text}"`)
-  return value
-}
-
-function nonNegativeInt(text: string, flag: string): number {
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} must be a non-negative integer, got "${text}"`)
-  return value
-}
-
-function positiveNumber(text: string, flag: string): number {
-  const value = Number(text)
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} must be a non-negative number, got "${text}"`)
-  return value
-}
-
 /** The command line that reproduces a run, written into the model card. */
-function reproducingCommand(flags: TrainFlags): string {
-  const parts = ['npx genimage train', `--model ${flags.model}`, `--data ${JSON.stringify(flags.data)}`, `--train-on ${JSON.stringify(flags.trainOn)}`]
-  if (flags.valOn) parts.push(`--val-on ${JSON.stringify(flags.valOn)}`)
-  if (flags.manifest) parts.push(flags.manifest === true ? '--manifest' : `--manifest ${JSON.stringify(flags.manifest)}`)
-  parts.push(`--task ${flags.task}`, `--epochs ${flags.epochs}`, `--batch-size ${flags.batchSize}`, `--seed ${flags.seed}`)
-  if (flags.optimizer) parts.push(`--optimizer ${flags.optimizer}`)
-  if (flags.lr) parts.push(`--lr ${flags.lr}`)
-  if (flags.weightDecay) parts.push(`--weight-decay ${flags.weightDecay}`)
-  if (flags.earlyStop) parts.push(`--early-stop ${flags.earlyStop}`)
-  if (flags.limitPerClass) parts.push(`--limit-per-class ${flags.limitPerClass}`)
-  if (flags.jpegAlign) parts.push(`--jpeg-align ${flags.jpegAlign}`)
-  if (flags.out) parts.push(`--out ${JSON.stringify(flags.out)}`)
-  return parts.join(' ')
+function reproducingCommand(model: string, flags: TrainFlags): string {
+  return trainCommandLine({
+    model,
+    data: flags.data,
+    trainOn: flags.trainOn,
+    valOn: flags.valOn,
+    manifest: flags.manifest === true ? true : flags.manifest || undefined,
+    task: flags.task,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    seed: flags.seed,
+    optimizer: flags.optimizer,
+    learningRate: flags.lr,
+    weightDecay: flags.weightDecay,
+    earlyStop: flags.earlyStop,
+    limitPerClass: flags.limitPerClass,
+    jpegAlign: flags.jpegAlign,
+    out: flags.out,
+  })
 }
 
 /** GenImage-mini roots carry a manifest; a model trained on one must say it was not trained on GenImage. */
@@ -85,124 +67,37 @@ function describeData(flags: TrainFlags): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`
 
-interface ImportFlags {
-  name: string
-  out?: string
-  architecture: string
-  task: 'binary' | 'attribution'
-  labels?: string
-  size: string
-  layout: 'NCHW' | 'NHWC'
-  inputName: string
-  outputName: string
-  resize: InputConfig['resize']
-  cropPct: string
-  interpolation: InputConfig['interpolation']
-  mean?: string
-  std?: string
-  trainingData?: string
-}
-
-const triple = (text: string, flag: string): [number, number, number] => {
-  const values = text.split(',').map(Number)
-  if (values.length !== 3 || values.some((v) => !Number.isFinite(v))) throw new Error(`${flag} needs three comma-separated numbers, got "${text}"`)
-  return values as [number, number, number]
-}
-
-/**
- * `genimage models import <file.onnx>`: registers an external ONNX detector (defaults: a timm ResNet-50 exported from
- * PyTorch with the GenImage recipe — NCHW 224², shorter side to 256 then centre crop, ImageNet mean/std).
- */
-function registerImportCommand(parent: Command, commandName: string): void {
-  parent
-    .command(commandName)
-    .description('register an external ONNX detector as a model folder the runner serves (checked with onnxruntime first)')
-    .argument('<file>', 'the .onnx file')
-    .requiredOption('--name <name>', 'model card name (lower-case letters, digits, . _ -)')
-    .option('--out <dir>', 'model folder to write (default: models/<name>)')
-    .option('--architecture <text>', 'architecture recorded in the card', 'resnet50-timm')
-    .addOption(new Option('--task <task>', 'head').choices(['binary', 'attribution']).default('binary'))
-    .option('--labels <labels>', 'comma-separated labels in output order (default for binary: nature,ai)')
-    .option('--size <pixels>', 'square input size', '224')
-    .addOption(new Option('--layout <layout>', 'input layout').choices(['NCHW', 'NHWC']).default('NCHW'))
-    .option('--input-name <name>', 'image input of the graph', 'image')
-    .option('--output-name <name>', 'logits output of the graph', 'logits')
-    .addOption(new Option('--resize <mode>', 'resize mode').choices(['shorter-side-center-crop', 'center-crop', 'stretch']).default('shorter-side-center-crop'))
-    .option('--crop-pct <fraction>', 'centre-crop fraction for shorter-side-center-crop', '0.875')
-    .addOption(new Option('--interpolation <kind>', 'resize kernel').choices(['nearest', 'bilinear', 'bicubic', 'lanczos3']).default('bilinear'))
-    .option('--mean <r,g,b>', 'per-channel mean on [0,1] pixels (default ImageNet)')
-    .option('--std <r,g,b>', 'per-channel std (default ImageNet)')
-    .option('--training-data <text>', 'what the model was trained on, for the card')
-    .action(async (file: string, flags: ImportFlags) => {
-      const size = positiveInt(flags.size, '--size')
-      const labels = list(flags.labels) ?? (flags.task === 'binary' ? ['nature', 'ai'] : [])
-      const input = InputConfig.parse({
-        name: flags.inputName,
-        layout: flags.layout,
-        height: size,
-        width: size,
-        resize: flags.resize,
-        cropPct: Number(flags.cropPct),
-        interpolation: flags.interpolation,
-        mean: flags.mean ? triple(flags.mean, '--mean') : IMAGENET_MEAN,
-        std: flags.std ? triple(flags.std, '--std') : IMAGENET_STD,
-      })
-      const out = resolve(flags.out ?? `models/${flags.name}`)
-      const card = await importOnnxDetector({
-        source: resolve(file),
-        outDir: out,
-        name: flags.name,
-        architecture: flags.architecture,
-        task: flags.task,
-        labels,
-        input,
-        outputName: flags.outputName,
-        trainingData: flags.trainingData,
-      })
-      console.log(
-        `wrote ${out} (${card.name}@${card.version}, ${card.labels.length} labels, input ${input.layout} ${size}², sha256 ${card.sha256.slice(0, 12)}…)`,
-      )
-    })
-}
-
-/**
- * `genimage train`: trains a zoo detector on a GenImage-layout root and writes a model folder the runner serves.
- * Also adds `genimage models import` (or `genimage import-onnx` when no `models` group is registered first).
- */
+/** `genimage train`: trains a zoo detector on a GenImage-layout root and writes a model folder the runner serves. */
 export function registerTrainCommands(program: Command): void {
-  const models = program.commands.find((command) => command.name() === 'models')
-  if (models) registerImportCommand(models, 'import')
-  else registerImportCommand(program, 'import-onnx')
-
   program
     .command('train')
     .description('train a zoo detector (tfjs) on a GenImage-layout dataset root and write model.onnx + card.json; re-running resumes from the checkpoint')
     .requiredOption('--model <name>', `zoo model, e.g. npr-tiny (known: ${listZooModelNames().join(', ')})`)
     .requiredOption('--data <root>', 'dataset root: <root>/<Generator>/{train,val}/{ai,nature}')
-    .requiredOption('--train-on <generators>', 'comma-separated generator folders to train on')
-    .option('--val-on <generators>', 'generators whose val split is scored each epoch (default: all)')
+    .requiredOption('--train-on <generators>', 'comma-separated generator folders to train on', commaList)
+    .option('--val-on <generators>', 'generators whose val split is scored each epoch (default: all)', commaList)
     .option('--out <dir>', 'model folder to write (default: models/<model>-<generators>)')
     .option('--name <name>', 'model card name (default: from model and generators)')
     .addOption(new Option('--task <task>', 'head').choices(['binary', 'attribution']).default('binary'))
-    .option('--epochs <n>', 'epochs', '5')
-    .option('--batch-size <n>', 'images per step', '16')
+    .option('--epochs <n>', 'epochs', positiveInteger, 5)
+    .option('--batch-size <n>', 'images per step', positiveInteger, 16)
     .addOption(new Option('--optimizer <kind>', "optimizer (default: the zoo entry's)").choices(['sgd', 'adamw']))
-    .option('--lr <rate>', 'peak learning rate (cosine schedule)')
-    .option('--weight-decay <w>', 'weight decay')
-    .option('--seed <n>', 'seed of weights, data order and augmentation', '0')
+    .option('--lr <rate>', 'peak learning rate (cosine schedule)', nonNegativeNumber)
+    .option('--weight-decay <w>', 'weight decay', nonNegativeNumber)
+    .option('--seed <n>', 'seed of weights, data order and augmentation', nonNegativeInteger, 0)
     .option('--checkpoint-dir <dir>', 'checkpoint folder (default: <out>.checkpoints)')
-    .option('--checkpoint-every <steps>', 'steps between checkpoints', '20')
-    .option('--early-stop <epochs>', 'stop after this many epochs without a better val accuracy')
-    .option('--limit-per-class <n>', 'at most n training images per generator and class')
-    .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)')
+    .option('--checkpoint-every <steps>', 'steps between checkpoints', positiveInteger, 20)
+    .option('--early-stop <epochs>', 'stop after this many epochs without a better val accuracy', positiveInteger)
+    .option('--limit-per-class <n>', 'at most n training images per generator and class', positiveInteger)
+    .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)', jpegQuality)
     .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
-    .option('--threads <n>', 'threads for the wasm backend')
+    .option('--threads <n>', 'threads for the wasm backend', positiveInteger)
     .option('--manifest [url]', "take image lists from the dataset manifest (`genimage dataset manifest`; default URL: the root's own)")
     .option('--data-name <text>', 'what the data is, for the model card (default: "GenImage-mini (not GenImage)" for a mini root, else the folder name)')
     .option('--json', 'print progress events as JSON lines instead of a progress bar')
     .action(async (flags: TrainFlags) => {
       const ref = resolveZooModel(flags.model)
-      const trainOn = list(flags.trainOn) ?? []
+      const trainOn = flags.trainOn
       const out = resolve(
         flags.out ??
           `models/${ref.name}-${trainOn
@@ -212,7 +107,7 @@ export function registerTrainCommands(program: Command): void {
       )
       const checkpointDir = resolve(flags.checkpointDir ?? `${out}.checkpoints`)
       const priority = flags.backend === 'auto' ? TF_BACKEND_NAMES : [flags.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== flags.backend)]
-      await resolveTfBackend({ priority, threads: flags.threads ? positiveInt(flags.threads, '--threads') : undefined })
+      await resolveTfBackend({ priority, threads: flags.threads })
       const controller = new AbortController()
       const onSignal = () => controller.abort()
       process.once('SIGINT', onSignal)
@@ -222,21 +117,21 @@ export function registerTrainCommands(program: Command): void {
         dataRoot: resolve(flags.data),
         manifestUrl: flags.manifest === true ? defaultManifestUrl(flags.data) : flags.manifest || undefined,
         trainOn,
-        valOn: list(flags.valOn),
+        valOn: flags.valOn,
         task: flags.task,
-        epochs: positiveInt(flags.epochs, '--epochs'),
-        batchSize: positiveInt(flags.batchSize, '--batch-size'),
+        epochs: flags.epochs,
+        batchSize: flags.batchSize,
         optimizer: {
           ...(flags.optimizer ? { kind: flags.optimizer } : {}),
-          ...(flags.lr ? { learningRate: positiveNumber(flags.lr, '--lr') } : {}),
-          ...(flags.weightDecay ? { weightDecay: positiveNumber(flags.weightDecay, '--weight-decay') } : {}),
+          ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
+          ...(flags.weightDecay !== undefined ? { weightDecay: flags.weightDecay } : {}),
         },
-        seed: nonNegativeInt(flags.seed, '--seed'),
+        seed: flags.seed,
         checkpointDir,
-        checkpointEvery: positiveInt(flags.checkpointEvery, '--checkpoint-every'),
-        earlyStopPatience: flags.earlyStop ? positiveInt(flags.earlyStop, '--early-stop') : undefined,
-        limitPerClass: flags.limitPerClass ? positiveInt(flags.limitPerClass, '--limit-per-class') : undefined,
-        jpegAlignQuality: flags.jpegAlign ? positiveInt(flags.jpegAlign, '--jpeg-align') : undefined,
+        checkpointEvery: flags.checkpointEvery,
+        earlyStopPatience: flags.earlyStop,
+        limitPerClass: flags.limitPerClass,
+        jpegAlignQuality: flags.jpegAlign,
         signal: controller.signal,
       })
       const report = flags.json ? jsonReporter() : process.stderr.isTTY ? barReporter() : lineReporter()
@@ -246,7 +141,7 @@ export function registerTrainCommands(program: Command): void {
         const card = await writeModelFolder(result, out, {
           dataRoot: resolve(flags.data),
           name: flags.name,
-          command: reproducingCommand(flags),
+          command: reproducingCommand(ref.name, flags),
           trainingData: describeData(flags),
         })
         result.detector.dispose()
@@ -260,7 +155,7 @@ export function registerTrainCommands(program: Command): void {
       } catch (error) {
         if (error instanceof TrainingCancelledError) {
           console.error(`\nstopped at step ${error.step}; checkpoint in ${checkpointDir}. Run the same command again to resume.`)
-          process.exitCode = 130
+          exitWith(EXIT.interrupted)
           return
         }
         throw error

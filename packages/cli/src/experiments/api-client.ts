@@ -5,6 +5,7 @@ import {
   ExperimentListResponse,
   ExperimentProgressEvent,
   type ExperimentSpecInput,
+  readServerSentEvents,
 } from '@genimage/shared'
 import type { z } from 'zod'
 
@@ -103,26 +104,11 @@ export class ExperimentApi {
           )
         }
         failures = 0
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
-        let buffer = ''
-        for (;;) {
-          const { value, done } = await reader.read()
-          if (done) break
-          buffer += value
-          let cut: number
-          while ((cut = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, cut)
-            buffer = buffer.slice(cut + 2)
-            const event = /^event: (.*)$/m.exec(block)?.[1]
-            const data = /^data: (.*)$/m.exec(block)?.[1]
-            if (event === 'progress' && data) {
-              last = ExperimentProgressEvent.parse(JSON.parse(data))
-              onEvent(last)
-            } else if (event === 'end') {
-              await reader.cancel().catch(() => undefined)
-              return last
-            }
-          }
+        for await (const message of readServerSentEvents(response.body)) {
+          if (message.event === 'progress') {
+            last = ExperimentProgressEvent.parse(JSON.parse(message.data))
+            onEvent(last)
+          } else if (message.event === 'end') return last
         }
       } catch (error) {
         if (options.signal?.aborted) return last

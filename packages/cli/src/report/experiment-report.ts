@@ -1,13 +1,14 @@
 import type { ExperimentDetail, ExperimentRun, RunMetric } from '@genimage/shared'
-import { isGenImageDataset, paperGeneratorName } from '@genimage/shared/genimage'
 import {
   describeDegradation,
+  isGenImageDataset,
   PAPER_TRAIN_GENERATOR,
+  paperGeneratorName,
   paperTable5Column,
   publishedPaperRow,
   type PaperTableId,
   type PublishedRow,
-} from '@genimage/shared/protocols'
+} from '@genimage/shared/genimage'
 import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
 
 /** The markdown report and the SVG files it links to (file name → content). */

@@ -40,11 +40,11 @@ export function heatmapSvg(
     text(10, 22, title, 'font-size="15" font-weight="bold"'),
     text(left, top - 8 - Math.max(...columns.map((c) => c.length)) * 5 + 8, 'tested on →', 'font-size="11" fill="#555"'),
   ]
-  columns.forEach((c, j) =>
+  for (const [j, c] of columns.entries()) {
     body.push(
       text(left + j * size + size / 2, top - 6, c, `font-size="11" text-anchor="start" transform="rotate(-40 ${left + j * size + size / 2} ${top - 6})"`),
-    ),
-  )
+    )
+  }
   rows.forEach((r, i) => {
     body.push(text(left - 8, top + i * size + size / 2 + 4, r, 'font-size="11" text-anchor="end"'))
     columns.forEach((_, j) => {
@@ -158,11 +158,11 @@ export function lineChartSvg(
     })
   })
   const legendX = left + panels.length * (panelWidth + 60)
-  names.forEach((name, k) =>
+  for (const [k, name] of names.entries()) {
     body.push(
       `<rect x="${legendX}" y="${top + k * 18}" width="12" height="12" fill="${palette[k % palette.length]}"/>`,
       text(legendX + 18, top + 10 + k * 18, name, 'font-size="11"'),
-    ),
-  )
+    )
+  }
   return svg(legendX + 220, Math.max(top + panelHeight + 30, top + names.length * 18 + 20), body)
 }

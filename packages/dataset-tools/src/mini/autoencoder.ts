@@ -85,22 +85,18 @@ export class ConvAutoencoder {
 
   /** Images in [0, 1] (NHWC, sides divisible by 4) → latent at 1/4 resolution. */
   encode(images: tfjs.Tensor4D): tfjs.Tensor4D {
-    const tf = this.tf
-    let x = tf.relu(this.conv(images, 0))
-    x = spaceToDepth(tf, x)
-    x = tf.relu(this.conv(x, 1))
-    x = spaceToDepth(tf, x)
-    return this.conv(x, 2)
+    return this.path(images, 0, spaceToDepth)
   }
 
   /** Latent → images, roughly in [0, 1] (not clipped, so training sees the true error). */
   decode(latent: tfjs.Tensor4D): tfjs.Tensor4D {
-    const tf = this.tf
-    let x = tf.relu(this.conv(latent, 3))
-    x = depthToSpace(tf, x)
-    x = tf.relu(this.conv(x, 4))
-    x = depthToSpace(tf, x)
-    return this.conv(x, 5)
+    return this.path(latent, 3, depthToSpace)
+  }
+
+  /** Convolutions `first`, `first + 1` (each with ReLU, then `resample`) and `first + 2`. */
+  private path(x: tfjs.Tensor4D, first: number, resample: (tf: Tf, x: tfjs.Tensor4D) => tfjs.Tensor4D): tfjs.Tensor4D {
+    for (const i of [first, first + 1]) x = resample(this.tf, this.tf.relu(this.conv(x, i)))
+    return this.conv(x, first + 2)
   }
 
   reconstruct(images: tfjs.Tensor4D): tfjs.Tensor4D {
@@ -196,7 +192,7 @@ export async function trainAutoencoder(tf: Tf, model: ConvAutoencoder, options: 
   for (let step = 0; step < options.steps && !options.signal?.aborted; step++) {
     const batch = Array.from({ length: options.batchSize }, () => options.patches[options.random.int(0, options.patches.length - 1)]!)
     const data = new Float32Array(batch.length * patchSize * patchSize * 3)
-    batch.forEach((patch, i) => data.set(patch, i * patchSize * patchSize * 3))
+    for (const [i, patch] of batch.entries()) data.set(patch, i * patchSize * patchSize * 3)
     const images = tf.tidy(() => tf.tensor4d(data, [batch.length, patchSize, patchSize, 3]).div(255) as tfjs.Tensor4D)
     const loss = optimizer.minimize(() => tf.mean(tf.squaredDifference(model.reconstruct(images), images)) as tfjs.Scalar, true, trainable)
     const value = (await loss!.data())[0]!

@@ -172,7 +172,7 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
 }
 
 async function createGenerator(name: MiniGeneratorName, tf: Tf, autoencoder: ConvAutoencoder | undefined): Promise<MiniGenerator> {
-  if (name === 'RDN-slim' || name === 'RDN-medium') return createRdnGenerator(tf, name)
+  if (name === 'RDN-slim' || name === 'RDN-medium') return createRdnGenerator(name)
   if (name === 'AE-decoder') return createAutoencoderGenerator(tf, autoencoder!)
   return createBicubicGenerator()
 }

@@ -29,7 +29,7 @@ const RDN_PACKAGES: Record<'RDN-slim' | 'RDN-medium', string> = {
  * (anti-aliased bicubic) and the model draws it back at full size. The RDN variants register no custom layers
  * (only the GANs of the same family do) and take and return pixel values in [0, 255].
  */
-export async function createRdnGenerator(tf: Tf, name: 'RDN-slim' | 'RDN-medium'): Promise<MiniGenerator> {
+export async function createRdnGenerator(name: 'RDN-slim' | 'RDN-medium'): Promise<MiniGenerator> {
   const pkg = RDN_PACKAGES[name]
   const model = await loadLayersModelFromFile(path.join(packageRoot(pkg), 'models', 'x2', 'model.json'))
   return {

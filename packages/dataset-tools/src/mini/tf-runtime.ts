@@ -2,44 +2,32 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { resolveTfBackend, type Tf, type TfBackendName } from '@genimage/training/tf'
 import * as tf from '@tensorflow/tfjs'
 
-/** The tfjs namespace GenImage-mini computes with. */
-export type Tf = typeof tf
+/** The tfjs namespace GenImage-mini computes with (the one training uses). */
+export type { Tf }
 
 /** The active tfjs backend and why a faster one was not used. */
 export interface TfRuntime {
   tf: Tf
-  backend: 'wasm' | 'cpu'
+  backend: TfBackendName
   fallbackReason?: string
 }
 
 const require = createRequire(import.meta.url)
-let active: Promise<TfRuntime> | undefined
 
 /**
- * Starts tfjs on the WebAssembly backend (single-threaded under Node, which also keeps results bit-exact from run
- * to run), falling back to the pure JavaScript `cpu` backend when wasm cannot start. Idempotent.
+ * Makes tfjs compute on the WebAssembly backend with XNNPACK's own convolutions and, when wasm starts here, one
+ * thread (which keeps results bit-exact from run to run), falling back to the pure JavaScript `cpu` backend when wasm
+ * cannot start. Resolved by `resolveTfBackend`, the one resolver training uses too: each backend starts once per
+ * process and gets the project's training kernels.
  */
-export function startTf(): Promise<TfRuntime> {
-  active ??= startWasmOrCpu()
-  return active
-}
-
-async function startWasmOrCpu(): Promise<TfRuntime> {
-  try {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm')
-    if (tf.findBackend('wasm') == null) wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep)
-    if (await tf.setBackend('wasm')) {
-      await tf.ready()
-      return { tf, backend: 'wasm' }
-    }
-    throw new Error(`setBackend('wasm') returned false`)
-  } catch (error) {
-    await tf.setBackend('cpu')
-    await tf.ready()
-    return { tf, backend: 'cpu', fallbackReason: (error as Error).message }
-  }
+export async function startTf(): Promise<TfRuntime> {
+  const { tf: active, name, reasons } = await resolveTfBackend({ priority: ['wasm', 'cpu'], threads: 1, conv: 'wasm', log: () => {} })
+  await active.ready()
+  const fallbackReason = reasons.map((r) => `${r.name}: ${r.reason}`).join('; ')
+  return { tf: active, backend: name, ...(fallbackReason ? { fallbackReason } : {}) }
 }
 
 /** Root folder of an installed package, found from its main entry (the upscalerjs packages do not export package.json). */
@@ -85,6 +73,6 @@ export async function toRgbBuffers(batch: tf.Tensor4D): Promise<Buffer[]> {
 /** Stacks equal-sized 8-bit RGB buffers into a float NHWC batch with values in [0, 255]. */
 export function fromRgbBuffers(images: readonly Buffer[], height: number, width: number): tf.Tensor4D {
   const data = new Float32Array(images.length * height * width * 3)
-  images.forEach((image, i) => data.set(image, i * height * width * 3))
+  for (const [i, image] of images.entries()) data.set(image, i * height * width * 3)
   return tf.tensor4d(data, [images.length, height, width, 3])
 }

@@ -27,8 +27,7 @@ export function createNodeRunnerFetch(options: { maxSocketsPerRunner?: number } 
     const signal = init.signal ?? undefined
     return new Promise<Response>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason)
-      const headers: Record<string, string> = {}
-      new Headers(init.headers).forEach((value, name) => (headers[name] = value))
+      const headers: Record<string, string> = Object.fromEntries(new Headers(init.headers))
       if (body !== undefined) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest
       const req = send(url, { method: init.method ?? 'GET', headers, agent: url.protocol === 'https:' ? https : http }, (res) => {

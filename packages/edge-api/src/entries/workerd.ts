@@ -4,7 +4,7 @@
 import { createClient } from '@libsql/client/web'
 import { type Db, schema } from '@genimage/shared/db'
 import { drizzle } from 'drizzle-orm/libsql/web'
-import type { Hono } from 'hono'
+import type { ExecutionContext, Hono } from 'hono'
 import type { AppEnv } from '../app.ts'
 import { edgeEnvironment } from '../config.ts'
 import { createLibsqlEdgeApp } from './libsql-app.ts'
@@ -22,7 +22,7 @@ function appFor(env: Record<string, unknown>): Hono<AppEnv> {
 }
 
 export default {
-  fetch(request: Request, env: Record<string, unknown>, ctx: unknown): Response | Promise<Response> {
-    return appFor(env).fetch(request, env, ctx as never)
+  fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Response | Promise<Response> {
+    return appFor(env).fetch(request, env, ctx)
   },
 }

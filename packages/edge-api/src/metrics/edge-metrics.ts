@@ -56,7 +56,9 @@ export class EdgeMetrics {
     for (const [key, n] of this.requests) out.push(`edge_http_requests_total${key} ${n}`)
     family('edge_http_request_duration_seconds', 'histogram', 'Time from request to response, by route pattern.')
     for (const [route, h] of this.latency) {
-      LATENCY_BUCKETS.forEach((bound, i) => out.push(`edge_http_request_duration_seconds_bucket${labels({ route, le: String(bound) })} ${h.counts[i]}`))
+      for (const [i, bound] of LATENCY_BUCKETS.entries()) {
+        out.push(`edge_http_request_duration_seconds_bucket${labels({ route, le: String(bound) })} ${h.counts[i]}`)
+      }
       out.push(`edge_http_request_duration_seconds_bucket${labels({ route, le: '+Inf' })} ${h.count}`)
       out.push(`edge_http_request_duration_seconds_sum${labels({ route })} ${h.sum}`)
       out.push(`edge_http_request_duration_seconds_count${labels({ route })} ${h.count}`)

@@ -1,6 +1,8 @@
 import type { ApiKeyScope } from '@genimage/shared'
 import { hashApiKeySecret } from '@genimage/shared/db'
 import type { MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app-env.ts'
 import { ApiError } from '../errors.ts'
 import { hasScope, type KeyStore } from '../keys/api-keys.ts'
 
@@ -36,7 +38,7 @@ export function presentedSecret(headers: { header(name: string): string | undefi
  * or revoked key, 403 `forbidden` for a key without the scope. Sets `apiKeyId` and `apiKey` on the context.
  * @example app.use('/v1/detect', apiKeyAuth({ keys, scope: 'detect', mode: 'auto' }))
  */
-export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler => {
+export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv> => {
   const mode = options.mode ?? 'auto'
   const cacheMs = options.activeKeysCacheMs ?? 5_000
   const clock = options.clock ?? Date.now
@@ -46,7 +48,7 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler => {
     if (!activeKeys || clock() - activeKeys.at >= cacheMs) activeKeys = { count: await options.keys.countActive(), at: clock() }
     return activeKeys.count > 0
   }
-  return async function apiKeyAuth(c, next) {
+  return createMiddleware<AppEnv>(async function apiKeyAuth(c, next) {
     const secret = presentedSecret(c.req)
     if (secret === undefined) {
       if (await keysRequired()) {
@@ -60,8 +62,8 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler => {
     if (!hasScope(key, options.scope)) {
       throw new ApiError('forbidden', `the API key lacks the \`${options.scope}\` scope`, { details: { scope: options.scope } })
     }
-    c.set('apiKeyId' as never, key.id as never)
-    c.set('apiKey' as never, key as never)
+    c.set('apiKeyId', key.id)
+    c.set('apiKey', key)
     await next()
-  }
+  })
 }

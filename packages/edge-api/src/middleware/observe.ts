@@ -1,4 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import { matchedRoutes } from 'hono/route'
+import type { AppEnv } from '../app-env.ts'
 import type { EdgeMetrics } from '../metrics/edge-metrics.ts'
 
 /** One structured log line. */
@@ -19,42 +22,45 @@ export function jsonLogger(minimum: LogEntry['level'] | 'silent' = 'info'): Logg
 export interface ObserveOptions {
   metrics: EdgeMetrics
   log: Logger
-  /** Route patterns used as metric labels (`:name` matches one path segment); any other path is counted as `other`. */
-  routes: readonly string[]
   clock?: () => number
 }
 
 /**
- * Times every request, counts it (route, method, status; errors by code) and logs one JSON line with the
- * request id, status, duration, API key id and error code.
+ * The route pattern a request matched (`/v1/experiments/:id`), as registered for its method; `other` when
+ * only catch-all middlewares matched (unknown path or method), so metric labels stay a small, fixed set.
  */
-export const observe = (options: ObserveOptions): MiddlewareHandler => {
+export function matchedRoutePattern(c: Parameters<typeof matchedRoutes>[0]): string {
+  return matchedRoutes(c).findLast((route) => route.method !== 'ALL')?.path ?? 'other'
+}
+
+/**
+ * Times every request, counts it (matched route pattern, method, status; errors by code) and logs one JSON
+ * line with the request id, status, duration, API key id and error code.
+ */
+export const observe = (options: ObserveOptions): MiddlewareHandler<AppEnv> => {
   const clock = options.clock ?? (() => performance.now())
-  const patterns = options.routes.map((route) => ({
-    route,
-    matcher: new RegExp(`^${route.replace(/:[^/]+/g, '[^/]+')}$`),
-  }))
-  const label = (path: string) => patterns.find((p) => p.matcher.test(path))?.route ?? 'other'
-  return async function observe(c, next) {
+  return createMiddleware<AppEnv>(async function observe(c, next) {
     const started = clock()
     await next()
     const ms = clock() - started
-    const route = label(c.req.path)
+    const route = matchedRoutePattern(c)
     const status = c.res.status
-    const errorCode = c.get('errorCode' as never) as string | undefined
+    const errorCode = c.get('errorCode')
+    const apiKeyId = c.get('apiKeyId')
+    const runner = c.get('runner')
     options.metrics.observeRequest(route, c.req.method, status, ms / 1000)
     if (errorCode) options.metrics.countError(errorCode)
     options.log({
       level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
       msg: 'request',
-      request_id: c.get('requestId' as never),
+      request_id: c.get('requestId'),
       method: c.req.method,
       route,
       status,
       duration_ms: Math.round(ms * 100) / 100,
-      ...(c.get('apiKeyId' as never) ? { api_key_id: c.get('apiKeyId' as never) } : {}),
+      ...(apiKeyId ? { api_key_id: apiKeyId } : {}),
       ...(errorCode ? { error_code: errorCode } : {}),
-      ...(c.get('runner' as never) ? { runner: c.get('runner' as never) } : {}),
+      ...(runner ? { runner } : {}),
     })
-  }
+  })
 }

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app-env.ts'
 import { ApiError } from '../errors.ts'
-import type { ApiKeyRecord } from '../keys/api-keys.ts'
 
 interface Bucket {
   tokens: number
@@ -46,9 +47,9 @@ export interface KeyRateLimitOptions {
  * Applies the authenticated key's `rateLimitPerMinute`: 429 `rate_limited` with `Retry-After` when its bucket
  * is empty. Anonymous requests and keys without a limit pass. Runs after `apiKeyAuth`.
  */
-export const keyRateLimit = (options: KeyRateLimitOptions): MiddlewareHandler => {
-  return async function keyRateLimit(c, next) {
-    const key = c.get('apiKey' as never) as ApiKeyRecord | undefined
+export const keyRateLimit = (options: KeyRateLimitOptions): MiddlewareHandler<AppEnv> => {
+  return createMiddleware<AppEnv>(async function keyRateLimit(c, next) {
+    const key = c.get('apiKey')
     if (!key?.rateLimitPerMinute) return next()
     const taken = options.buckets.take(key.id, key.rateLimitPerMinute)
     c.header('ratelimit-limit', String(key.rateLimitPerMinute))
@@ -60,5 +61,5 @@ export const keyRateLimit = (options: KeyRateLimitOptions): MiddlewareHandler =>
     }
     c.header('ratelimit-remaining', String(taken.remaining))
     await next()
-  }
+  })
 }

@@ -1,12 +1,13 @@
 import { type DetectedImage, type DetectResponse, DetectForm, ErrorCode, type ModelMetadata } from '@genimage/shared'
-import { Hono } from 'hono'
-import type { AppEnv, ResolvedDeps } from '../app.ts'
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../app-env.ts'
+import type { ResolvedDeps } from '../app.ts'
 import { ApiError } from '../errors.ts'
 import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { byteLimit } from '../middleware/byte-limit.ts'
 import type { Scores } from '../runners/runner-client.ts'
-import type { RunnerState } from '../runners/runner-pool.ts'
+import type { RunnerState } from '../runners/runner-state.ts'
 import { sha256Hex } from '../sha256.ts'
 import { sniffImage } from '../sniff.ts'
 import type { DetectionRecord } from '../store/detection-store.ts'
@@ -17,13 +18,14 @@ interface Upload {
   sha256: string
 }
 
-/** `POST /v1/detect`: multipart `image` parts (one or more) and an optional `model`. */
-export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
+/**
+ * `POST /v1/detect`: multipart `image` parts (one or more) and an optional `model`. The handler chain admits at
+ * most `maxInflightDetects` requests at once (429 `queue_full` beyond), limits the body size, then scores.
+ */
+export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] {
   const { config } = deps
-  const app = new Hono<AppEnv>()
   let inflight = 0
-  app.post(
-    '/',
+  return [
     async function admission(_c, next) {
       if (inflight >= config.maxInflightDetects) {
         throw new ApiError('queue_full', `this edge is already handling ${inflight} detect requests; retry later`, { retryAfterSeconds: 1 })
@@ -36,7 +38,7 @@ export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
       }
     },
     byteLimit({ maxBytes: config.maxRequestBytes }),
-    async (c) => {
+    async function detect(c) {
       const started = performance.now()
       const requestId = c.get('requestId')
       const { uploads, model } = await readForm(c.req.raw, deps)
@@ -95,8 +97,7 @@ export function detectRoutes(deps: ResolvedDeps): Hono<AppEnv> {
       }
       return c.json(body)
     },
-  )
-  return app
+  ]
 }
 
 async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads: Upload[]; model?: string }> {
@@ -187,28 +188,19 @@ async function scoreWithRetry(
   const tried = new Set<RunnerState>()
   let lastFailure: { code: string; message: string; retryAfterSeconds?: number } | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
-    const pick = await deps.runners.pick(wanted, tried)
-    if (!pick.ok) {
+    const choice = await deps.runners.pick(wanted, tried)
+    if (!choice.ok) {
       if (lastFailure) break
-      throw new ApiError(pick.reason, pick.message)
+      throw new ApiError(choice.reason, choice.message)
     }
-    const { runner } = pick
+    const { runner, model: metadata } = choice
     tried.add(runner)
     if (attempt > 0) deps.metrics.countRetry()
-    runner.inflight += 1
-    let result: Awaited<ReturnType<typeof runner.client.infer>>
-    try {
-      result = await runner.client.infer(
-        pick.model.name,
-        uploads.map((u) => u.bytes),
-        requestId,
-      )
-    } finally {
-      runner.inflight -= 1
-    }
+    const images = uploads.map((u) => u.bytes)
+    const result = await deps.runners.run(runner, (client) => client.infer(metadata.name, images, requestId))
     if (result.ok) {
       deps.runners.recordSuccess(runner)
-      return { runner, metadata: pick.model, scores: result.data }
+      return { runner, metadata, scores: result.data }
     }
     if (!result.retryable) {
       const known = ErrorCode.safeParse(result.error.code)

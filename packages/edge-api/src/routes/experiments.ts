@@ -1,9 +1,10 @@
 import type { CancelExperimentResponse, ExperimentDetail, ExperimentListResponse, ExperimentProgressEvent, ExperimentSummary } from '@genimage/shared'
 import { ExperimentSpec } from '@genimage/shared'
-import { expandProtocol, type PlannedRun, ProtocolError } from '@genimage/shared/protocols'
-import { Hono } from 'hono'
+import { isFinalState } from '@genimage/shared/db'
+import { expandProtocol, type PlannedRun, ProtocolError } from '@genimage/shared/genimage'
+import type { Handler } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import type { AppEnv } from '../app.ts'
+import type { AppEnv } from '../app-env.ts'
 import { ApiError } from '../errors.ts'
 
 /** Where experiments live; the libSQL implementation is `libsqlExperimentStore`. Runners read the same rows. */
@@ -17,7 +18,6 @@ export interface ExperimentStore {
   progressPollMs?: number
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled'])
 /** A comment line keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000
 
@@ -48,16 +48,9 @@ async function readSpec(request: Request): Promise<ExperimentSpec> {
   return parsed.data
 }
 
-/**
- * `/v1/experiments`: submit a protocol (validated, expanded into runs, stored as queued jobs), list, show,
- * cancel, and follow progress as Server-Sent Events. All state lives in the store, so an edge restart
- * loses nothing and any edge instance can answer for any experiment.
- */
-export function experimentRoutes(store: ExperimentStore): Hono<AppEnv> {
-  const app = new Hono<AppEnv>()
-  const pollMs = store.progressPollMs ?? 500
-
-  app.post('/', async (c) => {
+/** `POST /v1/experiments`: validates a protocol, expands it into runs and stores them as queued jobs (201). */
+export function createExperiment(store: ExperimentStore): Handler<AppEnv> {
+  return async function createExperiment(c) {
     const spec = await readSpec(c.req.raw)
     let runs: PlannedRun[]
     try {
@@ -70,34 +63,50 @@ export function experimentRoutes(store: ExperimentStore): Hono<AppEnv> {
     const created = await store.get(id)
     c.header('location', `/v1/experiments/${id}`)
     return c.json(created, 201)
-  })
+  }
+}
 
-  app.get('/', async (c) => {
+/** `GET /v1/experiments?limit=`: experiments, newest first. */
+export function listExperiments(store: ExperimentStore): Handler<AppEnv> {
+  return async function listExperiments(c) {
     const limit = Number(c.req.query('limit') ?? 50)
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalidSpec('limit', 'an integer from 1 to 500')
     const body: ExperimentListResponse = { experiments: await store.list(limit) }
     return c.json(body)
-  })
+  }
+}
 
-  app.get('/:id', async (c) => {
-    const experiment = await store.get(c.req.param('id'))
-    if (!experiment) throw new ApiError('not_found', `no experiment ${c.req.param('id')}`)
-    return c.json(experiment)
-  })
+/** Answers what `find` returns for the `:id` in the path, or 404 `not_found` when there is no such experiment. */
+function experimentById(find: (id: string) => Promise<unknown>): Handler<AppEnv, '/v1/experiments/:id'> {
+  return async function experimentById(c) {
+    const id = c.req.param('id')
+    const found = await find(id)
+    if (!found) throw new ApiError('not_found', `no experiment ${id}`)
+    return c.json(found)
+  }
+}
 
-  app.post('/:id/cancel', async (c) => {
-    const result = await store.cancel(c.req.param('id'))
-    if (!result) throw new ApiError('not_found', `no experiment ${c.req.param('id')}`)
-    return c.json(result)
-  })
+/** `GET /v1/experiments/:id`: one experiment with its runs. */
+export const getExperiment = (store: ExperimentStore) => experimentById((id) => store.get(id))
 
-  app.get('/:id/events', async (c) => {
+/** `POST /v1/experiments/:id/cancel`. */
+export const cancelExperiment = (store: ExperimentStore) => experimentById((id) => store.cancel(id))
+
+/**
+ * `GET /v1/experiments/:id/events`: progress as Server-Sent Events, one `progress` event per change and an `end`
+ * event at a final state. All state lives in the store, so any edge instance can answer for any experiment.
+ */
+export function followExperiment(store: ExperimentStore): Handler<AppEnv, '/v1/experiments/:id/events'> {
+  const pollMs = store.progressPollMs ?? 500
+  return async function followExperiment(c) {
     const id = c.req.param('id')
     const first = await store.progress(id)
     if (!first) throw new ApiError('not_found', `no experiment ${id}`)
     return streamSSE(c, async (stream) => {
       let closed = false
-      stream.onAbort(() => void (closed = true))
+      stream.onAbort(() => {
+        closed = true
+      })
       let version = ''
       let sequence = 0
       let lastWrite = Date.now()
@@ -107,7 +116,7 @@ export function experimentRoutes(store: ExperimentStore): Hono<AppEnv> {
           version = current.version
           await stream.writeSSE({ event: 'progress', id: String(++sequence), data: JSON.stringify(current.event) })
           lastWrite = Date.now()
-          if (FINAL.has(current.event.state)) {
+          if (isFinalState(current.event.state)) {
             await stream.writeSSE({ event: 'end', data: JSON.stringify({ id, state: current.event.state }) })
             return
           }
@@ -119,6 +128,5 @@ export function experimentRoutes(store: ExperimentStore): Hono<AppEnv> {
         current = await store.progress(id)
       }
     })
-  })
-  return app
+  }
 }

@@ -1,14 +1,14 @@
 import { MAKE_MODEL_COMMANDS, type ModelsResponse } from '@genimage/shared'
-import { Hono } from 'hono'
-import type { AppDeps, AppEnv } from '../app.ts'
+import type { Handler } from 'hono'
+import type { AppEnv } from '../app-env.ts'
+import type { AppDeps } from '../app.ts'
 
 /** The command that produces a servable model, shown when no runner serves any. */
 export const NO_MODELS_HINT = `No detector is loaded. Put a model folder in the runner's model directory: ${MAKE_MODEL_COMMANDS}; then restart the runner.`
 
 /** `GET /v1/models`: every model a ready runner serves, with its card's facts. */
-export function modelRoutes(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>()
-  app.get('/', async (c) => {
+export function listModels(deps: Pick<AppDeps, 'runners'>): Handler<AppEnv> {
+  return async function listModels(c) {
     const served = await deps.runners.models()
     const body: ModelsResponse = {
       models: served.map(({ metadata, runners }) => {
@@ -29,6 +29,5 @@ export function modelRoutes(deps: AppDeps): Hono<AppEnv> {
       ...(served.length === 0 ? { hint: NO_MODELS_HINT } : {}),
     }
     return c.json(body)
-  })
-  return app
+  }
 }

@@ -2,12 +2,15 @@ import {
   encodeBinaryInferRequest,
   encodeBytesTensor,
   IMAGE_BYTES_INPUT,
+  InferError,
   InferResponse,
   ModelIndex,
   ModelMetadata,
   PROBABILITIES_OUTPUT,
   type Result,
+  ServerReady,
 } from '@genimage/shared'
+import type { z } from 'zod'
 
 export type RunnerFailure = { code: string; message: string; image?: number; retryAfterSeconds?: number }
 export type RunnerResult<T> = Result<T, RunnerFailure>
@@ -26,23 +29,20 @@ export class RunnerClient {
     private readonly timeoutMs = 30_000,
   ) {}
 
+  /** Whether the runner says it is ready (`GET /v2/health/ready` answers 200 with `{ ready: true }`). */
   async ready(): Promise<boolean> {
-    const r = await this.call('/v2/health/ready', { method: 'GET' })
-    return r.ok
+    const r = await this.call('/v2/health/ready', { method: 'GET' }, ServerReady, 'readiness answer')
+    return r.ok && r.data.ready
   }
 
-  async models(): Promise<RunnerResult<ModelIndex['models']>> {
-    const r = await this.call('/v2/repository/index', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
-    if (!r.ok) return r
-    const parsed = ModelIndex.shape.models.safeParse(r.data)
-    return parsed.success ? { ok: true, data: parsed.data } : invalid('repository index')
+  /** The models the runner serves (its repository index). */
+  models(): Promise<RunnerResult<ModelIndex['models']>> {
+    const init = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }
+    return this.call('/v2/repository/index', init, ModelIndex.shape.models, 'repository index')
   }
 
-  async metadata(model: string): Promise<RunnerResult<ModelMetadata>> {
-    const r = await this.call(`/v2/models/${encodeURIComponent(model)}`, { method: 'GET' })
-    if (!r.ok) return r
-    const parsed = ModelMetadata.safeParse(r.data)
-    return parsed.success ? { ok: true, data: parsed.data } : invalid('model metadata')
+  metadata(model: string): Promise<RunnerResult<ModelMetadata>> {
+    return this.call(`/v2/models/${encodeURIComponent(model)}`, { method: 'GET' }, ModelMetadata, 'model metadata')
   }
 
   /** Sends encoded images as one BYTES tensor and returns the model's probabilities per image. */
@@ -56,23 +56,22 @@ export class RunnerClient {
       },
       [tensor],
     )
-    const r = await this.call(`/v2/models/${encodeURIComponent(model)}/infer`, {
-      method: 'POST',
-      body,
-      headers: { ...headers, 'x-request-id': requestId },
-    })
+    const init = { method: 'POST', body, headers: { ...headers, 'x-request-id': requestId } }
+    const r = await this.call(`/v2/models/${encodeURIComponent(model)}/infer`, init, InferResponse, 'inference response')
     if (!r.ok) return r
-    const parsed = InferResponse.safeParse(r.data)
-    if (!parsed.success) return invalid('inference response')
-    const output = parsed.data.outputs.find((o) => o.name === PROBABILITIES_OUTPUT)
+    const output = r.data.outputs.find((o) => o.name === PROBABILITIES_OUTPUT)
     const width = output?.shape[1]
     if (!output || output.shape[0] !== images.length || !width) return invalid('inference output shape')
     const probabilities = Array.from({ length: images.length }, (_, i) => output.data.slice(i * width, (i + 1) * width))
-    const computeMs = Number(parsed.data.parameters?.compute_ms ?? 0)
+    const computeMs = Number(r.data.parameters?.compute_ms ?? 0)
     return { ok: true, data: { probabilities, computeMs } }
   }
 
-  private async call(path: string, init: RequestInit): Promise<RunnerResult<unknown>> {
+  /**
+   * One request, its answer parsed with the shared contract: `schema` for a success, `InferError` for a
+   * failure (a body that is not one gives a generic message). Never throws.
+   */
+  private async call<T>(path: string, init: RequestInit, schema: z.ZodType<T>, what: string): Promise<RunnerResult<T>> {
     let response: Response
     try {
       response = await this.fetchFn(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })
@@ -91,21 +90,26 @@ export class RunnerClient {
         error: { code: 'runner_error', message: `runner answered ${response.status} without JSON` },
       }
     }
-    if (response.ok) return { ok: true, data: body }
-    const err = (body ?? {}) as { error?: unknown; code?: unknown; image?: unknown }
-    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
-    const busy = response.status === 429
-    return {
-      ok: false,
-      status: response.status,
-      retryable: busy || response.status === 503 || response.status === 502,
-      error: {
-        code: busy ? 'queue_full' : typeof err.code === 'string' ? err.code : 'runner_error',
-        message: typeof err.error === 'string' ? err.error : `runner answered ${response.status}`,
-        ...(typeof err.image === 'number' ? { image: err.image } : {}),
-        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
-      },
-    }
+    if (!response.ok) return failure(response, InferError.safeParse(body).data)
+    const parsed = schema.safeParse(body)
+    return parsed.success ? { ok: true, data: parsed.data } : invalid(what)
+  }
+}
+
+/** A runner's error answer as a Result: 429 is a full queue; 429, 502 and 503 are worth trying elsewhere. */
+function failure<T>(response: Response, body: InferError | undefined): RunnerResult<T> {
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN)
+  const busy = response.status === 429
+  return {
+    ok: false,
+    status: response.status,
+    retryable: busy || response.status === 503 || response.status === 502,
+    error: {
+      code: busy ? 'queue_full' : (body?.code ?? 'runner_error'),
+      message: body?.error ?? `runner answered ${response.status}`,
+      ...(body?.image === undefined ? {} : { image: body.image }),
+      ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
+    },
   }
 }
 

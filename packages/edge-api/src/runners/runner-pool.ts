@@ -1,46 +1,12 @@
 import type { ModelMetadata } from '@genimage/shared'
 import { RunnerClient } from './runner-client.ts'
+import type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState } from './runner-state.ts'
 
-/** What the edge knows about one runner. */
-export interface RunnerState {
-  name: string
-  client: RunnerClient
-  /** `static`: from RUNNER_URLS; `registry`: announced in the database with a fresh heartbeat. */
-  origin: 'static' | 'registry'
-  ready: boolean
-  /** The runner said (through the registry) it is shutting down: no new work goes to it. */
-  draining: boolean
-  /** The runner's own last word in the registry on readiness (static runners: always true). */
-  announcedReady: boolean
-  models: Map<string, ModelMetadata>
-  /** Requests this edge instance has in flight on the runner. */
-  inflight: number
-  /** In-flight count the runner last reported through the registry (all edges together). */
-  reportedInflight: number
-  checkedAt: number
-  consecutiveFailures: number
-  /** `open`: failed too often; nothing is sent until a health check passes again. */
-  breaker: 'closed' | 'open'
-  openedAt: number
-  lastError?: string
-}
+export type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState } from './runner-state.ts'
 
-/** A runner found in the registry. */
-export interface DiscoveredRunner {
-  name: string
-  url: string
-  ready: boolean
-  draining: boolean
-  inflight: number
-}
-
-/** Where runners beyond the static URLs come from (the libSQL registry in production). */
-export interface RunnerSource {
-  /** Runners with a fresh heartbeat that can serve detection. */
-  list(): Promise<DiscoveredRunner[]>
-}
-
-export type Pick = { ok: true; runner: RunnerState; model: ModelMetadata } | { ok: false; reason: 'no_runner_available' | 'model_not_found'; message: string }
+/** The pool's own, writable record of a runner; every `RunnerState` the pool hands out is one of these. */
+type RunnerRecord = { -readonly [K in keyof RunnerState]: RunnerState[K] }
+const owned = (runner: RunnerState) => runner as RunnerRecord
 
 export interface RunnerPoolOptions {
   /** How long a runner's readiness and model list are trusted before they are asked again (default 2000). */
@@ -67,7 +33,7 @@ const trimUrl = (url: string) => url.replace(/\/+$/, '')
  * @example new RunnerPool(['http://127.0.0.1:8788'], { registry: libsqlRunnerSource(db) })
  */
 export class RunnerPool {
-  runners: RunnerState[]
+  private records: RunnerRecord[]
   private readonly refreshMs: number
   private readonly registryRefreshMs: number
   private readonly breakerThreshold: number
@@ -87,7 +53,12 @@ export class RunnerPool {
     this.breakerThreshold = options.breakerThreshold ?? 3
     this.breakerCooldownMs = options.breakerCooldownMs ?? 1_000
     this.clock = options.clock ?? Date.now
-    this.runners = urls.map((url) => this.newState(trimUrl(url), trimUrl(url), 'static'))
+    this.records = urls.map((url) => this.newState(trimUrl(url), trimUrl(url), 'static'))
+  }
+
+  /** Every runner the pool knows, routable or not. */
+  get runners(): readonly RunnerState[] {
+    return this.records
   }
 
   /** Reads the registry and asks every runner whose state is stale for readiness and models; concurrent callers share one refresh. */
@@ -99,12 +70,12 @@ export class RunnerPool {
   }
 
   /** Chooses the routable runner serving `model` with the fewest requests in flight, skipping `exclude`. */
-  async pick(model: string | undefined, exclude: ReadonlySet<RunnerState> = new Set()): Promise<Pick> {
+  async pick(model: string | undefined, exclude: ReadonlySet<RunnerState> = new Set()): Promise<RunnerChoice> {
     await this.refresh()
-    const routable = this.runners.filter((r) => this.routable(r))
+    const routable = this.records.filter((r) => this.routable(r))
     const candidates = routable.filter((r) => !exclude.has(r))
     if (candidates.length === 0) {
-      const why = this.runners.length === 0 ? 'no runner is configured or registered' : routable.length > 0 ? 'no other runner is ready' : 'no runner is ready'
+      const why = this.records.length === 0 ? 'no runner is configured or registered' : routable.length > 0 ? 'no other runner is ready' : 'no runner is ready'
       return { ok: false, reason: 'no_runner_available', message: why }
     }
     const name = model ?? this.defaultModel()
@@ -120,11 +91,26 @@ export class RunnerPool {
     return { ok: true, runner: chosen, model: chosen.models.get(name) as ModelMetadata }
   }
 
+  /**
+   * Calls `runner` through `call`, counting the request in flight on it until `call` settles, so that
+   * `pick` sends the next request to a less busy runner.
+   * @example const result = await pool.run(choice.runner, (client) => client.infer(name, images, requestId))
+   */
+  async run<T>(runner: RunnerState, call: (client: RunnerClient) => Promise<T>): Promise<T> {
+    const record = owned(runner)
+    record.inflight += 1
+    try {
+      return await call(record.client)
+    } finally {
+      record.inflight -= 1
+    }
+  }
+
   /** Every model served by a routable runner, with how many runners serve it. */
   async models(): Promise<{ metadata: ModelMetadata; runners: number }[]> {
     await this.refresh()
     const byName = new Map<string, { metadata: ModelMetadata; runners: number }>()
-    for (const r of this.runners.filter((r) => this.routable(r))) {
+    for (const r of this.records.filter((r) => this.routable(r))) {
       for (const [name, metadata] of r.models) {
         const entry = byName.get(name)
         if (entry) entry.runners += 1
@@ -143,7 +129,8 @@ export class RunnerPool {
    * Counts a failed call. An unreachable runner is also marked not ready until it answers a health check;
    * after `breakerThreshold` failures in a row the breaker opens.
    */
-  recordFailure(runner: RunnerState, message: string, unreachable: boolean): void {
+  recordFailure(state: RunnerState, message: string, unreachable: boolean): void {
+    const runner = owned(state)
     runner.consecutiveFailures += 1
     runner.lastError = message
     if (unreachable) runner.ready = false
@@ -155,7 +142,7 @@ export class RunnerPool {
 
   /** Counts a successful call: the failure streak ends. */
   recordSuccess(runner: RunnerState): void {
-    runner.consecutiveFailures = 0
+    owned(runner).consecutiveFailures = 0
   }
 
   private async refreshOnce(force: boolean): Promise<void> {
@@ -164,7 +151,7 @@ export class RunnerPool {
       this.registryCheckedAt = now
       await this.syncRegistry(this.options.registry)
     }
-    const due = this.runners.filter((r) =>
+    const due = this.records.filter((r) =>
       r.breaker === 'open'
         ? now - r.openedAt >= this.breakerCooldownMs && now - r.checkedAt >= this.breakerCooldownMs
         : force || now - r.checkedAt >= this.refreshMs,
@@ -182,12 +169,12 @@ export class RunnerPool {
       return
     }
     const byUrl = new Map(found.map((d) => [trimUrl(d.url), d]))
-    this.runners = this.runners.filter((r) => r.origin === 'static' || byUrl.has(r.client.url))
+    this.records = this.records.filter((r) => r.origin === 'static' || byUrl.has(r.client.url))
     for (const [url, d] of byUrl) {
-      let state = this.runners.find((r) => r.client.url === url)
+      let state = this.records.find((r) => r.client.url === url)
       if (!state) {
         state = this.newState(d.name, url, 'registry')
-        this.runners.push(state)
+        this.records.push(state)
       }
       state.draining = d.draining
       state.reportedInflight = d.inflight
@@ -195,7 +182,7 @@ export class RunnerPool {
     }
   }
 
-  private newState(name: string, url: string, origin: RunnerState['origin']): RunnerState {
+  private newState(name: string, url: string, origin: RunnerState['origin']): RunnerRecord {
     return {
       name,
       client: new RunnerClient(url, this.options.fetchFn),
@@ -214,11 +201,11 @@ export class RunnerPool {
   }
 
   private defaultModel(): string | undefined {
-    const names = new Set(this.runners.filter((r) => this.routable(r)).flatMap((r) => [...r.models.keys()]))
+    const names = new Set(this.records.filter((r) => this.routable(r)).flatMap((r) => [...r.models.keys()]))
     return [...names].sort()[0]
   }
 
-  private async check(runner: RunnerState): Promise<void> {
+  private async check(runner: RunnerRecord): Promise<void> {
     runner.checkedAt = this.clock()
     const healthy = await this.healthCheck(runner)
     if (!healthy) {
@@ -234,7 +221,7 @@ export class RunnerPool {
     }
   }
 
-  private async healthCheck(runner: RunnerState): Promise<boolean> {
+  private async healthCheck(runner: RunnerRecord): Promise<boolean> {
     if (!(await runner.client.ready())) return false
     const index = await runner.client.models()
     if (!index.ok) {

@@ -1,4 +1,4 @@
-import { type Db, insertDetections } from '@genimage/shared/db'
+import { type Db, insertDetections, isDbReachable } from '@genimage/shared/db'
 import type { DetectionRecord, DetectionStore } from './detection-store.ts'
 
 interface Waiting {
@@ -56,13 +56,6 @@ export function createLibsqlStore(db: Db): DetectionStore {
         if (!writing) void writeQueued()
       })
     },
-    async ping() {
-      try {
-        await db.$client.execute('select 1')
-        return true
-      } catch {
-        return false
-      }
-    },
+    ping: () => isDbReachable(db),
   }
 }

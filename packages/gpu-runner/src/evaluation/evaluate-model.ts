@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import type { RunMetric } from '@genimage/shared'
-import { parseDegradation } from '@genimage/shared/protocols'
+import type { DegradationParameters } from '@genimage/shared/genimage'
 import { runModel } from '../inference/run-model.ts'
 import { loadModel, type LoadedModel } from '../repository/model-repository.ts'
 import { loadSplit, type LabelledImage } from '@genimage/training/train'
-import { degradeImage, type DegradeSettings } from './degrade.ts'
+import { testImageDegrader } from './degrade.ts'
 import { detectionMetrics, type ScoredImage } from './metrics.ts'
 
-export interface EvaluateOptions extends DegradeSettings {
+export interface EvaluateOptions extends DegradationParameters {
   dataRoot: string
   testOn: readonly string[]
   degradations: readonly string[]
@@ -41,7 +41,7 @@ async function scoreImages(
     const chunk = images.slice(start, start + batchSize)
     const tensors = await Promise.all(chunk.map(async (image) => model.transform(await prepare(await readFile(image.path)))))
     const probabilities = await runModel(model, tensors)
-    chunk.forEach((image, i) => scored.push({ score: 1 - probabilities[i * width + natureIndex]!, fake: image.kind === 'ai' }))
+    for (const [i, image] of chunk.entries()) scored.push({ score: 1 - probabilities[i * width + natureIndex]!, fake: image.kind === 'ai' })
   }
   return scored
 }
@@ -66,13 +66,12 @@ export async function evaluateModelFolder(modelDir: string, options: EvaluateOpt
         limitPerClass: options.limitPerClass,
       })
       for (const id of options.degradations) {
-        const degradation = parseDegradation(id)
         const scored: ScoredImage[] = []
         const fakes = images.filter((i) => i.kind === 'ai')
         const reals = images.filter((i) => i.kind === 'nature')
-        const degrade = (bytes: Uint8Array) => degradeImage(bytes, degradation, options)
-        scored.push(...(await scoreImages(model, fakes, degrade, options.batchSize ?? 32, options.signal)))
-        scored.push(...(await scoreImages(model, reals, options.degradeReal ? degrade : async (b) => b, options.batchSize ?? 32, options.signal)))
+        const degrade = testImageDegrader(id, options)
+        scored.push(...(await scoreImages(model, fakes, (bytes) => degrade(bytes, 'ai'), options.batchSize ?? 32, options.signal)))
+        scored.push(...(await scoreImages(model, reals, (bytes) => degrade(bytes, 'nature'), options.batchSize ?? 32, options.signal)))
         const m = detectionMetrics(scored)
         const metric: RunMetric = {
           testSet,

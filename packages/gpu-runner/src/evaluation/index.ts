@@ -7,5 +7,5 @@ export {
   type MetricOptions,
   type ScoredImage,
 } from './metrics.ts'
-export { degradeImage, type DegradeSettings } from './degrade.ts'
+export { type TestImageDegrader, testImageDegrader } from './degrade.ts'
 export { evaluateModelFolder, type EvaluateOptions } from './evaluate-model.ts'

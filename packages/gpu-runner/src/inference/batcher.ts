@@ -144,7 +144,7 @@ export class DynamicBatcher<I, O> {
     try {
       const outputs = await this.runBatch(batch.map((p) => p.item))
       if (outputs.length !== batch.length) throw new Error(`batch of ${batch.length} produced ${outputs.length} outputs`)
-      batch.forEach((p, i) => p.resolve(outputs[i] as O))
+      for (const [i, p] of batch.entries()) p.resolve(outputs[i] as O)
     } catch (error) {
       for (const p of batch) p.reject(error)
     } finally {

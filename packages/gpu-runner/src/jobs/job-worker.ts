@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { RunEpoch, RunMetric, RunProgress } from '@genimage/shared'
+import { QUEUED_PROGRESS } from '@genimage/shared/db'
 import type { ClaimedJob, JobQueue } from './job-queue.ts'
 
 /** What an executor gets for one claimed run. */
@@ -36,22 +37,18 @@ export interface JobWorkerOptions {
 /** How one claimed job ended for this worker. */
 export type JobEnd = 'idle' | 'succeeded' | 'retrying' | 'failed' | 'cancelled' | 'lease_lost' | 'released'
 
-export const INITIAL_PROGRESS: RunProgress = {
-  phase: 'training',
-  step: 0,
-  totalSteps: 0,
-  epoch: 0,
-  epochs: 0,
-  loss: null,
-  imagesPerSecond: null,
-  etaSeconds: null,
-  resumedFromStep: 0,
-  backend: null,
-  cellsDone: 0,
-  cellsTotal: 0,
-}
+/** Progress of a run a worker has just claimed: training, every counter at zero. */
+export const INITIAL_PROGRESS: RunProgress = { ...QUEUED_PROGRESS, phase: 'training' }
 
-const NON_RETRYABLE = new Set(['not_a_directory', 'unknown_generator', 'empty_split', 'checkpoint_mismatch', 'model_not_found', 'invalid_request'])
+const NON_RETRYABLE = new Set([
+  'not_a_directory',
+  'unknown_generator',
+  'empty_split',
+  'checkpoint_mismatch',
+  'checkpoint_corrupt',
+  'model_not_found',
+  'invalid_request',
+])
 
 function isRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return true
@@ -129,7 +126,9 @@ export class JobWorker {
         job,
         artifactDir,
         signal: controller.signal,
-        progress: (update) => void (progress = { ...progress, ...update }),
+        progress: (update) => {
+          progress = { ...progress, ...update }
+        },
         epoch: (record) => void history.push(record),
       })
       clearInterval(timer)

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RunEpoch } from '@genimage/shared'
+import { type RunEpoch, trainCommandLine } from '@genimage/shared'
 import { evaluateModelFolder } from '../evaluation/evaluate-model.ts'
 import { writeModelFolder } from '@genimage/training/export'
 import { trainDetector } from '@genimage/training/train'
@@ -16,21 +16,18 @@ async function historyOf(modelDir: string): Promise<RunEpoch[]> {
 }
 
 /** The command that trains the same model outside the job system (written into the model card). */
-function reproducingCommand(context: RunContext): string {
-  const { job } = context
-  const s = job.spec
-  const parts = [
-    'npx genimage train',
-    `--model ${job.model}`,
-    `--data ${JSON.stringify(s.dataRoot)}`,
-    `--train-on ${JSON.stringify(job.trainOn.join(','))}`,
-    `--epochs ${s.epochs}`,
-    `--batch-size ${s.batchSize}`,
-    `--seed ${job.seed}`,
-  ]
-  if (s.limitPerClass) parts.push(`--limit-per-class ${s.limitPerClass}`)
-  if (s.debiasJpegQuality) parts.push(`--jpeg-align ${s.debiasJpegQuality}`)
-  return parts.join(' ')
+function reproducingCommand({ job }: RunContext): string {
+  return trainCommandLine({
+    model: job.model,
+    data: job.spec.dataRoot,
+    trainOn: job.trainOn,
+    valOn: job.trainOn,
+    epochs: job.spec.epochs,
+    batchSize: job.spec.batchSize,
+    seed: job.seed,
+    limitPerClass: job.spec.limitPerClass,
+    jpegAlign: job.spec.debiasJpegQuality,
+  })
 }
 
 /**

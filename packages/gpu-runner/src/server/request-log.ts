@@ -1,15 +1,25 @@
 import type { MiddlewareHandler } from 'hono'
+import pino, { type DestinationStream } from 'pino'
 
 /** One structured log line. */
 export type LogEntry = { level?: 'debug' | 'info' | 'warn' | 'error'; msg: string } & Record<string, unknown>
 export type Log = (entry: LogEntry) => void
 
-/** Writes JSON lines to stderr, tagged with the component. */
-export function jsonLog(component: string, fields: Record<string, unknown> = {}): Log {
-  return (entry) => {
-    const { level = 'info', msg, ...rest } = entry
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component, ...fields, msg, ...rest })}\n`)
-  }
+let stderr: DestinationStream | undefined
+/** One synchronous writer on stderr for every logger of the process: lines never interleave, none is lost at exit. */
+const stderrDestination = (): DestinationStream => (stderr ??= pino.destination({ dest: 2, sync: true }))
+
+/**
+ * Writes one JSON line per entry (pino) to stderr, or to `destination`: `level` as a name, `time` as ISO 8601,
+ * `component` and the fixed `fields`, the entry's own fields and `msg`. Every level is written, `debug` included.
+ * @example jsonLog('runner', { runner: 'gpu-0' })({ msg: 'listening', port: 8000 })
+ */
+export function jsonLog(component: string, fields: Record<string, unknown> = {}, destination: DestinationStream = stderrDestination()): Log {
+  const logger = pino(
+    { level: 'debug', base: { component, ...fields }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    destination,
+  )
+  return ({ level = 'info', msg, ...rest }) => logger[level](rest, msg)
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/

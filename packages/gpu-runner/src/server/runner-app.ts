@@ -39,13 +39,6 @@ export const DEFAULT_SERVING: ServingOptions = {
   decodeConcurrency: 8,
 }
 
-const schedulersOf = new WeakMap<object, ModelScheduler[]>()
-
-/** Stops the inference worker threads an app created. */
-export async function closeRunnerApp(app: object): Promise<void> {
-  await Promise.all((schedulersOf.get(app) ?? []).map((s) => s.close()))
-}
-
 export interface RunnerAppDeps {
   name: string
   version: string
@@ -63,8 +56,18 @@ export interface RunnerAppDeps {
 
 type RunnerEnv = { Variables: { requestId: string; errorCode?: string; model?: string; images?: number } }
 
-/** The runner's HTTP API: Open Inference Protocol v2 endpoints over the loaded model repository, plus `/metrics`. */
-export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
+/** A runner's HTTP app and what stops the inference worker threads it started. */
+export interface RunnerApp {
+  app: Hono<RunnerEnv>
+  /** Stops every model's scheduler and its worker thread; call it once the server stops taking requests. */
+  close(): Promise<void>
+}
+
+/**
+ * The runner's HTTP API: Open Inference Protocol v2 endpoints over the loaded model repository, plus `/metrics`.
+ * It starts one inference worker thread per model: whoever creates it calls `close()`.
+ */
+export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
   const app = new Hono<RunnerEnv>()
   const draining = deps.isDraining ?? (() => false)
   const serving = deps.serving ?? DEFAULT_SERVING
@@ -102,7 +105,6 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
     metrics.queueDepth.set({ model: name }, 0)
   }
 
-  schedulersOf.set(app, [...schedulers.values()])
   app.use('*', requestLog({ log }))
   app.onError((error, c) => {
     if (error instanceof RunnerError) {
@@ -125,10 +127,10 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
     return c.json({ ready }, ready ? 200 : 503)
   })
   app.get('/v2', (c) => c.json({ name: deps.name, version: deps.version, extensions: ['binary_tensor_data', 'model_repository'] }))
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
     metrics.inflight.set({}, inflight.inflight)
     metrics.ready.set({}, draining() ? 0 : 1)
-    return c.body(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+    return c.body(await metrics.render(), 200, { 'content-type': metrics.contentType })
   })
 
   const index = (): ModelIndex => ({
@@ -162,7 +164,7 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
         inflight.leave()
         const name = c.req.param('name')
         if (deps.repository.models.has(name)) {
-          metrics.requests.inc({ model: name, code: c.get('errorCode') ?? 'ok' })
+          metrics.requests.inc({ code: c.get('errorCode') ?? 'ok', model: name })
           metrics.latency.observe({ model: name }, (performance.now() - started) / 1000)
         }
       }
@@ -188,7 +190,7 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
       metrics.images.inc({ model: found.card.name }, count)
       const labels = found.card.labels.length
       const data = new Array<number>(count * labels)
-      rows.forEach((row, i) => row.forEach((p, j) => (data[i * labels + j] = p)))
+      for (const [i, row] of rows.entries()) for (const [j, p] of row.entries()) data[i * labels + j] = p
       const response: InferResponse = {
         model_name: found.card.name,
         model_version: found.card.version,
@@ -200,7 +202,9 @@ export function createRunnerApp(deps: RunnerAppDeps): Hono<RunnerEnv> {
     },
   )
 
-  return app
+  let closed: Promise<void> | undefined
+  const close = () => (closed ??= Promise.all([...schedulers.values()].map((scheduler) => scheduler.close())).then(() => undefined))
+  return { app, close }
 }
 
 async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readInferInputs>): Promise<Float32Array[]> {

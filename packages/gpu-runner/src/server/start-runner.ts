@@ -9,7 +9,7 @@ import { type Announcer, announceInRegistry } from './announce.ts'
 import { type ClaimedWork, InflightTracker } from './drain.ts'
 import { RunnerMetrics } from './metrics.ts'
 import { jsonLog, type Log } from './request-log.ts'
-import { closeRunnerApp, createRunnerApp, DEFAULT_SERVING } from './runner-app.ts'
+import { createRunnerApp, DEFAULT_SERVING } from './runner-app.ts'
 
 export interface RunningRunner {
   url: string
@@ -53,7 +53,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     sessionTuning: { intraOpThreads: config.intraOpThreads, allowSpinning: config.allowSpinning },
     releaseMainSessions: true,
   }
-  const app = createRunnerApp({
+  const runnerApp = createRunnerApp({
     name: config.name,
     version: '0.1.0',
     repository,
@@ -65,8 +65,11 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     log,
   })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => done(s))
+    const s = serve({ fetch: runnerApp.app.fetch, port: config.port, hostname: config.host }, () => done(s))
     s.once('error', fail)
+  }).catch(async (error: unknown) => {
+    await runnerApp.close()
+    throw error
   })
   const responses = new InflightTracker()
   server.on('request', (_req, res) => {
@@ -115,7 +118,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
       server.close(() => done())
       if ('closeAllConnections' in server) server.closeAllConnections()
     })
-    await closeRunnerApp(app)
+    await runnerApp.close()
     log({ msg: 'runner stopped' })
   }
   return {

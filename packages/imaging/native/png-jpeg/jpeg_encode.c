@@ -48,6 +48,8 @@ static void set_up(j_compress_ptr cinfo, const PngImage *image, int quality) {
   jpeg_set_quality(cinfo, quality, TRUE);
   cinfo->optimize_coding = FALSE;
   cinfo->dct_method = JDCT_ISLOW;
+  /* No JFIF APP0 segment: libvips (sharp) writes none either, so both paths give the same bytes. */
+  cinfo->write_JFIF_header = FALSE;
   cinfo->comp_info[0].h_samp_factor = cinfo->comp_info[0].v_samp_factor = 2;
   cinfo->comp_info[1].h_samp_factor = cinfo->comp_info[1].v_samp_factor = 1;
   cinfo->comp_info[2].h_samp_factor = cinfo->comp_info[2].v_samp_factor = 1;

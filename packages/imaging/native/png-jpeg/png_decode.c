@@ -73,7 +73,8 @@ static int scan_chunks(const unsigned char *png, size_t length, double max_pixel
       return 0;
     } else {
       if (idat_state == 1) idat_state = 2;
-      if (is_type(type, "iCCP") || is_type(type, "tRNS") || is_type(type, "cICP") || is_type(type, "IHDR"))
+      /* eXIf: sharp applies its orientation, which this path does not. */
+      if (is_type(type, "iCCP") || is_type(type, "tRNS") || is_type(type, "cICP") || is_type(type, "eXIf") || is_type(type, "IHDR"))
         return fail(image, "unsupported", "png: %.4s chunk is left to sharp", (const char *)type);
       if (!(type[0] & 0x20) && !is_type(type, "PLTE")) return fail(image, "unsupported", "png: unknown critical chunk %.4s", (const char *)type);
       if (is_type(type, "PLTE") && image->channels == 1) return fail(image, "corrupt", "png: PLTE in a grey image");

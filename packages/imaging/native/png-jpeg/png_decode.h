@@ -1,6 +1,6 @@
 /*
  * A whole-buffer PNG decoder for the one case `degrade --jpeg` meets most: 8-bit, non-interlaced grey or RGB
- * without an ICC profile or transparency. Anything else is declined with a code so the caller can use a general
+ * without an ICC profile, transparency or EXIF block. Anything else is declined with a code so the caller can use a general
  * decoder (sharp), which then has the final word on the image, errors included.
  */
 #ifndef GENIMAGE_PNG_DECODE_H

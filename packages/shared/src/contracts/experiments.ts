@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { DEFAULT_DEGRADATION_PARAMETERS } from '../genimage/degradation-parameters.ts'
+import { INTERPOLATIONS } from '../genimage/resampling.ts'
 
 /** GenImage's evaluation protocols, plus `custom` (any train sets × test sets × degradations). */
 export const ExperimentProtocol = z.enum(['table3', 'table4', 'table5', 'custom'])
@@ -14,7 +16,7 @@ export const DegradationId = z.string().regex(/^(none|downscale-[1-9]\d{0,3}|jpe
 export type DegradationId = z.infer<typeof DegradationId>
 
 /** Resampling used by `downscale-*`; GenImage does not state one, so it is an explicit, recorded choice. */
-export const DownscaleInterpolation = z.enum(['nearest', 'bilinear', 'bicubic', 'lanczos3'])
+export const DownscaleInterpolation = z.enum(INTERPOLATIONS)
 export type DownscaleInterpolation = z.infer<typeof DownscaleInterpolation>
 
 const generatorName = z
@@ -45,8 +47,8 @@ export const ExperimentSpec = z
     /** custom: degradations of the test images (default: none). */
     degradations: z.array(DegradationId).min(1).max(32).optional(),
     /** Whether degradations also apply to real (`nature`) images; the paper does not say. */
-    degradeReal: z.boolean().default(true),
-    interpolation: DownscaleInterpolation.default('bilinear'),
+    degradeReal: z.boolean().default(DEFAULT_DEGRADATION_PARAMETERS.degradeReal),
+    interpolation: DownscaleInterpolation.default(DEFAULT_DEGRADATION_PARAMETERS.interpolation),
     epochs: z.number().int().min(1).max(1000).default(3),
     batchSize: z.number().int().min(1).max(1024).default(16),
     seeds: z

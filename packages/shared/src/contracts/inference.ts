@@ -6,21 +6,9 @@ import { ModelCard } from './model-card.ts'
  * server holding the same ONNX model can join the pool.
  */
 
-export const ServerLive = z.object({ live: z.boolean() })
-export type ServerLive = z.infer<typeof ServerLive>
-
+/** `GET /v2/health/ready`: 200 with `ready: true` when the server takes inference requests (503 while draining). */
 export const ServerReady = z.object({ ready: z.boolean() })
 export type ServerReady = z.infer<typeof ServerReady>
-
-export const ModelReady = z.object({ name: z.string(), ready: z.boolean() })
-export type ModelReady = z.infer<typeof ModelReady>
-
-export const ServerMetadata = z.object({
-  name: z.string(),
-  version: z.string(),
-  extensions: z.array(z.string()),
-})
-export type ServerMetadata = z.infer<typeof ServerMetadata>
 
 export const TensorDatatype = z.enum(['BOOL', 'UINT8', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'])
 export type TensorDatatype = z.infer<typeof TensorDatatype>
@@ -92,8 +80,12 @@ export const InferResponse = z.object({
 })
 export type InferResponse = z.infer<typeof InferResponse>
 
-/** OIP's error body is `{ error }`; this project adds a stable `code`. */
-export const InferError = z.object({ error: z.string(), code: z.string().optional() })
+/**
+ * The body of every runner error answer. OIP's error body is `{ error }`; this project adds a stable `code`
+ * (an `ErrorCode` from its own runners; foreign OIP servers may send none) and, when one image of a batch is
+ * at fault, its index.
+ */
+export const InferError = z.object({ error: z.string(), code: z.string().optional(), image: z.number().int().nonnegative().optional() })
 export type InferError = z.infer<typeof InferError>
 
 /** Header carrying the JSON header length of a binary-data OIP request or response. */

@@ -5,7 +5,6 @@ import {
   type ExperimentProgressEvent,
   type ExperimentRun,
   ExperimentSpec,
-  type ExperimentState,
   type ExperimentSummary,
   type RunCounts,
   type RunEpoch,
@@ -13,35 +12,13 @@ import {
   RunProgress,
   type RunState,
 } from '../contracts/experiments.ts'
-import type { PlannedRun } from '../protocols/expand.ts'
+import type { PlannedRun } from '../genimage/protocols.ts'
+import { deriveExperimentState, QUEUED_PROGRESS, UNFINISHED_RUN_STATES } from './experiment-state.ts'
 import { experiments, jobs, metrics } from './schema/experiments.ts'
 import type { Db } from './index.ts'
 
 type JobRow = typeof jobs.$inferSelect
 type ExperimentRow = typeof experiments.$inferSelect
-
-const QUEUED_PROGRESS: RunProgress = RunProgress.parse({
-  phase: 'queued',
-  step: 0,
-  totalSteps: 0,
-  epoch: 0,
-  epochs: 0,
-  loss: null,
-  imagesPerSecond: null,
-  etaSeconds: null,
-  resumedFromStep: 0,
-  backend: null,
-})
-
-/** An experiment's state follows from its runs; a cancel recorded on the experiment wins. */
-export function deriveExperimentState(cancelled: boolean, counts: RunCounts): ExperimentState {
-  if (cancelled) return 'cancelled'
-  if (counts.running > 0) return 'running'
-  if (counts.queued > 0) return counts.succeeded + counts.failed > 0 ? 'running' : 'queued'
-  if (counts.failed > 0) return 'failed'
-  if (counts.succeeded > 0) return 'succeeded'
-  return 'cancelled'
-}
 
 function countStates(states: readonly string[]): RunCounts {
   const counts: RunCounts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }
@@ -188,7 +165,7 @@ export async function cancelExperiment(db: Db, id: string, now = new Date()): Pr
     db
       .update(jobs)
       .set({ state: 'cancelled', finishedAt: now, updatedAt: now, failureReason: 'cancelled by request' })
-      .where(and(eq(jobs.experimentId, id), inArray(jobs.state, ['queued', 'running'])))
+      .where(and(eq(jobs.experimentId, id), inArray(jobs.state, [...UNFINISHED_RUN_STATES])))
       .returning({ id: jobs.id }),
   ])
   return { id, state: 'cancelled', cancelledRuns: cancelled.length }
@@ -219,6 +196,3 @@ export async function experimentProgress(db: Db, id: string): Promise<{ event: E
   const version = [row.updatedAt.getTime(), row.cancelledAt?.getTime() ?? 0, ...jobRows.map((j) => `${j.state}:${j.updatedAt.getTime()}`)].join('|')
   return { event, version }
 }
-
-/** True once an experiment can change no more. */
-export const isFinalState = (state: ExperimentState) => state === 'succeeded' || state === 'failed' || state === 'cancelled'

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import type { Client } from '@libsql/client'
+import { sql } from 'drizzle-orm'
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql'
 import { migrate } from 'drizzle-orm/libsql/migrator'
 import * as schema from './schema/index.ts'
@@ -41,6 +42,16 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
   return db
 }
 
+/** Cheap check that the database answers a query (for readiness probes); never throws. */
+export async function isDbReachable(db: Db): Promise<boolean> {
+  try {
+    await db.run(sql`select 1`)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Creates the parent folder of a `file:` URL so a fresh checkout can start without set-up. */
 export async function ensureDbDirectory(url: string): Promise<void> {
   if (!url.startsWith('file:')) return
@@ -52,12 +63,19 @@ export async function ensureDbDirectory(url: string): Promise<void> {
 export * from './runners.ts'
 export * from './api-keys.ts'
 export { type DetectionRow, insertDetections } from './detections.ts'
+export { deriveExperimentState, FINAL_STATES, type FinalState, isFinalState, QUEUED_PROGRESS, UNFINISHED_RUN_STATES } from './experiment-state.ts'
+export { cancelExperiment, createExperiment, experimentProgress, getExperiment, listExperiments } from './experiment-store.ts'
 export {
-  cancelExperiment,
-  createExperiment,
-  deriveExperimentState,
-  experimentProgress,
-  getExperiment,
-  isFinalState,
-  listExperiments,
-} from './experiment-store.ts'
+  type ClaimedJob,
+  claimJob,
+  completeJob,
+  type FailJobOptions,
+  failJob,
+  type HeartbeatOutcome,
+  type HeartbeatUpdate,
+  heartbeatJob,
+  type JobActor,
+  releaseJob,
+  writeMetrics,
+} from './jobs.ts'
+export { type ManifestImage, manifestImagesOf } from './manifest.ts'

@@ -1,4 +1,4 @@
-import { eq, gte, lt } from 'drizzle-orm'
+import { eq, gte } from 'drizzle-orm'
 import { RunnerAnnouncement, RunnerHeartbeat, type RunnerCapability } from '../contracts/pool.ts'
 import { runners } from './schema/pool.ts'
 import type { Db } from './index.ts'
@@ -73,13 +73,4 @@ export async function listRunners(db: Db, options: ListRunnersOptions = {}): Pro
   const since = new Date(now.getTime() - (options.maxAgeMs ?? RUNNER_HEARTBEAT_TTL_MS))
   const rows = await db.select().from(runners).where(gte(runners.heartbeatAt, since)).orderBy(runners.announcedAt)
   return options.capability ? rows.filter((r) => r.capabilities.includes(options.capability as RunnerCapability)) : rows
-}
-
-/** Deletes rows whose heartbeat is older than `maxAgeMs`; returns how many. Housekeeping, safe to run anywhere. */
-export async function pruneRunners(db: Db, maxAgeMs: number, now: Date = new Date()): Promise<number> {
-  const gone = await db
-    .delete(runners)
-    .where(lt(runners.heartbeatAt, new Date(now.getTime() - maxAgeMs)))
-    .returning({ name: runners.name })
-  return gone.length
 }

@@ -1,4 +1,5 @@
 import { IMAGENET_MEAN, IMAGENET_STD, type InputConfig, type ModelTask } from '../contracts/model-card.ts'
+import { PAPER_TABLE3 } from '../genimage/paper-numbers.ts'
 
 /** Architectures of the zoo. `tiny` variants keep CI fast; the full variants follow the papers. */
 export const ARCHITECTURES = ['resnet50', 'deit-s', 'swin-t', 'cnnspot', 'spec', 'f3net', 'gramnet', 'npr', 'univfd-probe'] as const
@@ -50,10 +51,11 @@ const imagenet = (size: number, resize: InputConfig['resize'], cropPct = 1): Inp
 
 const unitRange = (size: number): InputConfig => ({ ...imagenet(size, 'stretch'), mean: [0, 0, 0], std: [1, 1, 1] })
 
-const genimage = (title: string, reference: string, table3: number): PaperFacts => ({
+/** Paper facts of an architecture GenImage evaluated: its Table 3 average is read from the paper's table. */
+const genimage = (architecture: Architecture, title: string, reference: string): PaperFacts => ({
   title,
   reference,
-  genimageTable3Average: table3,
+  genimageTable3Average: PAPER_TABLE3.rows[architecture]!.average,
   table3Source: 'GenImage (Zhu et al., NeurIPS 2023, arXiv 2306.08571), Table 3',
 })
 
@@ -65,7 +67,7 @@ const ENTRIES: ZooEntry[] = [
     architecture: 'resnet50',
     displayName: 'ResNet-50',
     description: 'Bottleneck ResNet-50 (3-4-6-3) trained as a real/generated classifier.',
-    paper: { ...genimage('Deep Residual Learning for Image Recognition', 'He et al., CVPR 2016', 72.1), parameters: '25.6M' },
+    paper: { ...genimage('resnet50', 'Deep Residual Learning for Image Recognition', 'He et al., CVPR 2016'), parameters: '25.6M' },
     input: { full: imagenet(224, 'shorter-side-center-crop', 0.875), tiny: imagenet(32, 'shorter-side-center-crop', 0.875) },
     augmentations: [],
     frozenBackbone: false,
@@ -75,7 +77,10 @@ const ENTRIES: ZooEntry[] = [
     architecture: 'deit-s',
     displayName: 'DeiT-S',
     description: 'Data-efficient image transformer, small: patch 16, width 384, depth 12, 6 heads.',
-    paper: { ...genimage('Training data-efficient image transformers & distillation through attention', 'Touvron et al., ICML 2021', 71.6), parameters: '22M' },
+    paper: {
+      ...genimage('deit-s', 'Training data-efficient image transformers & distillation through attention', 'Touvron et al., ICML 2021'),
+      parameters: '22M',
+    },
     input: { full: imagenet(224, 'shorter-side-center-crop', 0.875), tiny: imagenet(32, 'shorter-side-center-crop', 0.875) },
     augmentations: [],
     frozenBackbone: false,
@@ -85,7 +90,7 @@ const ENTRIES: ZooEntry[] = [
     architecture: 'swin-t',
     displayName: 'Swin-T',
     description: 'Shifted-window transformer, tiny: patch 4, window 7, depths 2-2-6-2, width 96.',
-    paper: { ...genimage('Swin Transformer: Hierarchical Vision Transformer using Shifted Windows', 'Liu et al., ICCV 2021', 74.8), parameters: '28M' },
+    paper: { ...genimage('swin-t', 'Swin Transformer: Hierarchical Vision Transformer using Shifted Windows', 'Liu et al., ICCV 2021'), parameters: '28M' },
     input: { full: imagenet(224, 'shorter-side-center-crop', 0.875), tiny: imagenet(32, 'shorter-side-center-crop', 0.875) },
     augmentations: [],
     frozenBackbone: false,
@@ -95,7 +100,7 @@ const ENTRIES: ZooEntry[] = [
     architecture: 'cnnspot',
     displayName: 'CNNSpot',
     description: 'ResNet-50 trained with Gaussian blur and JPEG re-compression augmentation.',
-    paper: genimage('CNN-generated images are surprisingly easy to spot... for now', 'Wang et al., CVPR 2020', 64.2),
+    paper: genimage('cnnspot', 'CNN-generated images are surprisingly easy to spot... for now', 'Wang et al., CVPR 2020'),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: ['blur-jpeg'],
     frozenBackbone: false,
@@ -106,7 +111,7 @@ const ENTRIES: ZooEntry[] = [
     displayName: 'Spec',
     description:
       'ResNet-50 on the centred log-magnitude 2-D DFT of each colour channel, computed inside the graph (the paper used a smaller CNN on the spectrum).',
-    paper: genimage('Detecting and Simulating Artifacts in GAN Fake Images', 'Zhang et al., WIFS 2019', 68.8),
+    paper: genimage('spec', 'Detecting and Simulating Artifacts in GAN Fake Images', 'Zhang et al., WIFS 2019'),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
     frozenBackbone: false,
@@ -117,7 +122,7 @@ const ENTRIES: ZooEntry[] = [
     displayName: 'F3Net',
     description:
       "F3Net's frequency-aware decomposition (DCT, low/mid/high/all band filters, fixed + learnable, inverse DCT) as one ResNet-50 branch beside an RGB ResNet-50 branch, fused late. The paper's LFS branch, MixBlock and Xception backbones are not reproduced.",
-    paper: genimage('Thinking in Frequency: Face Forgery Detection by Mining Frequency-aware Clues', 'Qian et al., ECCV 2020', 68.7),
+    paper: genimage('f3net', 'Thinking in Frequency: Face Forgery Detection by Mining Frequency-aware Clues', 'Qian et al., ECCV 2020'),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
     frozenBackbone: false,
@@ -127,7 +132,7 @@ const ENTRIES: ZooEntry[] = [
     architecture: 'gramnet',
     displayName: 'GramNet',
     description: 'ResNet-18 with Gram-matrix texture blocks on the input, the stem and each stage, all pooled into the head.',
-    paper: genimage('Global Texture Enhancement for Fake Face Detection in the Wild', 'Liu et al., CVPR 2020', 69.9),
+    paper: genimage('gramnet', 'Global Texture Enhancement for Fake Face Detection in the Wild', 'Liu et al., CVPR 2020'),
     input: { full: imagenet(224, 'center-crop'), tiny: imagenet(32, 'center-crop') },
     augmentations: [],
     frozenBackbone: false,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ModelCard, type InputConfig } from '@genimage/shared'
+import { ModelCard, squareInputConfig, type InputConfig } from '@genimage/shared'
 import { OnnxGraphBuilder } from '@genimage/shared/onnx'
 
 /**
@@ -34,18 +34,7 @@ export const HANDMADE_LABELS = ['nature', 'ai'] as const
 
 /** The transform the handmade model expects: shorter side to `size`, centre crop, [-1, 1] pixels. */
 export function handmadeInputConfig(size: number): InputConfig {
-  return {
-    name: 'image',
-    layout: 'NCHW',
-    height: size,
-    width: size,
-    resize: 'shorter-side-center-crop',
-    cropPct: 1,
-    interpolation: 'bilinear',
-    channelOrder: 'RGB',
-    mean: [0.5, 0.5, 0.5],
-    std: [0.5, 0.5, 0.5],
-  }
+  return squareInputConfig(size, { resize: 'shorter-side-center-crop' })
 }
 
 /**

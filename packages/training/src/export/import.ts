@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InputConfig, ModelCard, ModelTask, type MeasuredAccuracy } from '@genimage/shared'
+import { InputConfig, ModelCard, type ModelTask, type MeasuredAccuracy } from '@genimage/shared'
 import * as ort from 'onnxruntime-node'
 import { writeFileAtomic } from './model-folder.ts'
 

@@ -1,14 +1,15 @@
 export { TfBackendError, type TfErrorCode } from './errors.ts'
+export { resolveTfBackend, type ResolveTfBackendOptions, type ResolvedTfBackend, type TfBackendFailure } from './resolve-backend.ts'
 export {
-  resolveTfBackend,
+  tfBackends,
   wasmBinaryFolder,
   TF_BACKEND_NAMES,
-  type ResolveTfBackendOptions,
-  type ResolvedTfBackend,
-  type TfBackendFailure,
+  type StartedTfBackend,
+  type TfActivation,
   type TfBackendName,
+  type TfStartSettings,
   type Tf,
-} from './resolve-backend.ts'
+} from './backends.ts'
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm-kernels/register.ts'
 export { createBatchNormGradConfig, registerBatchNormGradient } from './batch-norm-gradient.ts'
 export {

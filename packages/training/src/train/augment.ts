@@ -1,4 +1,5 @@
 import type { InputConfig } from '@genimage/shared'
+import { SHARP_KERNELS } from '@genimage/shared/genimage'
 import type { TrainingAugmentation } from '@genimage/shared/zoo'
 import sharp from 'sharp'
 import type { SeededRandom } from '../zoo/params.ts'
@@ -10,8 +11,6 @@ export interface RgbImage {
   width: number
   height: number
 }
-
-const KERNELS = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic', lanczos3: 'lanczos3' } as const
 
 export interface DecodeOptions {
   /** Re-encode as JPEG at this quality before anything else ("Fake or JPEG?" alignment). */
@@ -30,7 +29,7 @@ export async function decodeForTraining(path: string, input: InputConfig, option
       source = await sharp(path, { failOn: 'error' }).rotate().removeAlpha().jpeg({ quality: options.jpegAlignQuality }).toBuffer()
     }
     let pipeline = sharp(source, { failOn: 'error', pages: 1 }).rotate().toColourspace('srgb').removeAlpha()
-    const kernel = KERNELS[input.interpolation]
+    const kernel = SHARP_KERNELS[input.interpolation]
     if (input.resize === 'stretch') {
       pipeline = pipeline.resize({ width: input.width, height: input.height, fit: 'fill', kernel })
     } else if (input.resize === 'shorter-side-center-crop') {

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CodedError } from '@genimage/shared'
 import type * as tf from '@tensorflow/tfjs'
 
 export type TensorValues = Map<string, { shape: number[]; data: Float32Array }>
@@ -64,27 +65,89 @@ export async function saveCheckpoint<Extra>(dir: string, state: CheckpointState<
   return join(dir, INDEX)
 }
 
+/** Why a checkpoint could not be used: unreadable (I/O, permissions, not a file) or corrupt (bad JSON, missing tensors). */
+export type CheckpointErrorCode = 'checkpoint_unreadable' | 'checkpoint_corrupt'
+
+/** A checkpoint that exists but cannot be resumed from; `path` names the file at fault. Never a silent restart. */
+export class CheckpointError extends CodedError<CheckpointErrorCode> {
+  constructor(
+    code: CheckpointErrorCode,
+    readonly path: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `checkpoint ${path}: ${problem}; fix or delete it to start over`, options)
+  }
+}
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+function isCheckpointFile(value: unknown): value is CheckpointFile<unknown> {
+  const file = value as Partial<CheckpointFile<unknown>> | null
+  return (
+    typeof file === 'object' &&
+    file !== null &&
+    file.format === 'genimage-checkpoint-1' &&
+    Number.isInteger(file.step) &&
+    typeof file.fingerprint === 'string' &&
+    typeof file.tensorsFile === 'string' &&
+    Array.isArray(file.tensors)
+  )
+}
+
+/** The index in `dir`, or undefined when there is none (no file); any other failure throws a CheckpointError. */
 async function readIndex<Extra>(dir: string): Promise<CheckpointFile<Extra> | undefined> {
-  const text = await readFile(join(dir, INDEX), 'utf8').catch(() => undefined)
-  if (text === undefined) return undefined
-  const parsed = JSON.parse(text) as CheckpointFile<Extra>
-  if (parsed.format !== 'genimage-checkpoint-1') throw new Error(`${join(dir, INDEX)} is not a genimage checkpoint`)
-  return parsed
+  const path = join(dir, INDEX)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw new CheckpointError('checkpoint_unreadable', path, `cannot be read (${reason(error)})`, { cause: error })
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new CheckpointError('checkpoint_corrupt', path, `is not valid JSON (${reason(error)})`, { cause: error })
+  }
+  if (!isCheckpointFile(parsed)) throw new CheckpointError('checkpoint_corrupt', path, 'is not a genimage checkpoint (format genimage-checkpoint-1)')
+  return parsed as CheckpointFile<Extra>
+}
+
+async function readTensors(dir: string, index: CheckpointFile<unknown>): Promise<Float32Array> {
+  const path = join(dir, index.tensorsFile)
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (error) {
+    const code = isMissing(error) ? 'checkpoint_corrupt' : 'checkpoint_unreadable'
+    throw new CheckpointError(code, path, `tensors named by ${join(dir, INDEX)} cannot be read (${reason(error)})`, { cause: error })
+  }
+  const floats = bytes.byteLength / Float32Array.BYTES_PER_ELEMENT
+  const fits = Number.isInteger(floats) && index.tensors.every((entry) => entry.offset >= 0 && entry.offset + entry.length <= floats)
+  if (!fits) throw new CheckpointError('checkpoint_corrupt', path, `holds ${bytes.byteLength} bytes, fewer than ${join(dir, INDEX)} lists`)
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
 }
 
 export interface LoadedCheckpoint<Extra> extends CheckpointState<Extra> {
   groups: Record<string, TensorValues>
 }
 
-/** Reads the checkpoint in `dir`, or undefined when there is none. */
+/**
+ * Reads the checkpoint in `dir`, or undefined when there is none (no `checkpoint.json`).
+ * @throws CheckpointError when a checkpoint is there but cannot be read or is corrupt: resuming from step 0
+ * instead would silently throw away the training done so far.
+ */
 export async function loadCheckpoint<Extra>(dir: string): Promise<LoadedCheckpoint<Extra> | undefined> {
   const index = await readIndex<Extra>(dir)
   if (!index) return undefined
-  const bytes = await readFile(join(dir, index.tensorsFile))
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+  const all = await readTensors(dir, index)
   const groups: Record<string, TensorValues> = {}
   for (const entry of index.tensors) {
-    const group = (groups[entry.group] ??= new Map())
+    const group = groups[entry.group] ?? new Map()
+    groups[entry.group] = group
     group.set(entry.name, { shape: entry.shape, data: all.subarray(entry.offset, entry.offset + entry.length) })
   }
   return { step: index.step, fingerprint: index.fingerprint, extra: index.extra, groups }

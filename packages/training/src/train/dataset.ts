@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { ModelTask } from '@genimage/shared'
-import { createDb } from '@genimage/shared/db'
+import { createDb, type ManifestImage, manifestImagesOf } from '@genimage/shared/db'
 import { isImageFileName } from '@genimage/shared/genimage'
 
 /** Why training data could not be used; `code` is stable for callers and the job system. */
@@ -70,28 +70,10 @@ export interface SplitRequest {
   manifestUrl?: string
 }
 
-interface ManifestRow {
-  path: string
-  generator: string
-  split: string
-  label: string
-  format: string
-}
-
-async function readManifestRows(url: string, root: string): Promise<ManifestRow[]> {
+async function readManifestRows(url: string, root: string): Promise<ManifestImage[]> {
   const db = await createDb(url, { migrate: false })
   try {
-    const result = await db.$client.execute({
-      sql: 'SELECT path, generator, split, label, format FROM manifest_images WHERE dataset = ? ORDER BY path',
-      args: [resolve(root)],
-    })
-    return result.rows.map((row) => ({
-      path: String(row.path),
-      generator: String(row.generator),
-      split: String(row.split),
-      label: String(row.label),
-      format: String(row.format),
-    }))
+    return await manifestImagesOf(db, resolve(root))
   } finally {
     db.$client.close()
   }

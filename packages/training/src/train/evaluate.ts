@@ -35,7 +35,7 @@ export async function predictLabels(detector: Detector, tensors: readonly Float3
   for (let start = 0; start < tensors.length; start += batchSize) {
     const chunk = tensors.slice(start, start + batchSize)
     const batch = new Float32Array(chunk.length * height * width * 3)
-    chunk.forEach((tensor, i) => batch.set(tensor, i * tensor.length))
+    for (const [i, tensor] of chunk.entries()) batch.set(tensor, i * tensor.length)
     const labels = tf.tidy(() => detector.predict(tf.tensor4d(batch, [chunk.length, height, width, 3])).argMax(1))
     predictions.push(...((await labels.data()) as Int32Array))
     labels.dispose()

@@ -13,7 +13,7 @@ export {
 } from './events.ts'
 export { listGenerators, loadSplit, TrainingDataError, type LabelledImage } from './dataset.ts'
 export { cosineLearningRate, Optimizer, type OptimizerConfig } from './optimizer.ts'
-export { loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
+export { CheckpointError, type CheckpointErrorCode, loadCheckpoint, saveCheckpoint } from './checkpoint.ts'
 export { scorePredictions, type EvaluationResult } from './evaluate.ts'
 export { BatchSource, type Batch, type BatchSourceOptions } from './batches.ts'
 export { makeSyntheticDataset, type SyntheticDatasetOptions } from './synthetic-dataset.ts'

@@ -174,7 +174,7 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
       const bestTensors = best ? new Map([...best].map(([name, value]) => [name, tf.tensor(value.data, value.shape)])) : undefined
       if (bestTensors) groups.best = bestTensors
       const path = await saveCheckpoint(options.checkpointDir, { step, fingerprint, extra: state }, groups)
-      bestTensors?.forEach((tensor) => tensor.dispose())
+      for (const tensor of bestTensors?.values() ?? []) tensor.dispose()
       await emit({ type: 'checkpoint', step, path })
     }
 

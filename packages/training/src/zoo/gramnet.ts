@@ -51,21 +51,32 @@ class GramNetwork implements Layer {
   ) {}
 
   forward(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    const taps = [x]
-    let y = this.stem.forward(x, ctx)
-    taps.push(y)
-    for (const stage of this.stages) taps.push((y = stage.forward(y, ctx)))
-    const features = [this.pool.forward(y, ctx), ...this.grams.map((gram, i) => gram.forward(taps[i]!, ctx))]
-    return this.head.forward(tf.concat(features, 1), ctx)
+    return this.wire(
+      x,
+      (layer, input) => layer.forward(input, ctx),
+      (features) => tf.concat(features, 1),
+    )
   }
 
   exportOnnx(g: OnnxEmitter, x: string): string {
+    return this.wire(
+      x,
+      (layer, input) => layer.exportOnnx(g, input),
+      (features) => g.node('Concat', features, { axis: 1 }),
+    )
+  }
+
+  /** The graph once for both paths: Gram block i reads tap i (the input, then the stem and each stage in turn), beside the pooled trunk. */
+  private wire<T>(x: T, apply: (layer: Layer, input: T) => T, concat: (features: T[]) => T): T {
     const taps = [x]
-    let y = this.stem.exportOnnx(g, x)
+    let y = apply(this.stem, x)
     taps.push(y)
-    for (const stage of this.stages) taps.push((y = stage.exportOnnx(g, y)))
-    const features = [this.pool.exportOnnx(g, y), ...this.grams.map((gram, i) => gram.exportOnnx(g, taps[i]!))]
-    return this.head.exportOnnx(g, g.node('Concat', features, { axis: 1 }))
+    for (const stage of this.stages) {
+      y = apply(stage, y)
+      taps.push(y)
+    }
+    const features = [apply(this.pool, y), ...this.grams.map((gram, i) => apply(gram, taps[i]!))]
+    return apply(this.head, concat(features))
   }
 }
 

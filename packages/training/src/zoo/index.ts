@@ -7,6 +7,6 @@ export {
   type NetworkBuilder,
 } from './registry.ts'
 export { Detector, FunctionLayer, type DetectorInfo } from './detector.ts'
-export { type ForwardContext, type Layer } from './layers.ts'
-export { type OnnxEmitter } from './onnx-emitter.ts'
+export type { ForwardContext, Layer } from './layers.ts'
+export type { OnnxEmitter } from './onnx-emitter.ts'
 export { ParamStore, SeededRandom, deriveSeed } from './params.ts'

@@ -1,7 +1,6 @@
 import { resolveZooModel, UnknownModelError, type Architecture, type ZooEntry } from '../zoo/index.ts'
-import { paperGeneratorName } from '../genimage/generators.ts'
-import { parseDegradation } from './degradations.ts'
-import { PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE5, TABLE5_PAPER_COLUMNS, type PublishedTable, type Table5PaperColumn } from './paper-numbers.ts'
+import { degradationId, parseDegradation, TABLE5_PAPER_COLUMNS, type Table5PaperColumn } from './degradations.ts'
+import { PAPER_TABLE3, PAPER_TABLE4, PAPER_TABLE5, type PublishedTable } from './paper-numbers.ts'
 
 /** Where the published numbers come from. */
 export const GENIMAGE_PAPER = 'GenImage (Zhu et al., NeurIPS 2023, arXiv 2306.08571)'
@@ -79,14 +78,6 @@ export function publishedPaperRow(table: PaperTableId, model: string): Published
 
 /** The Table 5 column a degradation id stands for (`blur-3.0` → `blur-3`); undefined for `none` and degradations the paper did not test. */
 export function paperTable5Column(degradation: string): Table5PaperColumn | undefined {
-  const parsed = parseDegradation(degradation)
-  const id =
-    parsed.kind === 'downscale'
-      ? `downscale-${parsed.size}`
-      : parsed.kind === 'jpeg'
-        ? `jpeg-${parsed.quality}`
-        : parsed.kind === 'blur'
-          ? `blur-${parsed.sigma}`
-          : 'none'
+  const id = degradationId(parseDegradation(degradation))
   return TABLE5_PAPER_COLUMNS.find((column) => column === id)
 }

@@ -1,11 +1,6 @@
-import { GENERATOR_NAMES, type GenImageGenerator } from '../genimage/generators.ts'
 import type { Architecture } from '../zoo/index.ts'
-
-/** One of GenImage's eight generators, by the paper's name (`SD V1.4`, not a folder spelling). */
-
-/** Table 5's six degradations as degradation ids, in the paper's column order (LR 112, LR 64, JPEG q65, q30, blur σ3, σ5). */
-export const TABLE5_PAPER_COLUMNS = ['downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5'] as const
-export type Table5PaperColumn = (typeof TABLE5_PAPER_COLUMNS)[number]
+import { TABLE5_PAPER_COLUMNS, type Table5PaperColumn } from './degradations.ts'
+import { GENERATOR_NAMES, type GenImageGenerator } from './generators.ts'
 
 /** One published row: accuracy (%) per column and the row's published average, exactly as printed. */
 export interface PublishedTableRow<Column extends string> {

@@ -1,10 +1,9 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { readImageHeader } from '@genimage/imaging'
-import { estimateJpegQuality, readQuantisationTables, scaledStandardTable } from '@genimage/imaging'
-import { noisePixels, pngOf } from './fixtures.ts'
+import { estimateJpegQuality, readImageHeader, readQuantisationTables, scaledStandardTable } from '../src/index.ts'
+import { craftPng, pictureLikePixels } from './png-craft.ts'
 
-const source = sharp(noisePixels(40, 24, 3), { raw: { width: 40, height: 24, channels: 3 } })
+const source = sharp(pictureLikePixels(40, 24, 3), { raw: { width: 40, height: 24, channels: 3 } })
 
 describe('JPEG quality from quantisation tables', () => {
   it.each([5, 10, 30, 50, 65, 75, 90, 95, 96, 100])('recovers quality %i exactly from a sharp-encoded JPEG', async (quality) => {
@@ -24,12 +23,12 @@ describe('JPEG quality from quantisation tables', () => {
     const moz = estimateJpegQuality(await source.clone().jpeg({ quality: 80, mozjpeg: true }).toBuffer())
     expect(moz?.exact).toBe(false)
     expect(Math.abs(moz!.quality - 80)).toBeLessThanOrEqual(5)
-    expect(estimateJpegQuality(await pngOf(8, 8, 1))).toBeUndefined()
+    expect(estimateJpegQuality(craftPng(pictureLikePixels(8, 8, 3), 8, 8, 3))).toBeUndefined()
   })
 
   it('reads format and size from headers without decoding', async () => {
     expect(await readImageHeader(await source.clone().jpeg({ quality: 70 }).toBuffer())).toEqual({ format: 'jpeg', width: 40, height: 24, jpegQuality: 70 })
-    expect(await readImageHeader(await pngOf(17, 9, 2))).toEqual({ format: 'png', width: 17, height: 9, jpegQuality: null })
+    expect(await readImageHeader(craftPng(pictureLikePixels(17, 9, 3), 17, 9, 3))).toEqual({ format: 'png', width: 17, height: 9, jpegQuality: null })
     expect(await readImageHeader(await source.clone().webp().toBuffer())).toMatchObject({ format: 'webp', width: 40, height: 24 })
     expect(await readImageHeader(Buffer.from('not an image'))).toBeUndefined()
   })

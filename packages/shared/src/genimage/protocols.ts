@@ -1,9 +1,7 @@
 import type { DegradationId, ExperimentSpec } from '../contracts/experiments.ts'
 import { listZooModelNames } from '../zoo/index.ts'
-import { paperGeneratorName } from '../genimage/generators.ts'
-
-/** GenImage Table 5's degradations of the SD V1.4 val set, after the undegraded baseline. */
-export const TABLE5_DEGRADATIONS: readonly DegradationId[] = ['none', 'downscale-112', 'downscale-64', 'jpeg-65', 'jpeg-30', 'blur-3', 'blur-5']
+import { TABLE5_DEGRADATIONS } from './degradations.ts'
+import { paperGeneratorName } from './generators.ts'
 
 /** The generator every single-source protocol trains on in the paper. */
 export const PAPER_TRAIN_GENERATOR = 'SD V1.4'

@@ -1,0 +1,155 @@
+import { type ApiKeyScope, ErrorCode } from '@genimage/shared'
+import type { H } from 'hono/types'
+import type { AppEnv } from '../app-env.ts'
+import type { ResolvedDeps } from '../app.ts'
+import type { EdgeConfig } from '../config.ts'
+import { type ComponentName, detectUploadSchema, openApiDocument, ref } from '../openapi.ts'
+import { detectHandlers } from './detect.ts'
+import { cancelExperiment, createExperiment, followExperiment, getExperiment, listExperiments } from './experiments.ts'
+import { listModels } from './models.ts'
+import { health, metrics } from './observability.ts'
+
+/**
+ * One route of the public API: how it is matched, guarded and served, and how `GET /openapi.json` describes it.
+ * The app is wired from the same table the OpenAPI document is generated from.
+ */
+export interface ApiRoute {
+  operationId: string
+  method: 'GET' | 'POST'
+  /** A Hono pattern; `:name` segments are documented as path parameters. */
+  path: string
+  summary: string
+  /** The API key scope the route needs (`apiKeyAuth`), or `public` for none. */
+  scope: ApiKeyScope | 'public'
+  /** Whether the key's per-minute limit applies (`keyRateLimit`). */
+  rateLimited?: boolean
+  /** The request body: a JSON component, or a multipart schema built from the deployment's limits. */
+  request?: { json: ComponentName } | { multipart: (config: EdgeConfig) => Record<string, unknown> }
+  /** Answers other than errors, by status: a JSON component or literal OpenAPI content. */
+  responses: Record<string, { description: string; json?: ComponentName; content?: Record<string, unknown> }>
+  /** Error codes documented for the route (as `ErrorResponse`, grouped by status). */
+  errors?: readonly ErrorCode[]
+  /** The handlers after the guards; undefined where this deployment does not serve the route. */
+  serve(deps: ResolvedDeps): H<AppEnv>[] | undefined
+}
+
+/** Detect can answer every error but `not_found`. */
+const DETECT_ERRORS = ErrorCode.options.filter((code) => code !== 'not_found')
+const EXPERIMENT_ERRORS: readonly ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
+const ONE_EXPERIMENT_ERRORS: readonly ErrorCode[] = [...EXPERIMENT_ERRORS, 'not_found']
+
+/** The public API, in the order it is documented. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  {
+    operationId: 'detect',
+    method: 'POST',
+    path: '/v1/detect',
+    summary: 'Score one or more images (scope `detect`)',
+    scope: 'detect',
+    rateLimited: true,
+    request: { multipart: detectUploadSchema },
+    responses: { '200': { description: 'scores per image, in upload order', json: 'DetectResponse' } },
+    errors: DETECT_ERRORS,
+    serve: (deps) => detectHandlers(deps),
+  },
+  {
+    operationId: 'listModels',
+    method: 'GET',
+    path: '/v1/models',
+    summary: 'Models served by ready runners (scope `detect`)',
+    scope: 'detect',
+    rateLimited: true,
+    responses: { '200': { description: 'served models', json: 'ModelsResponse' } },
+    errors: ['unauthorized', 'forbidden', 'rate_limited'],
+    serve: (deps) => [listModels(deps)],
+  },
+  {
+    operationId: 'createExperiment',
+    method: 'POST',
+    path: '/v1/experiments',
+    summary: 'Submit a GenImage protocol (table3, table4, table5, custom) as jobs for train runners (scope `experiments`)',
+    scope: 'experiments',
+    request: { json: 'ExperimentSpec' },
+    responses: { '201': { description: 'the experiment and its runs, queued', json: 'ExperimentDetail' } },
+    errors: EXPERIMENT_ERRORS,
+    serve: ({ experiments }) => experiments && [createExperiment(experiments)],
+  },
+  {
+    operationId: 'listExperiments',
+    method: 'GET',
+    path: '/v1/experiments',
+    summary: 'Experiments, newest first (scope `experiments`)',
+    scope: 'experiments',
+    responses: { '200': { description: 'experiments', json: 'ExperimentListResponse' } },
+    errors: EXPERIMENT_ERRORS,
+    serve: ({ experiments }) => experiments && [listExperiments(experiments)],
+  },
+  {
+    operationId: 'getExperiment',
+    method: 'GET',
+    path: '/v1/experiments/:id',
+    summary: 'One experiment: runs, state, progress and metrics (scope `experiments`)',
+    scope: 'experiments',
+    responses: { '200': { description: 'the experiment', json: 'ExperimentDetail' } },
+    errors: ONE_EXPERIMENT_ERRORS,
+    serve: ({ experiments }) => experiments && [getExperiment(experiments)],
+  },
+  {
+    operationId: 'cancelExperiment',
+    method: 'POST',
+    path: '/v1/experiments/:id/cancel',
+    summary: 'Cancel an experiment; running jobs stop within one heartbeat (scope `experiments`)',
+    scope: 'experiments',
+    responses: { '200': { description: 'cancelled', json: 'CancelExperimentResponse' } },
+    errors: ONE_EXPERIMENT_ERRORS,
+    serve: ({ experiments }) => experiments && [cancelExperiment(experiments)],
+  },
+  {
+    operationId: 'followExperiment',
+    method: 'GET',
+    path: '/v1/experiments/:id/events',
+    summary: 'Progress as server-sent events, each `data:` line one ExperimentProgressEvent (scope `experiments`)',
+    scope: 'experiments',
+    responses: {
+      '200': {
+        description: 'event stream',
+        content: { 'text/event-stream': { itemSchema: ref('ExperimentProgressEvent'), schema: { type: 'string' } } },
+      },
+    },
+    errors: ONE_EXPERIMENT_ERRORS,
+    serve: ({ experiments }) => experiments && [followExperiment(experiments)],
+  },
+  {
+    operationId: 'health',
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Database and runner pool health',
+    scope: 'public',
+    responses: {
+      '200': { description: 'ok', json: 'HealthResponse' },
+      '503': { description: 'degraded: no ready runner, no model or no database', json: 'HealthResponse' },
+    },
+    serve: (deps) => [health(deps)],
+  },
+  {
+    operationId: 'metrics',
+    method: 'GET',
+    path: '/metrics',
+    summary: 'Prometheus metrics of this edge instance (scope `admin` when keys are in use)',
+    scope: 'admin',
+    responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    serve: (deps) => [metrics(deps)],
+  },
+  {
+    operationId: 'openapi',
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This document',
+    scope: 'public',
+    responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+    serve: (deps) => {
+      const document = openApiDocument(deps.config, API_ROUTES)
+      return [(c) => c.json(document)]
+    },
+  },
+]
