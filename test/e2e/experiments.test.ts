@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { makeSyntheticDataset } from '@genimage/training/train'
 import { ExperimentDetail } from '@genimage/shared'
-import { createDb, metrics } from '@genimage/shared/db'
+import { createDb, isFinalState, metrics } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
@@ -122,7 +122,7 @@ describe('experiments through the edge API and runner processes', () => {
     const b = await startWorker('runner-b', 3_000)
     const finished = await until('the experiment to finish', async () => {
       const d = await detail(id)
-      return ['succeeded', 'failed', 'cancelled'].includes(d.state) ? d : undefined
+      return isFinalState(d.state) ? d : undefined
     })
     const r = finished.runDetails[0]!
     expect(finished.state).toBe('succeeded')

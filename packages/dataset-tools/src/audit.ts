@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { createDb } from '@genimage/shared/db'
+import { createDb, readManifestRecords } from '@genimage/shared/db'
 import {
   AUDIT_FEATURES,
   bucketLowerBytes,
@@ -15,7 +15,7 @@ import {
 import { renderAuditSvg, renderAuditTable } from './audit-render.ts'
 import { DatasetError } from './errors.ts'
 import { generatorDisplayName } from '@genimage/shared/genimage'
-import { buildManifest, defaultManifestUrl, readManifest } from './manifest.ts'
+import { buildManifest, defaultManifestUrl } from './manifest.ts'
 import type { Progress } from './progress.ts'
 import { TOOL_FOLDER } from './state.ts'
 
@@ -156,7 +156,7 @@ export async function audit(root: string, options: AuditOptions = {}): Promise<A
   const byGenerator = new Map<string, GeneratorAudit>()
   const everything = new GeneratorAudit('all')
   try {
-    for await (const record of readManifest(db, dataset)) {
+    for await (const record of readManifestRecords(db, dataset)) {
       let stats = byGenerator.get(record.generator)
       if (!stats) {
         stats = new GeneratorAudit(record.generator)

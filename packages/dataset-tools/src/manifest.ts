@@ -3,16 +3,24 @@ import { createWriteStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { once } from 'node:events'
-import { createDb, ensureDbDirectory, manifestImages, type Db } from '@genimage/shared/db'
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
+import {
+  countManifestRecords,
+  createDb,
+  type Db,
+  deleteManifestRecords,
+  ensureDbDirectory,
+  type ManifestRecord,
+  readManifestRecords,
+  recordedFileStats,
+  upsertManifestRecords,
+} from '@genimage/shared/db'
 import { readImageHeader } from '@genimage/imaging'
 import { defaultImageConcurrency, forEachConcurrent } from './pool.ts'
 import { silentProgress, type Progress } from './progress.ts'
 import { TOOL_FOLDER } from './state.ts'
 import { assertDirectory, chunked, countImages, walkImages, type LayoutImage, type WalkOptions } from './walk.ts'
 
-/** One manifest row as the tools produce it. */
-export type ManifestRecord = typeof manifestImages.$inferInsert
+export type { ManifestRecord }
 
 export interface ManifestOptions extends WalkOptions {
   /** libSQL URL; default `file:<root>/.genimage/manifest.db`. */
@@ -75,18 +83,11 @@ export async function describeImage(dataset: string, image: LayoutImage): Promis
 }
 
 async function unchangedPaths(db: Db, dataset: string, images: LayoutImage[]): Promise<Set<string>> {
-  const rows = await db
-    .select({ path: manifestImages.path, bytes: manifestImages.bytes, mtimeMs: manifestImages.mtimeMs })
-    .from(manifestImages)
-    .where(
-      and(
-        eq(manifestImages.dataset, dataset),
-        inArray(
-          manifestImages.path,
-          images.map((image) => image.relPath),
-        ),
-      ),
-    )
+  const rows = await recordedFileStats(
+    db,
+    dataset,
+    images.map((image) => image.relPath),
+  )
   const recorded = new Map(rows.map((row) => [row.path, row]))
   const unchanged = new Set<string>()
   await Promise.all(
@@ -128,36 +129,17 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
           records.push(record)
         },
       )
-      if (records.length > 0) {
-        await db
-          .insert(manifestImages)
-          .values(records)
-          .onConflictDoUpdate({
-            target: [manifestImages.dataset, manifestImages.path],
-            set: {
-              generator: sql`excluded.generator`,
-              split: sql`excluded.split`,
-              label: sql`excluded.label`,
-              format: sql`excluded.format`,
-              width: sql`excluded.width`,
-              height: sql`excluded.height`,
-              bytes: sql`excluded.bytes`,
-              jpegQuality: sql`excluded.jpeg_quality`,
-              sha256: sql`excluded.sha256`,
-              mtimeMs: sql`excluded.mtime_ms`,
-            },
-          })
-      }
+      await upsertManifestRecords(db, records)
       report.written += records.length
       report.unchanged += unchanged.size
       progress.increment(batch.length)
     }
     report.interrupted = Boolean(options.signal?.aborted)
-    report.records = await countRecords(db, dataset)
+    report.records = await countManifestRecords(db, dataset)
     // Every file the walk saw has a row; more rows than that means some files are gone.
     if (!report.interrupted && report.records > report.written + report.unchanged) {
       report.removed = await removeVanished(db, dataset)
-      report.records = await countRecords(db, dataset)
+      report.records = await countManifestRecords(db, dataset)
     }
     if (options.jsonlPath && !report.interrupted) {
       await writeManifestJsonl(db, dataset, options.jsonlPath)
@@ -170,30 +152,9 @@ export async function buildManifest(root: string, options: ManifestOptions = {})
   return report
 }
 
-/** Streams the manifest of `dataset` (an absolute root) from the database, page by page, in path order. */
-export async function* readManifest(db: Db, dataset: string, pageSize = 2_000): AsyncGenerator<ManifestRecord> {
-  let after = ''
-  while (true) {
-    const page = await db
-      .select()
-      .from(manifestImages)
-      .where(and(eq(manifestImages.dataset, dataset), gt(manifestImages.path, after)))
-      .orderBy(asc(manifestImages.path))
-      .limit(pageSize)
-    if (page.length === 0) return
-    yield* page
-    after = page[page.length - 1]!.path
-  }
-}
-
-async function countRecords(db: Db, dataset: string): Promise<number> {
-  const counted = await db.select({ count: sql<number>`count(*)` }).from(manifestImages).where(eq(manifestImages.dataset, dataset))
-  return Number(counted[0]?.count ?? 0)
-}
-
 async function removeVanished(db: Db, dataset: string): Promise<number> {
   const vanished: string[] = []
-  await forEachConcurrent(readManifest(db, dataset), 16, async (record) => {
+  await forEachConcurrent(readManifestRecords(db, dataset), 16, async (record) => {
     if (
       !(await stat(resolve(dataset, record.path)).then(
         () => true,
@@ -203,15 +164,14 @@ async function removeVanished(db: Db, dataset: string): Promise<number> {
       vanished.push(record.path)
   })
   for (let i = 0; i < vanished.length; i += ROWS_PER_BATCH) {
-    const paths = vanished.slice(i, i + ROWS_PER_BATCH)
-    await db.delete(manifestImages).where(and(eq(manifestImages.dataset, dataset), inArray(manifestImages.path, paths)))
+    await deleteManifestRecords(db, dataset, vanished.slice(i, i + ROWS_PER_BATCH))
   }
   return vanished.length
 }
 
 async function writeManifestJsonl(db: Db, dataset: string, path: string): Promise<void> {
   const out = createWriteStream(path)
-  for await (const record of readManifest(db, dataset)) {
+  for await (const record of readManifestRecords(db, dataset)) {
     if (!out.write(`${JSON.stringify(record)}\n`)) await once(out, 'drain')
   }
   out.end()

@@ -78,4 +78,13 @@ export {
   releaseJob,
   writeMetrics,
 } from './jobs.ts'
-export { type ManifestImage, manifestImagesOf } from './manifest.ts'
+export {
+  countManifestRecords,
+  deleteManifestRecords,
+  type ManifestImage,
+  type ManifestRecord,
+  manifestImagesOf,
+  readManifestRecords,
+  recordedFileStats,
+  upsertManifestRecords,
+} from './manifest.ts'
