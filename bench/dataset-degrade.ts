@@ -9,9 +9,9 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import type { DegradationSteps } from '../packages/shared/src/genimage/index.ts'
-import { degrade } from '../packages/dataset-tools/src/degrade.ts'
-import { nativePngJpeg } from '../packages/imaging/src/native-png-jpeg.ts'
+import type { DegradationSteps } from '@genimage/shared/genimage'
+import { degrade } from '@genimage/dataset-tools'
+import { nativePngJpeg } from '@genimage/imaging'
 import { ratioLine, timeWithPeakMemory } from './dataset-bench-util.ts'
 
 const images = Number(process.argv[2] ?? 240)

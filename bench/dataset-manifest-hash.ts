@@ -4,9 +4,9 @@ import { randomFillSync } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { buildManifest, describeImage } from '../packages/dataset-tools/src/manifest.ts'
-import { defaultImageConcurrency, forEachConcurrent } from '../packages/dataset-tools/src/pool.ts'
-import { walkImages } from '../packages/dataset-tools/src/walk.ts'
+import { buildManifest, describeImage } from '@genimage/dataset-tools'
+import { defaultImageConcurrency, forEachConcurrent } from '@genimage/dataset-tools'
+import { walkImages } from '@genimage/dataset-tools'
 import { ratioLine, timeCommand } from './dataset-bench-util.ts'
 
 const files = Number(process.argv[2] ?? 1500)

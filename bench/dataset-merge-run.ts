@@ -1,5 +1,5 @@
 // Child process for the merge benchmark: merges one root and prints the time spent inside merge().
-import { merge } from '../packages/dataset-tools/src/merge.ts'
+import { merge } from '@genimage/dataset-tools'
 
 const started = performance.now()
 const cpuBefore = process.cpuUsage()

@@ -30,7 +30,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,11 +40,10 @@ import { ModelCard } from '@genimage/shared'
 import type * as ort from 'onnxruntime-node'
 import { Tensor } from 'onnxruntime-node'
 import sharp from 'sharp'
-import { exportDetectorToOnnx } from '../packages/training/src/export/index.ts'
-import { createSession } from '../packages/gpu-runner/src/inference/execution-providers.ts'
-import { writeHandmadeModel } from '../packages/training/src/export/handmade.ts'
-import { resolveTfBackend } from '../packages/training/src/tf/index.ts'
-import { createDetector } from '../packages/training/src/zoo/index.ts'
+import { createSession } from '@genimage/gpu-runner'
+import { writeHandmadeModel } from '@genimage/training/export'
+import { resolveTfBackend } from '@genimage/training/tf'
+import { writeRandomDetectorFolder } from './lib-random-detector.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -72,29 +71,7 @@ async function writeBenchModel(kind: string, dir: string): Promise<string> {
     return folder
   }
   await resolveTfBackend({ priority: ['wasm', 'cpu'], log: () => {} })
-  const detector = await createDetector(kind, { seed: 1 })
-  const bytes = exportDetectorToOnnx(detector)
-  const card = ModelCard.parse({
-    name: `bench-${kind}`,
-    version: '0',
-    description: `${kind} with random initial weights (seed 1), untrained: a timing stand-in for benchmarks only, never a detector.`,
-    architecture: kind,
-    task: 'binary',
-    labels: detector.labels,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    input: detector.info.input,
-    output: { name: 'logits' },
-    provenance: {
-      kind: 'handmade',
-      createdAt: new Date().toISOString(),
-      command: 'npx tsx bench/detect-e2e.ts',
-      notes: 'random initialisation, benchmark only',
-    },
-    metrics: [],
-  })
-  await mkdir(folder, { recursive: true })
-  await writeFile(join(folder, card.file), bytes)
-  await writeFile(join(folder, 'card.json'), JSON.stringify(card, null, 2))
+  await writeRandomDetectorFolder(kind, folder, { name: `bench-${kind}`, command: 'npx tsx bench/detect-e2e.ts' })
   return folder
 }
 

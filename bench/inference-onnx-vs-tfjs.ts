@@ -7,9 +7,9 @@
  */
 import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
-import { exportDetectorToOnnx } from '../packages/training/src/export/onnx-export.ts'
-import { resolveTfBackend, type TfBackendName } from '../packages/training/src/tf/index.ts'
-import { createDetector } from '../packages/training/src/zoo/index.ts'
+import { exportDetectorToOnnx } from '@genimage/training/export'
+import { resolveTfBackend, type TfBackendName } from '@genimage/training/tf'
+import { createDetector } from '@genimage/training/zoo'
 
 const { values } = parseArgs({
   options: {

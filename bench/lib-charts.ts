@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
-import { heatmapSvg, lineChartSvg } from '../packages/cli/src/report/svg.ts'
+import { heatmapSvg, lineChartSvg } from '@genimage/cli'
 import { microsPerCall, ratioRow } from './lib-bench-util.ts'
 
 const scratch = process.argv[2] ?? '/tmp/libtrial'
@@ -113,8 +113,8 @@ for (const [name, ours, spec] of [
   )
   console.log(ratioRow('  SVG size (bytes)', 'B', ['ours', ourSvg.length], ['peer', peerSvg.length]))
 }
-const svgModule = new URL('../packages/cli/src/report/svg.ts', import.meta.url).pathname
-const auditModule = new URL('../packages/dataset-tools/src/audit-render.ts', import.meta.url).pathname
+const svgModule = new URL('@genimage/cli', import.meta.url).pathname
+const auditModule = new URL('@genimage/dataset-tools', import.meta.url).pathname
 console.log('\nsize')
 console.log(
   ratioRow(

@@ -7,7 +7,7 @@
 import { randomFillSync } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { parseMultipart } from '../packages/edge-api/src/inputs/multipart.ts'
+import { parseMultipart } from '@genimage/edge-api'
 import { heapBytesPerCall, microsPerCall, ratioRow } from './lib-bench-util.ts'
 
 const scratch = process.argv[2] ?? '/tmp/libtrial'

@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util'
 import type { InputConfig } from '@genimage/shared'
 import { resolveZooModel } from '@genimage/shared/zoo'
 import sharp from 'sharp'
-import { Limiter } from '../packages/gpu-runner/src/inference/limiter.ts'
-import { scaledJpegDecoder } from '../packages/imaging/src/scaled-jpeg.ts'
-import { createTransform } from '../packages/imaging/src/transform.ts'
+import { Limiter } from '@genimage/gpu-runner'
+import { scaledJpegDecoder } from '@genimage/imaging'
+import { createTransform } from '@genimage/imaging'
 
 const { values: args } = parseArgs({ options: { images: { type: 'string', default: '16' }, rounds: { type: 'string', default: '6' } } })
 const IMAGES = Number(args.images)

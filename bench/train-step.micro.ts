@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import { resolveTfBackend, useConvKernels } from '../packages/training/src/tf/index.ts'
+import { resolveTfBackend, useConvKernels } from '@genimage/training/tf'
 
 type Shape4 = [number, number, number, number]
 interface ConvCase {
@@ -87,8 +87,8 @@ for (const c of cases.filter((c) => args.only == null || c.net === args.only)) {
   }
   const cells = ops.map((op) => {
     const [w, o] = [median(times[op].wasm), median(times[op].onnx)]
-    totals[c.net] ??= Object.fromEntries(ops.map((k) => [k, { wasm: 0, onnx: 0 }])) as Record<Op, Record<'wasm' | 'onnx', number>>
-    const net = totals[c.net]
+    const net = totals[c.net] ?? (Object.fromEntries(ops.map((k) => [k, { wasm: 0, onnx: 0 }])) as Record<Op, Record<'wasm' | 'onnx', number>>)
+    totals[c.net] = net
     net[op].wasm += w * c.calls
     net[op].onnx += o * c.calls
     return `${op} ${w.toFixed(1)} / ${o.toFixed(1)} (${((gflop / o) * 1e3).toFixed(0)})`

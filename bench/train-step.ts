@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as tfjs from '@tensorflow/tfjs'
-import { CONV_KERNEL_MODES, resolveTfBackend, useConvKernels, type ConvKernelMode, type TfBackendName } from '../packages/training/src/tf/index.ts'
+import { CONV_KERNEL_MODES, resolveTfBackend, useConvKernels, type ConvKernelMode, type TfBackendName } from '@genimage/training/tf'
 
 type Tf = typeof tfjs
 type SymbolicTensor = tfjs.SymbolicTensor

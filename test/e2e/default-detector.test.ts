@@ -43,4 +43,20 @@ describe('the detector npm start serves out of the box', () => {
     expect(result.model.name).toBe('npr-tiny-mini')
     expect(result.images[0]?.ai_generated).toBeGreaterThanOrEqual(0)
   })
+
+  it('answers a request naming no model with the card marked default, saying what it was trained on and that a full-size photo is outside it', async () => {
+    const card = JSON.parse(await readFile(join(repoRoot, 'models/npr-tiny-mini/card.json'), 'utf8'))
+    const form = new FormData()
+    form.append('image', new Blob([await readFile(join(repoRoot, 'packages/dataset-tools/photos/lomiri-aitzgorri.jpg'))]), 'photo.jpg')
+    const result = DetectResponse.parse(await (await fetch(`${edge.url}/v1/detect`, { method: 'POST', body: form })).json())
+    expect(result.model).toMatchObject({ name: 'npr-tiny-mini', training_data: card.trainedOn })
+    const image = result.images[0]
+    expect(image?.calibrated).toBe(false)
+    expect(image?.calibrated_probability).toBe(null)
+    // 1600×1065 against the 128×128 crops it was trained on; the runner measured the colours it looked at.
+    expect(image?.out_of_distribution.flagged).toBe(true)
+    expect(image?.out_of_distribution.checks.size).toBe('outside')
+    expect(image?.out_of_distribution.checks.colour).toBe('inside')
+    expect(image?.out_of_distribution.reasons[0]).toBe("size: 1600×1065 px is outside the training images' 128×128 px")
+  })
 })

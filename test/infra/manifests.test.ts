@@ -24,6 +24,7 @@ const runnerEnvNames = new Set([
   ...[...readFileSync(join(repoRoot, 'packages/gpu-runner/src/config.ts'), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+): z\./gm)].map((m) => m[1] as string),
   'UV_THREADPOOL_SIZE',
   'NODE_ENV',
+  'NVIDIA_DRIVER_CAPABILITIES',
   'POD_NAME',
   'POD_IP',
 ])
@@ -55,7 +56,9 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(runner.livenessProbe.httpGet.path).toBe('/v2/health/live')
     const env = Object.fromEntries((runner.env as Doc[]).map((e) => [e.name, e.value]))
     expect(Object.keys(env).filter((name) => !runnerEnvNames.has(name))).toEqual([])
-    expect(env.EXECUTION_PROVIDERS?.split(',')[0]).toBe('cuda')
+    expect(env.EXECUTION_PROVIDERS?.split(',')[0]).toBe('webgpu')
+    // the NVIDIA container runtime mounts the driver's Vulkan ICD only with the `graphics` capability
+    expect(env.NVIDIA_DRIVER_CAPABILITIES?.split(',')).toContain('graphics')
     const port = runner.ports.find((p: Doc) => p.name === runner.readinessProbe.httpGet.port)
     expect(String(port.containerPort)).toBe(env.RUNNER_PORT)
     const preStop = runner.lifecycle?.preStop?.sleep?.seconds ?? 0
@@ -107,20 +110,31 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(new URL(services.edge?.environment.DATABASE_URL).hostname).toBe('sqld')
   })
 
-  it('the GPU image installs the CUDA execution provider and tfjs-node-gpu; the CPU image neither', () => {
+  it('the GPU image runs WebGPU from npm packages on the Vulkan loader; CUDA is the optional variant; the CPU image has neither', () => {
     const gpu = read('runner-gpu.Containerfile')
+    const cuda = read('runner-cuda.Containerfile')
     const cpu = read('runner-cpu.Containerfile')
-    expect(gpu).toMatch(/^FROM \S*nvidia\/cuda:12\.\S*cudnn/m)
-    expect(gpu).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/)
+    expect(gpu).toMatch(/apt-get install[^\n]* libvulkan1/)
+    expect(gpu).toMatch(/NVIDIA_DRIVER_CAPABILITIES=\S*graphics/)
+    expect(gpu).toMatch(/EXECUTION_PROVIDERS=webgpu,cpu/)
+    const instructions = (file: string) => file.replace(/^#.*$/gm, '')
+    expect(instructions(gpu)).not.toMatch(/cuda|tfjs-node/i)
+    const declared = JSON.parse(readFileSync(join(repoRoot, 'packages/training/package.json'), 'utf8')).dependencies
+    expect(Object.keys(declared)).toEqual(expect.arrayContaining(['webgpu', '@tensorflow/tfjs-backend-webgpu']))
+    expect(cuda).toMatch(/^FROM \S*nvidia\/cuda:12\.\S*cudnn/m)
+    expect(cuda).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js/)
     expect(existsSync(join(repoRoot, 'node_modules/onnxruntime-node/script/install.js'))).toBe(true)
     const metadata = readFileSync(join(repoRoot, 'node_modules/onnxruntime-node/script/install-metadata.js'), 'utf8')
     expect(metadata).toContain("'linux/x64': ['cuda12']")
     const tfjs = JSON.parse(readFileSync(join(repoRoot, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version
-    expect(gpu).toContain(`ARG TFJS_VERSION=${tfjs}`)
+    expect(cuda).toContain(`ARG TFJS_VERSION=${tfjs}`)
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the Containerfile's own build-arg reference
-    expect(gpu).toContain('@tensorflow/tfjs-node-gpu@${TFJS_VERSION}')
-    expect(cpu).not.toMatch(/tfjs-node|cuda/i)
-    for (const file of [gpu, cpu]) expect(file).toMatch(/CMD \["node", "packages\/cli\/bin\/genimage\.js", "runner"\]/)
+    expect(cuda).toContain('@tensorflow/tfjs-node-gpu@${TFJS_VERSION}')
+    expect(instructions(cpu)).not.toMatch(/tfjs-node|cuda|vulkan/i)
+    for (const file of [gpu, cuda, cpu]) {
+      expect(file).toMatch(/CMD \["node", "packages\/cli\/bin\/genimage\.js", "runner"\]/)
+      expect(file).toMatch(/libjpeg\S*-dev libdeflate-dev/)
+    }
     expect(existsSync(join(repoRoot, 'packages/cli/bin/genimage.js'))).toBe(true)
   })
 

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander'
+import { TF_BACKEND_ENV, TF_BACKEND_NAMES } from '@genimage/training/tf'
+import { InvalidArgumentError, Option } from 'commander'
 
 /**
  * The option and argument parsers every `genimage` command uses, for commander's `.argParser()` and the parse
@@ -95,4 +96,12 @@ export function requestsPerMinute(text: string): number {
   const perMinute = unit.startsWith('s') ? n * 60 : unit.startsWith('h') ? n / 60 : n
   if (!Number.isInteger(perMinute) || perMinute <= 0) throw new OptionValueError('a positive whole number of requests per minute')
   return perMinute
+}
+
+/** `--backend <name>`: the tfjs backend to try first, shared by `genimage train` and `genimage experiment worker`. */
+export function tfBackendOption(): Option {
+  return new Option(
+    '--backend <name>',
+    `tfjs backend to use first (default: ${TF_BACKEND_ENV}, else auto: by priority); webgpu on a software adapter (lavapipe) runs only when named`,
+  ).choices([...TF_BACKEND_NAMES, 'auto'])
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -78,4 +78,21 @@ it('`genimage train` killed mid-run resumes from its checkpoint and writes a ser
   const reproduce = ['npx', 'genimage', 'train', '--model', 'npr-tiny', '--data', root, '--train-on', 'GenA', '--task', 'binary']
   expect(card.provenance.command).toBe(commandLine([...reproduce, '--epochs', '2', '--batch-size', '8', '--seed', '0', '--out', out]))
   expect(card.metrics[0]!.accuracy).toBeGreaterThanOrEqual(0.8)
+})
+
+it('`genimage train` refuses to replace a model folder at --out unless --force, before training', { timeout: 60_000 }, async () => {
+  const shipped = join(resolve(out, '..'), 'shipped')
+  await mkdir(shipped, { recursive: true })
+  await writeFile(join(shipped, 'card.json'), '{"name":"shipped"}')
+  const args = [bin, 'train', '--model', 'npr-tiny', '--data', root, '--train-on', 'GenA', '--out', shipped, '--epochs', '1']
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  child.stdout.resume()
+  const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)))
+  expect(code).toBe(2)
+  expect(stderr).toContain(`${shipped} already holds a model (card.json); training would replace it. Pass --force to replace it`)
+  expect(await readFile(join(shipped, 'card.json'), 'utf8')).toBe('{"name":"shipped"}')
 })

@@ -11,6 +11,8 @@ export type DatasetErrorCode =
   | 'bad_checksum_list'
   | 'bad_option'
   | 'empty_dataset'
+  | 'checksum_mismatch'
+  | 'package_unavailable'
 
 /** An error a user can act on: `code` is stable, `message` names the file or entry at fault. */
 export class DatasetError extends CodedError<DatasetErrorCode> {}

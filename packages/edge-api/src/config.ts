@@ -16,9 +16,15 @@ export const EdgeConfig = z.object({
   maxInflightDetects: z.number().int().positive().default(256),
   /** Most images in one request. */
   maxImagesPerRequest: z.number().int().positive().default(16),
-  /** ai_generated at or above this is verdict `ai`. */
-  threshold: z.number().min(0).max(1).default(0.5),
-  /** Model used when a request names none; otherwise the first served model by name. */
+  /**
+   * A probability at or above this is verdict `ai` (DETECT_THRESHOLD). Unset: the model card's calibrated threshold
+   * when it has a calibration, else 0.5.
+   */
+  threshold: z.number().min(0).max(1).optional(),
+  /**
+   * Model used when a request names none. Unset: the one served card with `default: true`, or the only model served;
+   * otherwise requests without a model are refused with `default_model_ambiguous` rather than guessed.
+   */
   defaultModel: z.string().optional(),
   /**
    * `auto` (default): keys are required as soon as one unrevoked key exists (`npx genimage keys create`), so a

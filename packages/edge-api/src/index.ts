@@ -2,6 +2,7 @@ export { type AppDeps, type AppEnv, createApp, type ResolvedDeps } from './app.t
 export { EdgeConfig, edgeEnvironment, type EdgeEnvironment } from './config.ts'
 export { ApiError } from './errors.ts'
 export { isPublicAddress } from './inputs/ip-ranges.ts'
+export { parseMultipart } from './inputs/multipart.ts'
 export { fetchImageUrl, type ResolveHost, type UrlFetchOptions } from './inputs/url-fetch.ts'
 export { type ApiKeyRecord, hasScope, type KeyStore, noKeys } from './keys/api-keys.ts'
 export { EdgeMetrics } from './metrics/edge-metrics.ts'

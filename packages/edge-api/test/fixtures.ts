@@ -32,6 +32,8 @@ export interface PeerOptions {
   failInfer?: { status: number; body: unknown; headers?: Record<string, string> }
   /** Inference waits for this before answering (to hold requests in flight). */
   hold?: Promise<void>
+  /** Where the peer says it runs its models (this project's metadata extension); omitted like a foreign OIP server when unset. */
+  execution?: { provider: string; adapter?: string }
 }
 
 /**
@@ -54,6 +56,7 @@ export function oipPeer(options: PeerOptions = {}) {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [-1] }],
       outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 2] }],
+      ...(options.execution ? { execution: options.execution } : {}),
     })
   })
   app.post('/v2/models/:name/infer', async (c) => {

@@ -1,8 +1,24 @@
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
+import type { BatcherOptions } from './inference/batcher.ts'
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from './inference/execution-providers.ts'
 import type { ServingOptions } from './server/runner-app.ts'
 
 const cores = availableParallelism()
+
+/**
+ * Batching per execution provider when nothing overrides it. A GPU finishes a batch of 32 in about the time it takes
+ * for one image (its cores are otherwise idle), so it waits a little longer for company and holds more images in
+ * its queue; the CPU provider already uses every core for one image, so larger batches only add waiting.
+ */
+export const DEFAULT_PROVIDER_BATCHING: Readonly<Record<ExecutionProvider, BatcherOptions>> = {
+  cuda: { maxBatchSize: 32, maxQueueDelayMs: 10, maxQueueSize: 128 },
+  webgpu: { maxBatchSize: 32, maxQueueDelayMs: 10, maxQueueSize: 128 },
+  cpu: { maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 64 },
+}
+
+const batchSize = z.coerce.number().int().positive().optional()
+const queueDelayMs = z.coerce.number().min(0).optional()
 
 const RunnerEnv = z.object({
   RUNNER_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
@@ -12,8 +28,8 @@ const RunnerEnv = z.object({
   RUNNER_ADVERTISE_URL: z.url({ protocol: /^https?$/ }).optional(),
   RUNNER_CAPABILITIES: z.string().default('detect'),
   MODEL_DIR: z.string().default('./models'),
-  /** Comma-separated execution providers in order of preference. */
-  EXECUTION_PROVIDERS: z.string().default('cuda,webgpu,cpu'),
+  /** Comma-separated execution providers in order of preference; unset means `cuda,webgpu,cpu` (see RunnerConfig.forceWebGpu). */
+  EXECUTION_PROVIDERS: z.string().optional(),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(40_000_000),
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -22,9 +38,19 @@ const RunnerEnv = z.object({
     .default(64 * 1024 * 1024),
   ORT_INTRA_OP_THREADS: z.coerce.number().int().positive().optional(),
   ORT_ALLOW_SPINNING: z.enum(['0', '1', 'true', 'false']).optional(),
-  MAX_BATCH_SIZE: z.coerce.number().int().positive().default(8),
-  MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).default(5),
-  MAX_QUEUE_IMAGES: z.coerce.number().int().positive().default(64),
+  /** Batching for every provider, and for one provider (suffix `_CPU`, `_WEBGPU`, `_CUDA`); see RunnerConfig.serving. */
+  MAX_BATCH_SIZE: batchSize,
+  MAX_BATCH_SIZE_CPU: batchSize,
+  MAX_BATCH_SIZE_WEBGPU: batchSize,
+  MAX_BATCH_SIZE_CUDA: batchSize,
+  MAX_QUEUE_DELAY_MS: queueDelayMs,
+  MAX_QUEUE_DELAY_MS_CPU: queueDelayMs,
+  MAX_QUEUE_DELAY_MS_WEBGPU: queueDelayMs,
+  MAX_QUEUE_DELAY_MS_CUDA: queueDelayMs,
+  MAX_QUEUE_IMAGES: batchSize,
+  MAX_QUEUE_IMAGES_CPU: batchSize,
+  MAX_QUEUE_IMAGES_WEBGPU: batchSize,
+  MAX_QUEUE_IMAGES_CUDA: batchSize,
   /** 0 runs onnxruntime on the main thread (blocking it during each batch); 1, the default, on a worker thread. */
   INFERENCE_WORKER: z.enum(['0', '1']).default('1'),
   DECODE_CONCURRENCY: z.coerce
@@ -48,6 +74,11 @@ export interface RunnerConfig {
   capabilities: ('detect' | 'train')[]
   modelDir: string
   providers: string[]
+  /**
+   * EXECUTION_PROVIDERS was set and names `webgpu`: a software WebGPU adapter (lavapipe) is used too. The built-in
+   * default list (`cuda,webgpu,cpu`) skips a software adapter, which is slower than the `cpu` provider, and logs why.
+   */
+  forceWebGpu: boolean
   maxPixels: number
   maxBodyBytes: number
   intraOpThreads?: number
@@ -59,7 +90,13 @@ export interface RunnerConfig {
    * ORT_INTRA_OP_THREADS unset: onnxruntime then uses one thread per core.
    */
   allowSpinning?: boolean
-  serving: ServingOptions
+  /**
+   * Batching per provider, each model using its own provider's: DEFAULT_PROVIDER_BATCHING, overridden for every
+   * provider by MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS and MAX_QUEUE_IMAGES, and for one by the same names with its suffix
+   * (MAX_BATCH_SIZE_WEBGPU, MAX_QUEUE_DELAY_MS_CUDA, MAX_QUEUE_IMAGES_CPU…), which win. A queue whose size is not
+   * set holds at least two batches. `serving.batch` is the `cpu` provider's.
+   */
+  serving: ServingOptions & { batchByProvider: Record<ExecutionProvider, BatcherOptions> }
   /** libvips threads per image operation; unset keeps sharp's default. */
   sharpConcurrency?: number
   /** Longest a SIGTERM waits for in-flight requests before closing anyway. */
@@ -82,6 +119,14 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
   if (unknown.length > 0 || capabilities.length === 0) {
     throw new Error(`invalid runner environment: RUNNER_CAPABILITIES: use detect and/or train (got ${e.RUNNER_CAPABILITIES})`)
   }
+  const providers = (e.EXECUTION_PROVIDERS ?? EXECUTION_PROVIDERS.join(','))
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+  const batchByProvider = Object.fromEntries(EXECUTION_PROVIDERS.map((provider) => [provider, providerBatching(e, provider)])) as Record<
+    ExecutionProvider,
+    BatcherOptions
+  >
   return {
     port: e.RUNNER_PORT,
     host: e.RUNNER_HOST,
@@ -89,20 +134,31 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     advertiseUrl: e.RUNNER_ADVERTISE_URL,
     capabilities: capabilities as ('detect' | 'train')[],
     modelDir: e.MODEL_DIR,
-    providers: e.EXECUTION_PROVIDERS.split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
+    providers,
+    forceWebGpu: e.EXECUTION_PROVIDERS !== undefined && providers.includes('webgpu'),
     maxPixels: e.MAX_IMAGE_PIXELS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
     allowSpinning: e.ORT_ALLOW_SPINNING === '1' || e.ORT_ALLOW_SPINNING === 'true',
     serving: {
-      batch: { maxBatchSize: e.MAX_BATCH_SIZE, maxQueueDelayMs: e.MAX_QUEUE_DELAY_MS, maxQueueSize: e.MAX_QUEUE_IMAGES },
+      batch: batchByProvider.cpu,
+      batchByProvider,
       decodeConcurrency: e.DECODE_CONCURRENCY,
       inferenceWorker: e.INFERENCE_WORKER === '1',
     },
     sharpConcurrency: e.SHARP_CONCURRENCY,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     ...(e.DATABASE_URL ? { registry: { databaseUrl: e.DATABASE_URL, authToken: e.DATABASE_AUTH_TOKEN, heartbeatMs: e.HEARTBEAT_MS } } : {}),
+  }
+}
+
+function providerBatching(e: z.infer<typeof RunnerEnv>, provider: ExecutionProvider): BatcherOptions {
+  const suffix = `_${provider.toUpperCase()}` as '_CPU' | '_WEBGPU' | '_CUDA'
+  const defaults = DEFAULT_PROVIDER_BATCHING[provider]
+  const maxBatchSize = e[`MAX_BATCH_SIZE${suffix}`] ?? e.MAX_BATCH_SIZE ?? defaults.maxBatchSize
+  return {
+    maxBatchSize,
+    maxQueueDelayMs: e[`MAX_QUEUE_DELAY_MS${suffix}`] ?? e.MAX_QUEUE_DELAY_MS ?? defaults.maxQueueDelayMs,
+    maxQueueSize: e[`MAX_QUEUE_IMAGES${suffix}`] ?? e.MAX_QUEUE_IMAGES ?? Math.max(defaults.maxQueueSize, 2 * maxBatchSize),
   }
 }

@@ -6,5 +6,7 @@ export { createRunnerApp, DEFAULT_SERVING, type RunnerApp, type ServingOptions }
 export { NO_MODEL_HINT, startRunner, type RunningRunner, type StartRunnerOptions } from './server/start-runner.ts'
 export { DynamicBatcher, QueueFullError, type BatcherOptions } from './inference/batcher.ts'
 export { InferenceWorker } from './inference/inference-worker.ts'
+export { Limiter } from './inference/limiter.ts'
+export { aggregateTileRows, scoreImagesByTiles } from './server/evidence.ts'
 export { RunnerMetrics } from './server/metrics.ts'
 export type { ClaimedWork } from './server/drain.ts'

@@ -44,7 +44,7 @@ describe.each(implementedArchitectures())('ONNX parity: %s-tiny', (architecture)
     const detector = await createDetector(name, { task: 'attribution', generators: ['A', 'B'], seed: 5 })
     const optimizer = new Optimizer({ kind: 'sgd', learningRate: 0.01, weightDecay: 0 })
     const batch = { images: tf.randomNormal([4, size, size, 3], 0.2, 1.3, 'float32', 2).dataSync() as Float32Array, labels: [0, 1, 2, 1] }
-    for (let i = 0; i < 2; i++) trainStep(detector, optimizer, [...detector.params.trainable.values()], batch, 0.01)
+    for (let i = 0; i < 2; i++) await trainStep(detector, optimizer, [...detector.params.trainable.values()], batch, 0.01)
     const images = tf.randomNormal([3, size, size, 3], 0, 1, 'float32', 9) as tf.Tensor4D
     const expected = detector.predict(images).dataSync() as Float32Array
     const actual = await onnxLogits(exportDetectorToOnnx(detector), images)

@@ -62,13 +62,14 @@ describe('model repository', () => {
 })
 
 describe('OIP v2 endpoints', () => {
-  it('answers live, ready, the model index and metadata with the card', async () => {
+  it('answers live, ready, the model index and metadata with the card and the provider it runs on', async () => {
     expect(await (await app.request('/v2/health/live')).json()).toEqual({ live: true })
     expect(await (await app.request('/v2/health/ready')).json()).toEqual({ ready: true })
     const index = await (await app.request('/v2/repository/index', { method: 'POST' })).json()
     expect(index.map((m: { name: string }) => m.name).sort()).toEqual(['brightness', 'brightness-nhwc'])
     const meta = ModelMetadata.parse(await (await app.request('/v2/models/brightness')).json())
     expect(meta.card?.labels).toEqual(['nature', 'ai'])
+    expect(meta.execution).toEqual({ provider: 'cpu' })
     expect(meta.inputs.map((i) => [i.name, i.datatype])).toEqual([
       ['image_bytes', 'BYTES'],
       ['image', 'FP32'],

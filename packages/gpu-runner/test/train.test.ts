@@ -84,7 +84,24 @@ describe('trainDetector (npr-tiny on a synthetic GenImage-layout root)', () => {
 
     const dir = join(work, 'npr-tiny-gena')
     const card = await writeModelFolder(result, dir, { dataRoot: root, command: 'npx genimage train --model npr-tiny …', trainingData: 'synthetic' })
+    // Retrained models get a new version and folder: the version is the content hash, `{version}` names the folder.
+    const versioned = await writeModelFolder(result, join(work, 'versioned', 'gena-{version}'), {
+      dataRoot: root,
+      trainingData: 'synthetic',
+      measureProfile: false,
+    })
     result.detector.dispose()
+    expect(card.version).toBe(card.sha256.slice(0, 12))
+    expect(ModelCard.parse(JSON.parse(await readFile(join(work, 'versioned', `gena-${versioned.version}`, 'card.json'), 'utf8'))).sha256).toBe(card.sha256)
+    expect(card.trainedOn).toBe('synthetic: train split of 1 generator (GenA); untested on images from other generators')
+    const profile = card.trainingProfile
+    expect(profile).toMatchObject({ width: [64, 64], height: [64, 64], count: 32 })
+    expect(profile?.method).toMatch(/measured at export on all 32 images of synthetic, train split of GenA/)
+    for (const [min, max] of [...(profile?.channelMean ?? []), ...(profile?.channelStd ?? []), profile?.score ?? [0, 1]]) {
+      expect(min).toBeGreaterThanOrEqual(0)
+      expect(max).toBeLessThanOrEqual(1)
+      expect(min).toBeLessThanOrEqual(max)
+    }
     expect(ModelCard.parse(JSON.parse(await readFile(join(dir, 'card.json'), 'utf8')))).toEqual(card)
     expect(card).toMatchObject({ architecture: 'npr-tiny', labels: ['nature', 'ai'], provenance: { kind: 'trained' } })
     expect(card.metrics[0]).toMatchObject({ accuracy: result.valAccuracy, count: 16, perGenerator: { GenA: result.evaluation.perGenerator.GenA } })

@@ -1,4 +1,5 @@
 export * from './degrade.ts'
+export * from './evidence-tiles.ts'
 export * from './image-info.ts'
 export * from './jpeg-quality.ts'
 export * from './native-addon.ts'

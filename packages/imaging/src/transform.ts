@@ -99,7 +99,7 @@ export function createTransform(config: InputConfig, options: TransformOptions):
       return cropToTensor(resized.data, resized.info.width, resized.info.height, config, lookup, tensorInto)
     } catch (error) {
       recycle(tensorInto)
-      if ((error as { code?: string }).code === 'too_large') throw tooLarge(options.maxPixels)
+      if ((error as { code?: string }).code === 'too_large') throw imageTooLargeError(options.maxPixels)
       return undefined
     } finally {
       if (scratch.length < MAX_SCRATCH_BUFFERS) scratch.push(into)
@@ -116,7 +116,7 @@ export function createTransform(config: InputConfig, options: TransformOptions):
     try {
       decoded = await pipeline.raw().toBuffer({ resolveWithObject: true })
     } catch (error) {
-      throw classify(error, options.maxPixels)
+      throw classifyDecodeError(error, options.maxPixels)
     }
     if (decoded.info.channels !== 3) throw new ImageDecodeError('corrupt_image', `decoded to ${decoded.info.channels} channels`)
     return cropToTensor(decoded.data, decoded.info.width, decoded.info.height, config, lookup, takeTensor())
@@ -152,11 +152,26 @@ export function cropToTensor(
   lookup: Float32Array[] = normalisationTables(config),
   out: Float32Array = new Float32Array(3 * config.height * config.width),
 ): Float32Array {
+  return cutToTensor(pixels, w, h, Math.floor((w - config.width) / 2), Math.floor((h - config.height) / 2), config, lookup, out)
+}
+
+/**
+ * Cuts the height × width window whose top-left corner is (`left`, `top`) out of interleaved RGB pixels (edge pixels
+ * repeat outside the image) and writes the normalised tensor, as {@link cropToTensor} does for the centre.
+ */
+export function cutToTensor(
+  pixels: Uint8Array,
+  w: number,
+  h: number,
+  left: number,
+  top: number,
+  config: InputConfig,
+  lookup: Float32Array[] = normalisationTables(config),
+  out: Float32Array = new Float32Array(3 * config.height * config.width),
+): Float32Array {
   const { height, width } = config
   const plane = height * width
   if (out.length !== plane * 3) throw new RangeError(`tensor has ${out.length} values, expected ${plane * 3}`)
-  const left = Math.floor((w - width) / 2)
-  const top = Math.floor((h - height) / 2)
   const bgr = config.channelOrder === 'BGR'
   const [t0, t1, t2] = lookup as [Float32Array, Float32Array, Float32Array]
   const columns = new Int32Array(width)
@@ -188,13 +203,15 @@ export function cropToTensor(
   return out
 }
 
-function tooLarge(maxPixels: number): ImageDecodeError {
+/** The `image_too_large` error for a header over `maxPixels`. */
+export function imageTooLargeError(maxPixels: number): ImageDecodeError {
   return new ImageDecodeError('image_too_large', `image is larger than the limit of ${maxPixels} pixels`)
 }
 
-function classify(error: unknown, maxPixels: number): ImageDecodeError {
+/** Turns a sharp failure into the ImageDecodeError a caller answers with. */
+export function classifyDecodeError(error: unknown, maxPixels: number): ImageDecodeError {
   const message = error instanceof Error ? error.message : String(error)
-  if (/pixel limit/i.test(message)) return tooLarge(maxPixels)
+  if (/pixel limit/i.test(message)) return imageTooLargeError(maxPixels)
   if (/unsupported image format/i.test(message)) {
     return new ImageDecodeError('unsupported_media_type', 'bytes are not an image format the runner decodes')
   }

@@ -1,7 +1,8 @@
 import type { InputConfig } from '@genimage/shared'
 import { resolveZooModel } from '@genimage/shared/zoo'
-import sharp, { type Sharp } from 'sharp'
+import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
+import { texture } from './texture.ts'
 import { isPlainJpeg, type ScaledJpegDecoder, scaledJpegDecoder } from '../src/scaled-jpeg.ts'
 import { createTransform, ImageDecodeError } from '../src/transform.ts'
 
@@ -9,20 +10,6 @@ import { createTransform, ImageDecodeError } from '../src/transform.ts'
 const imagenet: InputConfig = resolveZooModel('resnet50').input
 const limit = { maxPixels: 40_000_000 }
 const native = scaledJpegDecoder()
-
-/** A smooth colour field with fine stripes: something a resampler can get visibly wrong. */
-function texture(width: number, height: number): Sharp {
-  const pixels = Buffer.alloc(width * height * 3)
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3
-      pixels[i] = Math.round((255 * x) / width)
-      pixels[i + 1] = Math.round((255 * y) / height)
-      pixels[i + 2] = 128 + Math.round(100 * Math.sin(x / 3) * Math.cos(y / 5))
-    }
-  }
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-}
 
 /** The native decoder with a record of the scales it decoded at. */
 function spied(): { decoder: ScaledJpegDecoder; scales: number[] } {

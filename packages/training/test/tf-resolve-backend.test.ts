@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { resolveTfBackend, TF_BACKEND_NAMES, TfBackendError, tfBackends, type TfBackendName } from '../src/tf/index.ts'
+import { resolveTfBackend, TF_BACKEND_ENV, TF_BACKEND_NAMES, TfBackendError, tfBackends, type TfBackendName, wantedTfBackend } from '../src/tf/index.ts'
 
 describe('resolveTfBackend', () => {
   it('falls back from tensorflow (not installed here) to wasm, records why, and logs the choice', async () => {
@@ -33,9 +33,43 @@ describe('resolveTfBackend', () => {
   })
 
   it('rejects unknown backend names, listing the known ones', async () => {
-    const error = await resolveTfBackend({ priority: ['webgpu' as TfBackendName], log: () => {} }).catch((e: unknown) => e)
+    const error = await resolveTfBackend({ priority: ['webgl' as TfBackendName], log: () => {} }).catch((e: unknown) => e)
     expect((error as TfBackendError).code).toBe('tf_backend_unknown')
-    expect((error as TfBackendError).message).toContain('known: tensorflow, wasm, cpu')
+    expect((error as TfBackendError).message).toContain('known: tensorflow, webgpu, wasm, cpu')
+  })
+
+  it('takes the backend asked for by name from `backend`, else GENIMAGE_TF_BACKEND, and rejects unknown names saying where they came from', () => {
+    const saved = process.env[TF_BACKEND_ENV]
+    try {
+      delete process.env[TF_BACKEND_ENV]
+      expect(wantedTfBackend()).toBeUndefined()
+      expect(wantedTfBackend('auto')).toBeUndefined()
+      expect(wantedTfBackend('webgpu')).toBe('webgpu')
+      process.env[TF_BACKEND_ENV] = 'wasm'
+      expect(wantedTfBackend()).toBe('wasm')
+      expect(wantedTfBackend('cpu')).toBe('cpu')
+      expect(wantedTfBackend('auto')).toBeUndefined()
+      process.env[TF_BACKEND_ENV] = 'webgl'
+      expect(() => wantedTfBackend()).toThrow(/unknown tfjs backend 'webgl' \(GENIMAGE_TF_BACKEND\); known: auto, tensorflow, webgpu, wasm, cpu/)
+      expect(() => wantedTfBackend('cuda')).toThrow(expect.objectContaining({ code: 'tf_backend_unknown' }))
+    } finally {
+      if (saved === undefined) delete process.env[TF_BACKEND_ENV]
+      else process.env[TF_BACKEND_ENV] = saved
+    }
+  })
+
+  it('puts the named backend first: GENIMAGE_TF_BACKEND=cpu wins over the priorities when none are given', async () => {
+    const saved = process.env[TF_BACKEND_ENV]
+    process.env[TF_BACKEND_ENV] = 'cpu'
+    try {
+      expect((await resolveTfBackend({ log: () => {} })).name).toBe('cpu')
+      // An explicit priority list is the caller's choice; the variable does not reorder it.
+      expect((await resolveTfBackend({ priority: ['wasm', 'cpu'], log: () => {} })).name).toBe('wasm')
+      expect((await resolveTfBackend({ backend: 'cpu', priority: ['wasm', 'cpu'], log: () => {} })).name).toBe('cpu')
+    } finally {
+      if (saved === undefined) delete process.env[TF_BACKEND_ENV]
+      else process.env[TF_BACKEND_ENV] = saved
+    }
   })
 
   it('starts each backend once per process: a later resolve reuses the started one and skips a failed one by its remembered reason', async () => {

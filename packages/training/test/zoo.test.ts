@@ -100,12 +100,13 @@ describe.each(
     const batch = randomBatch(size, 4, [0, 1, 0, 1])
     const trainable = [...detector.params.trainable.values()]
     const before = tf.memory().numTensors
-    const losses = [0, 1, 2, 3].map(() => trainStep(detector, optimizer, trainable, batch, optimizer.config.learningRate))
+    const losses: number[] = []
+    for (let step = 0; step < 4; step++) losses.push(await trainStep(detector, optimizer, trainable, batch, optimizer.config.learningRate))
     expect(losses.every(Number.isFinite)).toBe(true)
     expect(losses.at(-1)!).toBeLessThan(losses[0]!)
     // steps after the first (which creates optimizer slots) must not leak tensors
     const afterOne = tf.memory().numTensors
-    trainStep(detector, optimizer, trainable, batch, 1e-4)
+    await trainStep(detector, optimizer, trainable, batch, 1e-4)
     expect(tf.memory().numTensors).toBe(afterOne)
     expect(afterOne).toBeGreaterThanOrEqual(before)
     optimizer.dispose()

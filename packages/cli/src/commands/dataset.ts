@@ -5,6 +5,7 @@ import {
   debias,
   DEFAULT_DEGRADATION_PARAMETERS,
   degrade,
+  fetchCalibrationPhotos,
   ingest,
   INTERPOLATIONS,
   merge,
@@ -279,6 +280,23 @@ export function registerDatasetCommands(program: Command): Command {
           signal,
         })
         return { result: report, summary: transformSummary('debias', report), ok: report.failed.length === 0, interrupted: report.interrupted }
+      }),
+    )
+
+  common(dataset.command('photos').command('fetch'))
+    .description('download the real photographs of photos-calibration.json (full size, sha256-checked, never for training) into <out>')
+    .argument('<out>', 'folder for the photos, ATTRIBUTION.md and the manifest')
+    .option('--debs <dir>', 'cache of .deb files: read first, downloads kept there (default <out>/.debs)')
+    .option('--offline', 'never run apt-get; every package must be in --debs')
+    .action(async (out: string, opts: Opts<{ debs?: string; offline?: boolean }>) =>
+      runDatasetVerb(opts, async ({ signal }) => {
+        const log = opts.progress === false ? () => {} : (line: string) => process.stderr.write(`${line}\n`)
+        const report = await fetchCalibrationPhotos(resolve(out), { debs: opts.debs && resolve(opts.debs), offline: opts.offline, log, signal })
+        const summary = [
+          `photos fetch: ${report.written.length} written, ${report.kept.length} already verified, ${report.listed} listed, ${(report.bytes / 1048576).toFixed(1)} MiB → ${report.out}`,
+          ...report.packages.filter((p) => p.used !== p.requested).map((p) => `  ${p.package}: ${p.requested} is gone, used ${p.used}`),
+        ]
+        return { result: report, summary, ok: true, interrupted: report.interrupted }
       }),
     )
 

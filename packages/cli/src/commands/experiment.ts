@@ -2,11 +2,11 @@ import { resolve } from 'node:path'
 import { type ExperimentProgressEvent, ExperimentProtocol, type ExperimentSpecInput } from '@genimage/shared'
 import { findPaperTrainGenerator } from '@genimage/shared/genimage'
 import { startTrainWorker } from '@genimage/gpu-runner/jobs'
-import { TF_BACKEND_NAMES, type TfBackendName } from '@genimage/training/tf'
+import type { TfBackendName } from '@genimage/training/tf'
 import { listGenerators } from '@genimage/training/train'
 import { Argument, type Command, Option } from 'commander'
 import { EXIT, exitWith } from '../exit-codes.ts'
-import { commaList, jpegQuality, listOf, nonNegativeInteger, positiveInteger } from '../options.ts'
+import { commaList, jpegQuality, listOf, nonNegativeInteger, positiveInteger, tfBackendOption } from '../options.ts'
 import { ApiCallError, ExperimentApi } from '../experiments/api-client.ts'
 import { describeRun, progressView, runStatus } from '../experiments/progress-view.ts'
 
@@ -208,7 +208,7 @@ export function registerExperimentCommands(program: Command): void {
     .option('--lease-ms <ms>', 'lease length', positiveInteger, 30_000)
     .option('--heartbeat-ms <ms>', 'heartbeat period: progress writes and cancel checks (default a third of the lease, at most 2000)', positiveInteger)
     .option('--poll-ms <ms>', 'wait between polls of an empty queue', positiveInteger, 1000)
-    .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
+    .addOption(tfBackendOption())
     .option('--threads <n>', 'threads for the wasm backend', positiveInteger)
     .addOption(
       new Option('--providers <list>', 'onnxruntime execution providers for evaluation, in order')
@@ -223,11 +223,10 @@ export function registerExperimentCommands(program: Command): void {
         leaseMs: number
         heartbeatMs?: number
         pollMs: number
-        backend: string
+        backend?: TfBackendName | 'auto'
         threads?: number
         providers: string[]
       }) => {
-        const backends = opts.backend === 'auto' ? TF_BACKEND_NAMES : [opts.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== opts.backend)]
         const running = await startTrainWorker({
           databaseUrl: opts.db,
           artifactRoot: opts.artifacts,
@@ -235,7 +234,7 @@ export function registerExperimentCommands(program: Command): void {
           leaseMs: opts.leaseMs,
           heartbeatMs: opts.heartbeatMs,
           pollMs: opts.pollMs,
-          backends,
+          backend: opts.backend,
           threads: opts.threads,
           providers: opts.providers,
         })

@@ -38,6 +38,8 @@ export function registerModelCommands(program: Command): void {
         architecture: m.card.architecture,
         provenance: m.card.provenance.kind,
         accuracy: m.card.metrics[0]?.accuracy ?? null,
+        default: m.card.default === true,
+        trainedOn: m.card.trainedOn ?? null,
         dir: m.dir,
       }))
       if (opts.json) {
@@ -47,7 +49,8 @@ export function registerModelCommands(program: Command): void {
       if (rows.length === 0) console.log(`no models in ${opts.dir}`)
       for (const r of rows) {
         const acc = r.accuracy === null ? 'accuracy not measured' : `val accuracy ${(r.accuracy * 100).toFixed(1)}%`
-        console.log(`${r.name}@${r.version}  ${r.architecture}  ${r.provenance}  ${acc}  ${r.dir}`)
+        console.log(`${r.name}@${r.version}${r.default ? ' (default)' : ''}  ${r.architecture}  ${r.provenance}  ${acc}  ${r.dir}`)
+        console.log(`  trained on: ${r.trainedOn ?? 'not recorded in the card'}`)
       }
       for (const p of repository.problems) console.log(`refused ${p.dir}: ${p.reason}`)
       if (repository.problems.length > 0) exitWith(EXIT.failed)

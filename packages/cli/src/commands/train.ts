@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { defaultManifestUrl, MINI_MANIFEST_FILE } from '@genimage/dataset-tools'
-import { resolveTfBackend, TF_BACKEND_NAMES, type TfBackendName } from '@genimage/training/tf'
-import { writeModelFolder } from '@genimage/training/export'
+import { resolveTfBackend, type TfBackendName } from '@genimage/training/tf'
+import { modelFolderPath, VERSION_PLACEHOLDER, writeModelFolder } from '@genimage/training/export'
 import { trainCommandLine } from '@genimage/shared'
 import { TrainingCancelledError, trainEvents, type TrainEvent } from '@genimage/training/train'
 import { listZooModelNames, resolveZooModel } from '@genimage/shared/zoo'
 import cliProgress from 'cli-progress'
 import { Option, type Command } from 'commander'
 import { EXIT, exitWith } from '../exit-codes.ts'
-import { commaList, jpegQuality, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../options.ts'
+import { commaList, jpegQuality, nonNegativeInteger, nonNegativeNumber, positiveInteger, tfBackendOption } from '../options.ts'
 
 interface TrainFlags {
   model: string
@@ -17,6 +17,7 @@ interface TrainFlags {
   trainOn: string[]
   valOn?: string[]
   out?: string
+  force?: boolean
   name?: string
   task: 'binary' | 'attribution'
   epochs: number
@@ -30,7 +31,7 @@ interface TrainFlags {
   earlyStop?: number
   limitPerClass?: number
   jpegAlign?: number
-  backend: string
+  backend?: TfBackendName | 'auto'
   threads?: number
   json?: boolean
   dataName?: string
@@ -76,7 +77,11 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--data <root>', 'dataset root: <root>/<Generator>/{train,val}/{ai,nature}')
     .requiredOption('--train-on <generators>', 'comma-separated generator folders to train on', commaList)
     .option('--val-on <generators>', 'generators whose val split is scored each epoch (default: all)', commaList)
-    .option('--out <dir>', 'model folder to write (default: models/<model>-<generators>)')
+    .option(
+      '--out <dir>',
+      `model folder to write; ${VERSION_PLACEHOLDER} in it becomes the model's content version (default: models/<model>-<generators>-${VERSION_PLACEHOLDER})`,
+    )
+    .option('--force', 'replace the model folder at --out when one is there (default: refuse, so a shipped model is never overwritten by accident)')
     .option('--name <name>', 'model card name (default: from model and generators)')
     .addOption(new Option('--task <task>', 'head').choices(['binary', 'attribution']).default('binary'))
     .option('--epochs <n>', 'epochs', positiveInteger, 5)
@@ -90,7 +95,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--early-stop <epochs>', 'stop after this many epochs without a better val accuracy', positiveInteger)
     .option('--limit-per-class <n>', 'at most n training images per generator and class', positiveInteger)
     .option('--jpeg-align <quality>', 're-encode all training images as JPEG at this quality first (e.g. 96)', jpegQuality)
-    .addOption(new Option('--backend <name>', 'tfjs backend to use first').choices([...TF_BACKEND_NAMES, 'auto']).default('auto'))
+    .addOption(tfBackendOption())
     .option('--threads <n>', 'threads for the wasm backend', positiveInteger)
     .option('--manifest [url]', "take image lists from the dataset manifest (`genimage dataset manifest`; default URL: the root's own)")
     .option('--data-name <text>', 'what the data is, for the model card (default: "GenImage-mini (not GenImage)" for a mini root, else the folder name)')
@@ -98,16 +103,20 @@ export function registerTrainCommands(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const ref = resolveZooModel(flags.model)
       const trainOn = flags.trainOn
-      const out = resolve(
-        flags.out ??
-          `models/${ref.name}-${trainOn
-            .join('-')
-            .toLowerCase()
-            .replace(/[^a-z0-9.-]+/g, '-')}`,
-      )
-      const checkpointDir = resolve(flags.checkpointDir ?? `${out}.checkpoints`)
-      const priority = flags.backend === 'auto' ? TF_BACKEND_NAMES : [flags.backend as TfBackendName, ...TF_BACKEND_NAMES.filter((b) => b !== flags.backend)]
-      await resolveTfBackend({ priority, threads: flags.threads })
+      const base = `models/${ref.name}-${trainOn
+        .join('-')
+        .toLowerCase()
+        .replace(/[^a-z0-9.-]+/g, '-')}`
+      const out = resolve(flags.out ?? `${base}-${VERSION_PLACEHOLDER}`)
+      if (!flags.force && existsSync(join(out, 'card.json'))) {
+        console.error(
+          `${out} already holds a model (card.json); training would replace it. Pass --force to replace it, or leave out --out to write a new folder named with the new model's version.`,
+        )
+        exitWith(EXIT.usage)
+        return
+      }
+      const checkpointDir = resolve(flags.checkpointDir ?? (flags.out ? `${out}.checkpoints` : `${resolve(base)}.checkpoints`))
+      await resolveTfBackend({ backend: flags.backend, threads: flags.threads })
       const controller = new AbortController()
       const onSignal = () => controller.abort()
       process.once('SIGINT', onSignal)
@@ -149,9 +158,9 @@ export function registerTrainCommands(program: Command): void {
           .map(([g, a]) => `${g} ${pct(a)}`)
           .join(', ')
         console.log(
-          `\nwrote ${out} (model ${card.name}, best epoch ${result.bestEpoch}, val accuracy ${pct(result.valAccuracy)}; per generator: ${perGenerator})`,
+          `\nwrote ${modelFolderPath(out, card.version)} (model ${card.name}@${card.version}, best epoch ${result.bestEpoch}, val accuracy ${pct(result.valAccuracy)}; per generator: ${perGenerator})`,
         )
-        console.log(`serve it: MODEL_DIR=${resolve(out, '..')} npx genimage start`)
+        console.log(`serve it: MODEL_DIR=${resolve(modelFolderPath(out, card.version), '..')} npx genimage start`)
       } catch (error) {
         if (error instanceof TrainingCancelledError) {
           console.error(`\nstopped at step ${error.step}; checkpoint in ${checkpointDir}. Run the same command again to resume.`)

@@ -6,6 +6,7 @@ import { ApiError } from '../errors.ts'
 import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { byteLimit } from '../middleware/byte-limit.ts'
+import { calibratedAiProbability, chooseDefaultModel, outOfDistribution, trainingDataLine, verdictThreshold } from './detect-honesty.ts'
 import type { Scores } from '../runners/runner-client.ts'
 import type { RunnerState } from '../runners/runner-state.ts'
 import { sha256Hex } from '../sha256.ts'
@@ -16,6 +17,9 @@ interface Upload {
   bytes: Uint8Array
   filename?: string
   sha256: string
+  /** From the image header, when it states them. */
+  width?: number
+  height?: number
 }
 
 /**
@@ -44,8 +48,10 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
       const { uploads, model } = await readForm(c.req.raw, deps)
       const { runner, metadata, scores } = await scoreWithRetry(deps, model, uploads, requestId)
       c.set('runner', runner.name)
-      const labels = metadata.card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
-      const version = metadata.card?.version ?? metadata.versions?.[0] ?? 'unknown'
+      const card = metadata.card
+      const labels = card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
+      const version = card?.version ?? metadata.versions?.[0] ?? 'unknown'
+      const { threshold, source } = verdictThreshold(config.threshold, card?.calibration)
       const totalMs = performance.now() - started
       const createdAt = new Date()
       const images: DetectedImage[] = uploads.map((upload, index) => {
@@ -53,6 +59,7 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
         const byLabel = Object.fromEntries(labels.map((label, i) => [label, probabilities[i] ?? 0]))
         const natureIndex = labels.indexOf('nature')
         const aiGenerated = clamp01(1 - (natureIndex >= 0 ? (probabilities[natureIndex] ?? 0) : 0))
+        const calibrated = card?.calibration ? calibratedAiProbability(probabilities, labels, card.calibration) : null
         const generators =
           labels.length > 2
             ? labels
@@ -66,7 +73,15 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
           sha256: upload.sha256,
           bytes: upload.bytes.byteLength,
           ai_generated: aiGenerated,
-          verdict: aiGenerated >= config.threshold ? 'ai' : 'real',
+          calibrated: calibrated !== null,
+          calibrated_probability: calibrated,
+          verdict: (calibrated ?? aiGenerated) >= threshold ? 'ai' : 'real',
+          out_of_distribution: outOfDistribution(card?.trainingProfile, {
+            width: upload.width,
+            height: upload.height,
+            statistics: scores.statistics?.[index],
+            score: aiGenerated,
+          }),
           scores: byLabel,
           ...(generators ? { generators } : {}),
           detection_id: crypto.randomUUID(),
@@ -90,8 +105,9 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
       await deps.store.recordDetections(records)
       const body: DetectResponse = {
         id: requestId,
-        model: { name: metadata.name, version },
-        threshold: config.threshold,
+        model: { name: metadata.name, version, training_data: trainingDataLine(card) },
+        threshold,
+        threshold_source: source,
         images,
         timings: { total_ms: round(performance.now() - started), runner_ms: round(scores.computeMs) },
       }
@@ -146,6 +162,7 @@ async function readForm(request: Request, deps: ResolvedDeps): Promise<{ uploads
     uploads.push({
       bytes,
       sha256: await sha256Hex(bytes),
+      ...(sniffed.width !== undefined && sniffed.height !== undefined ? { width: sniffed.width, height: sniffed.height } : {}),
       ...(filename && filename !== 'blob' ? { filename: filename.slice(0, 255) } : {}),
     })
   }
@@ -184,7 +201,7 @@ async function scoreWithRetry(
   uploads: Upload[],
   requestId: string,
 ): Promise<{ runner: RunnerState; metadata: ModelMetadata; scores: Scores }> {
-  const wanted = model ?? deps.config.defaultModel
+  const wanted = model ?? (await defaultModel(deps))
   const tried = new Set<RunnerState>()
   let lastFailure: { code: string; message: string; retryAfterSeconds?: number } | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -214,6 +231,17 @@ async function scoreWithRetry(
     lastFailure = result.error
   }
   throw new ApiError('no_runner_available', `runners failed: ${lastFailure?.message ?? 'unknown'}`)
+}
+
+/** The model for a request that names none; throws `default_model_ambiguous` rather than guess between several. */
+async function defaultModel(deps: ResolvedDeps): Promise<string | undefined> {
+  const configured = deps.config.defaultModel
+  const served = configured ? [] : (await deps.runners.models()).map((m) => m.metadata)
+  const choice = chooseDefaultModel(served, configured)
+  if (choice.ok) return choice.name
+  // With no model served, the pool's own answer (no runner ready, or none serves a model) says more.
+  if (choice.code === 'model_not_found') return undefined
+  throw new ApiError(choice.code, choice.message)
 }
 
 function defaultLabels(width: number): string[] {

@@ -6,12 +6,12 @@ import type { AppDeps } from '../app.ts'
 /** The command that produces a servable model, shown when no runner serves any. */
 export const NO_MODELS_HINT = `No detector is loaded. Put a model folder in the runner's model directory: ${MAKE_MODEL_COMMANDS}; then restart the runner.`
 
-/** `GET /v1/models`: every model a ready runner serves, with its card's facts. */
+/** `GET /v1/models`: every model a ready runner serves, with its card's facts and the provider each runner runs it on. */
 export function listModels(deps: Pick<AppDeps, 'runners'>): Handler<AppEnv> {
   return async function listModels(c) {
     const served = await deps.runners.models()
     const body: ModelsResponse = {
-      models: served.map(({ metadata, runners }) => {
+      models: served.map(({ metadata, runners, servedBy }) => {
         const card = metadata.card
         return {
           name: metadata.name,
@@ -24,6 +24,7 @@ export function listModels(deps: Pick<AppDeps, 'runners'>): Handler<AppEnv> {
           description: card?.description ?? '',
           metrics: (card?.metrics ?? []).map((m) => ({ dataset: m.dataset, split: m.split, accuracy: m.accuracy })),
           runners,
+          served_by: servedBy,
         }
       }),
       ...(served.length === 0 ? { hint: NO_MODELS_HINT } : {}),

@@ -4,6 +4,7 @@ import {
   IMAGE_BYTES_INPUT,
   InferError,
   InferResponse,
+  INPUT_STATISTICS_OUTPUT,
   ModelIndex,
   ModelMetadata,
   PROBABILITIES_OUTPUT,
@@ -18,6 +19,8 @@ export type RunnerResult<T> = Result<T, RunnerFailure>
 export interface Scores {
   /** Probabilities per image, in label order. */
   probabilities: number[][]
+  /** Per image, R, G, B means then stds of the pixels the model saw; undefined when the runner does not report them. */
+  statistics?: number[][]
   computeMs: number
 }
 
@@ -52,7 +55,7 @@ export class RunnerClient {
       {
         id: requestId,
         inputs: [{ name: IMAGE_BYTES_INPUT, datatype: 'BYTES', shape: [images.length], parameters: { binary_data_size: tensor.byteLength } }],
-        outputs: [{ name: PROBABILITIES_OUTPUT }],
+        outputs: [{ name: PROBABILITIES_OUTPUT }, { name: INPUT_STATISTICS_OUTPUT }],
       },
       [tensor],
     )
@@ -64,7 +67,12 @@ export class RunnerClient {
     if (!output || output.shape[0] !== images.length || !width) return invalid('inference output shape')
     const probabilities = Array.from({ length: images.length }, (_, i) => output.data.slice(i * width, (i + 1) * width))
     const computeMs = Number(r.data.parameters?.compute_ms ?? 0)
-    return { ok: true, data: { probabilities, computeMs } }
+    const stats = r.data.outputs.find((o) => o.name === INPUT_STATISTICS_OUTPUT)
+    const statistics =
+      stats?.shape[0] === images.length && stats.shape[1] === 6
+        ? Array.from({ length: images.length }, (_, i) => stats.data.slice(i * 6, (i + 1) * 6))
+        : undefined
+    return { ok: true, data: { probabilities, computeMs, ...(statistics ? { statistics } : {}) } }
   }
 
   /**

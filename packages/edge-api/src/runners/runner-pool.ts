@@ -1,8 +1,8 @@
-import type { ModelMetadata } from '@genimage/shared'
+import type { ModelMetadata, RunnerModelExecution } from '@genimage/shared'
 import { RunnerClient } from './runner-client.ts'
-import type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState } from './runner-state.ts'
+import type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState, ServedModel } from './runner-state.ts'
 
-export type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState } from './runner-state.ts'
+export type { DiscoveredRunner, RunnerChoice, RunnerSource, RunnerState, ServedModel } from './runner-state.ts'
 
 /** The pool's own, writable record of a runner; every `RunnerState` the pool hands out is one of these. */
 type RunnerRecord = { -readonly [K in keyof RunnerState]: RunnerState[K] }
@@ -106,15 +106,19 @@ export class RunnerPool {
     }
   }
 
-  /** Every model served by a routable runner, with how many runners serve it. */
-  async models(): Promise<{ metadata: ModelMetadata; runners: number }[]> {
+  /** Every model served by a routable runner, with how many runners serve it and where each runs it. */
+  async models(): Promise<ServedModel[]> {
     await this.refresh()
-    const byName = new Map<string, { metadata: ModelMetadata; runners: number }>()
+    const byName = new Map<string, ServedModel>()
     for (const r of this.records.filter((r) => this.routable(r))) {
       for (const [name, metadata] of r.models) {
+        const execution: RunnerModelExecution = { runner: r.name, provider: metadata.execution?.provider ?? 'unknown' }
+        if (metadata.execution?.adapter) execution.adapter = metadata.execution.adapter
         const entry = byName.get(name)
-        if (entry) entry.runners += 1
-        else byName.set(name, { metadata, runners: 1 })
+        if (entry) {
+          entry.runners += 1
+          entry.servedBy.push(execution)
+        } else byName.set(name, { metadata, runners: 1, servedBy: [execution] })
       }
     }
     return [...byName.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))

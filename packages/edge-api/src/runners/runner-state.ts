@@ -1,4 +1,4 @@
-import type { ModelMetadata } from '@genimage/shared'
+import type { ModelMetadata, RunnerModelExecution } from '@genimage/shared'
 import type { RunnerClient } from './runner-client.ts'
 
 /** What the edge knows about one runner. Read-only outside the pool: only `RunnerPool` methods change it. */
@@ -44,3 +44,10 @@ export interface RunnerSource {
 export type RunnerChoice =
   | { ok: true; runner: RunnerState; model: ModelMetadata }
   | { ok: false; reason: 'no_runner_available' | 'model_not_found'; message: string }
+
+/** A model served by the pool: its metadata (from the first runner seen), how many runners serve it, and where each runs it. */
+export interface ServedModel {
+  metadata: ModelMetadata
+  runners: number
+  servedBy: RunnerModelExecution[]
+}

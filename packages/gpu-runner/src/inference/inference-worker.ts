@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { LoadedModel } from '../repository/model-repository.ts'
-import type { SessionTuning } from './execution-providers.ts'
+import { type SessionTuning, sessionOptions } from './execution-providers.ts'
 import { softmaxRows } from './run-model.ts'
 
 /** Batch buffers kept for reuse: one in flight and one being filled is what a busy model needs. */
@@ -50,7 +50,7 @@ export class InferenceWorker {
   /** Starts the worker and waits until its session is open; rejects with the worker's error otherwise. */
   static open(model: LoadedModel, tuning: SessionTuning = {}): Promise<InferenceWorker> {
     const worker = new Worker(new URL('./session-worker.mjs', import.meta.url), {
-      workerData: { modelPath: join(model.dir, model.card.file), provider: model.provider, ...tuning },
+      workerData: { modelPath: join(model.dir, model.card.file), options: sessionOptions(model.provider, tuning) },
     })
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error)

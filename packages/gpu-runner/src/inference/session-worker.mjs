@@ -9,13 +9,9 @@ import { readFile } from 'node:fs/promises'
 import { parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 
-const { modelPath, provider, intraOpThreads, allowSpinning } = workerData
-const session = await ort.InferenceSession.create(await readFile(modelPath), {
-  executionProviders: [provider],
-  graphOptimizationLevel: 'all',
-  ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
-  ...(allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
-})
+// workerData: { modelPath, options }, where `options` are the main thread's `sessionOptions(provider, tuning)`.
+const { modelPath, options } = workerData
+const session = await ort.InferenceSession.create(await readFile(modelPath), options)
 parentPort.postMessage({ type: 'ready', inputs: session.inputNames, outputs: session.outputNames })
 
 parentPort.on('message', async (message) => {

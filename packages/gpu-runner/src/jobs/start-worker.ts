@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
-import { resolveTfBackend, type TfBackendName, TF_BACKEND_NAMES } from '@genimage/training/tf'
+import { resolveTfBackend, type TfBackendName } from '@genimage/training/tf'
 import { JobQueue } from './job-queue.ts'
 import { JobWorker, type RunExecutor } from './job-worker.ts'
 import { trainingExecutor } from './training-executor.ts'
@@ -18,8 +18,11 @@ export interface TrainWorkerSettings {
   heartbeatMs?: number
   pollMs?: number
   backoffMs?: number
-  /** tfjs backends to try first (default tensorflow > wasm > cpu). */
-  backends?: readonly TfBackendName[]
+  /**
+   * The tfjs backend asked for by name, tried first and allowed what only a named backend may do (`webgpu` on a
+   * software adapter). Default: `GENIMAGE_TF_BACKEND`, else by priority (see `resolveTfBackend`).
+   */
+  backend?: TfBackendName | 'auto'
   threads?: number
   /** onnxruntime execution providers for scoring exported models (default cpu). */
   providers?: readonly string[]
@@ -40,7 +43,7 @@ export interface RunningTrainWorker {
  * @example const w = await startTrainWorker({ databaseUrl: 'file:./data/genimage.db', artifactRoot: './artifacts' })
  */
 export async function startTrainWorker(settings: TrainWorkerSettings): Promise<RunningTrainWorker> {
-  if (!settings.executor) await resolveTfBackend({ priority: settings.backends ?? TF_BACKEND_NAMES, threads: settings.threads })
+  if (!settings.executor) await resolveTfBackend({ backend: settings.backend, threads: settings.threads })
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
   const queue = new JobQueue(db, { worker: settings.worker ?? `${hostname()}-${process.pid}`, leaseMs: settings.leaseMs, backoffMs: settings.backoffMs })

@@ -3,8 +3,9 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ModelCard } from '@genimage/shared'
 import type * as ort from 'onnxruntime-node'
-import { createSession, type ExecutionProvider } from '../inference/execution-providers.ts'
-import { createTransform, type ImageTransform } from '@genimage/imaging'
+import { createSession, type ExecutionProvider, type ProviderFailure } from '../inference/execution-providers.ts'
+import { createTileTransform, createTransform, type ImageTransform, type TileTransform } from '@genimage/imaging'
+import { withInputStatistics } from './input-statistics.ts'
 
 /** A detector ready to serve: its card, an open session and the transform its input config derives. */
 export interface LoadedModel {
@@ -12,7 +13,13 @@ export interface LoadedModel {
   dir: string
   session: ort.InferenceSession
   provider: ExecutionProvider
+  /** Why each provider tried before `provider` was not used. */
+  skipped: ProviderFailure[]
+  /** The WebGPU adapter's description, when `provider` is `webgpu`. */
+  adapter?: string
   transform: ImageTransform
+  /** When the card's input has `evidence`: one tensor per native-resolution tile (server/evidence.ts aggregates them). */
+  tiles?: TileTransform
 }
 
 export interface ModelRepository {
@@ -27,6 +34,8 @@ export interface LoadOptions {
   intraOpThreads?: number
   /** onnxruntime thread-pool spinning (see SessionTuning.allowSpinning). */
   allowSpinning?: boolean
+  /** `webgpu` was asked for by name: a software adapter is used too (see SessionOptions.forceWebGpu). */
+  forceWebGpu?: boolean
   log?: (message: string) => void
 }
 
@@ -80,9 +89,10 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
   const bytes = await readFile(join(folder, card.file))
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   if (sha256 !== card.sha256) throw new Error(`${card.file} has sha256 ${sha256}, the card says ${card.sha256}`)
-  const { session, provider, skipped } = await createSession(bytes, options.providers, {
+  const { session, provider, skipped, adapter } = await createSession(bytes, options.providers, {
     intraOpThreads: options.intraOpThreads,
     allowSpinning: options.allowSpinning,
+    forceWebGpu: options.forceWebGpu,
   })
   for (const s of skipped) options.log?.(`${card.name}: provider ${s.provider} skipped: ${s.reason}`)
   if (!session.inputNames.includes(card.input.name)) {
@@ -96,7 +106,10 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
     dir: folder,
     session,
     provider,
-    transform: createTransform(card.input, { maxPixels: options.maxPixels }),
+    skipped,
+    ...(adapter ? { adapter } : {}),
+    transform: withInputStatistics(createTransform(card.input, { maxPixels: options.maxPixels }), card.input),
+    ...(card.input.evidence ? { tiles: createTileTransform(card.input, { maxPixels: options.maxPixels }) } : {}),
   }
 }
 

@@ -1,29 +1,37 @@
 import {
+  channelStatistics,
   decodeInferRequest,
   ERROR_STATUS,
   INFERENCE_HEADER_LENGTH,
   InferBodyError,
   type InferResponse,
+  INPUT_STATISTICS_OUTPUT,
   type ModelIndex,
+  type ModelMetadata,
   PROBABILITIES_OUTPUT,
 } from '@genimage/shared'
 import { Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
-import type { SessionTuning } from '../inference/execution-providers.ts'
+import type { ExecutionProvider, SessionTuning } from '../inference/execution-providers.ts'
 import { Limiter } from '../inference/limiter.ts'
 import { ImagePreprocessError, ModelScheduler } from '../inference/model-scheduler.ts'
 import { ImageDecodeError } from '@genimage/imaging'
-import type { LoadedModel, ModelRepository } from '../repository/model-repository.ts'
+import { inputStatisticsOf } from '../repository/input-statistics.ts'
+import { isMainSessionReleased, type LoadedModel, type ModelRepository, releaseMainSession } from '../repository/model-repository.ts'
 import { InflightTracker } from './drain.ts'
+import { scoreImagesByTiles, tileStatisticsOf } from './evidence.ts'
 import { modelMetadata, readInferInputs, RunnerError } from './infer-inputs.ts'
 import { RunnerMetrics } from './metrics.ts'
 import { jsonLog, type Log, requestLog } from './request-log.ts'
 
 /** How inference work is queued and decoded. */
 export interface ServingOptions {
+  /** Batching of a model whose provider has no entry in `batchByProvider`. */
   batch: BatcherOptions
+  /** Batching by the model's execution provider (a GPU wants larger batches; see RunnerConfig.serving). */
+  batchByProvider?: Partial<Record<ExecutionProvider, BatcherOptions>>
   /** Image decodes running at once across all models (sharp work on libuv's thread pool). */
   decodeConcurrency: number
   /** Run each model's session on a worker thread (default true). */
@@ -61,6 +69,11 @@ export interface RunnerApp {
   app: Hono<RunnerEnv>
   /** Stops every model's scheduler and its worker thread; call it once the server stops taking requests. */
   close(): Promise<void>
+  /**
+   * Stops a model that has left the repository once its in-flight requests finish (its scheduler, worker thread and
+   * session). Models added to the repository later are served from their first request on.
+   */
+  retireModel(model: LoadedModel): Promise<void>
 }
 
 /**
@@ -75,34 +88,54 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
   const inflight = deps.inflight ?? new InflightTracker()
   const log = deps.log ?? jsonLog('runner', { runner: deps.name })
   const decodes = new Limiter(serving.decodeConcurrency)
-  const schedulers = new Map<string, ModelScheduler>()
-  for (const [name, model] of deps.repository.models) {
-    schedulers.set(
-      name,
-      new ModelScheduler(
-        model,
-        serving.batch,
-        decodes,
-        {
-          onBatch: (size, seconds) => {
-            metrics.batchSize.observe({ model: name }, size)
-            metrics.batchSeconds.observe({ model: name }, seconds)
-          },
-          onDepth: (admitted, queued) => {
-            metrics.queueDepth.set({ model: name }, admitted)
-            metrics.batchQueue.set({ model: name }, queued)
-          },
+  const schedulers = new Map<LoadedModel, ModelScheduler>()
+  const inflightByModel = new Map<LoadedModel, number>()
+  const retiring = new Map<LoadedModel, () => void>()
+  const schedulerFor = (model: LoadedModel): ModelScheduler => {
+    const existing = schedulers.get(model)
+    if (existing) return existing
+    const name = model.card.name
+    const scheduler = new ModelScheduler(
+      model,
+      serving.batchByProvider?.[model.provider] ?? serving.batch,
+      decodes,
+      {
+        onBatch: (size, seconds) => {
+          metrics.batchSize.observe({ model: name }, size)
+          metrics.batchSeconds.observe({ model: name }, seconds)
         },
-        {
-          worker: serving.inferenceWorker !== false,
-          tuning: serving.sessionTuning,
-          releaseMainSession: serving.releaseMainSessions === true,
-          onWorkerFailure: (error) =>
-            log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
+        onDepth: (admitted, queued) => {
+          metrics.queueDepth.set({ model: name }, admitted)
+          metrics.batchQueue.set({ model: name }, queued)
         },
-      ),
+      },
+      {
+        worker: serving.inferenceWorker !== false,
+        tuning: serving.sessionTuning,
+        releaseMainSession: serving.releaseMainSessions === true,
+        onWorkerFailure: (error) => log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
+      },
     )
+    schedulers.set(model, scheduler)
     metrics.queueDepth.set({ model: name }, 0)
+    return scheduler
+  }
+  for (const model of deps.repository.models.values()) schedulerFor(model)
+  const leaveModel = (model: LoadedModel) => {
+    const left = (inflightByModel.get(model) ?? 1) - 1
+    if (left > 0) inflightByModel.set(model, left)
+    else {
+      inflightByModel.delete(model)
+      retiring.get(model)?.()
+    }
+  }
+  const retireModel = async (model: LoadedModel) => {
+    if ((inflightByModel.get(model) ?? 0) > 0) await new Promise<void>((done) => retiring.set(model, done))
+    retiring.delete(model)
+    const scheduler = schedulers.get(model)
+    schedulers.delete(model)
+    await scheduler?.close()
+    if (!isMainSessionReleased(model)) await releaseMainSession(model)
   }
 
   app.use('*', requestLog({ log }))
@@ -145,7 +178,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
     return found
   }
 
-  app.get('/v2/models/:name', (c) => c.json(modelMetadata(model(c.req.param('name')))))
+  app.get('/v2/models/:name', (c) => c.json(servedModelMetadata(model(c.req.param('name')))))
   app.get('/v2/models/:name/ready', (c) => {
     const found = deps.repository.models.get(c.req.param('name'))
     const ready = Boolean(found) && !draining()
@@ -173,42 +206,63 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
     async (c) => {
       const found = model(c.req.param('name'))
       c.set('model', found.card.name)
-      const body = new Uint8Array(await c.req.arrayBuffer())
-      let decoded: ReturnType<typeof decodeInferRequest>
+      // Counted from here, so a model removed from the repository is retired only after this request.
+      inflightByModel.set(found, (inflightByModel.get(found) ?? 0) + 1)
       try {
-        decoded = decodeInferRequest(body, c.req.header(INFERENCE_HEADER_LENGTH) ?? null)
-      } catch (error) {
-        if (error instanceof InferBodyError) throw new RunnerError('invalid_request', error.message)
-        throw error
+        const body = new Uint8Array(await c.req.arrayBuffer())
+        let decoded: ReturnType<typeof decodeInferRequest>
+        try {
+          decoded = decodeInferRequest(body, c.req.header(INFERENCE_HEADER_LENGTH) ?? null)
+        } catch (error) {
+          if (error instanceof InferBodyError) throw new RunnerError('invalid_request', error.message)
+          throw error
+        }
+        const started = performance.now()
+        const inputs = readInferInputs(found, decoded.request.inputs, decoded.binary)
+        const count = inputs.kind === 'images' ? inputs.images.length : inputs.tensors.length
+        c.set('images', count)
+        const rows = await score(schedulerFor(found), inputs, decodes)
+        metrics.images.inc({ model: found.card.name }, count)
+        const labels = found.card.labels.length
+        const data = new Array<number>(count * labels)
+        for (const [i, row] of rows.entries()) for (const [j, p] of row.entries()) data[i * labels + j] = p
+        const response: InferResponse = {
+          model_name: found.card.name,
+          model_version: found.card.version,
+          ...(decoded.request.id ? { id: decoded.request.id } : {}),
+          parameters: { compute_ms: Math.round((performance.now() - started) * 100) / 100 },
+          outputs: [{ name: PROBABILITIES_OUTPUT, datatype: 'FP32', shape: [count, labels], data }],
+        }
+        const wanted = decoded.request.outputs
+        if (!wanted || wanted.some((o) => o.name === INPUT_STATISTICS_OUTPUT)) {
+          const statistics =
+            inputs.kind === 'images'
+              ? inputs.images.map((image) => inputStatisticsOf(image) ?? tileStatisticsOf(image))
+              : inputs.tensors.map((t) => channelStatistics(t, found.card.input))
+          if (statistics.every((row) => row !== undefined)) {
+            response.outputs.push({ name: INPUT_STATISTICS_OUTPUT, datatype: 'FP32', shape: [count, 6], data: statistics.flat() })
+          }
+        }
+        return c.json(response)
+      } finally {
+        leaveModel(found)
       }
-      const started = performance.now()
-      const inputs = readInferInputs(found, decoded.request.inputs, decoded.binary)
-      const scheduler = schedulers.get(found.card.name) as ModelScheduler
-      const count = inputs.kind === 'images' ? inputs.images.length : inputs.tensors.length
-      c.set('images', count)
-      const rows = await score(scheduler, inputs)
-      metrics.images.inc({ model: found.card.name }, count)
-      const labels = found.card.labels.length
-      const data = new Array<number>(count * labels)
-      for (const [i, row] of rows.entries()) for (const [j, p] of row.entries()) data[i * labels + j] = p
-      const response: InferResponse = {
-        model_name: found.card.name,
-        model_version: found.card.version,
-        ...(decoded.request.id ? { id: decoded.request.id } : {}),
-        parameters: { compute_ms: Math.round((performance.now() - started) * 100) / 100 },
-        outputs: [{ name: PROBABILITIES_OUTPUT, datatype: 'FP32', shape: [count, labels], data }],
-      }
-      return c.json(response)
     },
   )
 
   let closed: Promise<void> | undefined
   const close = () => (closed ??= Promise.all([...schedulers.values()].map((scheduler) => scheduler.close())).then(() => undefined))
-  return { app, close }
+  return { app, close, retireModel }
 }
 
-async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readInferInputs>): Promise<Float32Array[]> {
+/** OIP v2 model metadata with where this runner runs the model: its execution provider and WebGPU adapter. */
+function servedModelMetadata(model: LoadedModel): ModelMetadata {
+  return { ...modelMetadata(model), execution: { provider: model.provider, ...(model.adapter ? { adapter: model.adapter } : {}) } }
+}
+
+async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readInferInputs>, decodes: Limiter): Promise<Float32Array[]> {
   try {
+    if (inputs.kind === 'images' && scheduler.model.tiles) return await scoreImagesByTiles(scheduler, scheduler.model.tiles, inputs.images, decodes)
     return inputs.kind === 'images' ? await scheduler.scoreImages(inputs.images) : await scheduler.scoreTensors(inputs.tensors)
   } catch (error) {
     if (error instanceof QueueFullError) throw new RunnerError('queue_full', error.message, undefined, error.retryAfterSeconds)

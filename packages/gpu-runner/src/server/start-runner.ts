@@ -4,7 +4,9 @@ import { serve } from '@hono/node-server'
 import sharp from 'sharp'
 import type { RunnerConfig } from '../config.ts'
 import { scaledJpegDecoder } from '@genimage/imaging'
-import { loadModelRepository, type ModelRepository } from '../repository/model-repository.ts'
+import type { BatcherOptions } from '../inference/batcher.ts'
+import { type LoadedModel, loadModelRepository, type ModelRepository } from '../repository/model-repository.ts'
+import { watchModelRepository } from '../repository/model-watcher.ts'
 import { type Announcer, announceInRegistry } from './announce.ts'
 import { type ClaimedWork, InflightTracker } from './drain.ts'
 import { RunnerMetrics } from './metrics.ts'
@@ -21,10 +23,14 @@ export interface RunningRunner {
    * given back, the registry row is removed, then the server closes.
    */
   close(): Promise<void>
+  /** Rescans the model directory now (it is also rescanned every `modelRescanMs` and on file-system notices). */
+  rescanModels(): Promise<void>
 }
 
 export interface StartRunnerOptions {
   log?: Log
+  /** How often the model directory is rescanned for added, changed and removed model folders (default 2000 ms). */
+  modelRescanMs?: number
   /** Jobs this runner holds; given back on shutdown. The job worker plugs in here. */
   claimedWork?: ClaimedWork
 }
@@ -32,18 +38,30 @@ export interface StartRunnerOptions {
 /** The command that puts a detector in the model directory when there is none. */
 export const NO_MODEL_HINT = `no models in the model directory; ${MAKE_MODEL_COMMANDS}`
 
+/**
+ * One model's part of the start-up line: the provider it runs on (with the WebGPU adapter), its batching, and why
+ * each provider before it was skipped, e.g. `npr-tiny on cpu, batch ≤ 8 within 5 ms (cuda skipped: …; webgpu skipped: …)`.
+ */
+export function servingLine(model: LoadedModel, batch: BatcherOptions): string {
+  const adapter = model.adapter ? ` (${model.adapter})` : ''
+  const skipped = model.skipped.length > 0 ? ` (${model.skipped.map((s) => `${s.provider} skipped: ${s.reason}`).join('; ')})` : ''
+  return `${model.card.name} on ${model.provider}${adapter}, batch ≤ ${batch.maxBatchSize} within ${batch.maxQueueDelayMs} ms${skipped}`
+}
+
 /** Loads the model directory and serves the OIP v2 API until closed. */
 export async function startRunner(config: RunnerConfig, options: StartRunnerOptions = {}): Promise<RunningRunner> {
   const log = options.log ?? jsonLog('runner', { runner: config.name })
   if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurrency)
   const modelDir = resolve(config.modelDir)
-  const repository = await loadModelRepository(modelDir, {
+  const loadOptions = {
     providers: config.providers,
     maxPixels: config.maxPixels,
     intraOpThreads: config.intraOpThreads,
     allowSpinning: config.allowSpinning,
-    log: (msg) => log({ msg }),
-  })
+    forceWebGpu: config.forceWebGpu,
+    log: (msg: string) => log({ msg }),
+  }
+  const repository = await loadModelRepository(modelDir, loadOptions)
   if (repository.models.size === 0) log({ level: 'warn', msg: `${NO_MODEL_HINT} (model directory: ${modelDir})` })
   let draining = false
   const metrics = new RunnerMetrics()
@@ -79,9 +97,11 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host}:${port}`
+  const models = [...repository.models.values()]
+  const batchOf = (model: LoadedModel) => serving.batchByProvider?.[model.provider] ?? serving.batch
   log({
-    msg: `runner ${config.name} listening on ${url} with ${repository.models.size} model(s)`,
-    batch: serving.batch,
+    msg: `runner ${config.name} listening on ${url} with ${models.length} model(s)${models.map((m) => `; ${servingLine(m, batchOf(m))}`).join('')}`,
+    models: models.map((m) => ({ name: m.card.name, provider: m.provider, adapter: m.adapter, skipped: m.skipped, batch: batchOf(m) })),
     decode_concurrency: serving.decodeConcurrency,
     sharp_concurrency: sharp.concurrency(),
     uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
@@ -118,10 +138,17 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
       server.close(() => done())
       if ('closeAllConnections' in server) server.closeAllConnections()
     })
+    await watcher.close()
     await runnerApp.close()
     log({ msg: 'runner stopped' })
   }
+  const watcher = watchModelRepository(repository, modelDir, {
+    ...loadOptions,
+    intervalMs: options.modelRescanMs,
+    onRemoved: (model) => runnerApp.retireModel(model),
+  })
   return {
+    rescanModels: () => watcher.rescan(),
     url,
     repository,
     metrics,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { RunnerModelExecution } from './pool.ts'
 
 export const Verdict = z.enum(['ai', 'real'])
 export type Verdict = z.infer<typeof Verdict>
@@ -6,15 +7,37 @@ export type Verdict = z.infer<typeof Verdict>
 export const ModelRef = z.object({ name: z.string(), version: z.string() })
 export type ModelRef = z.infer<typeof ModelRef>
 
+/** Outcome of one out-of-distribution check: `unknown` when the card or the image does not say. */
+export const DistributionCheck = z.enum(['inside', 'outside', 'unknown'])
+export type DistributionCheck = z.infer<typeof DistributionCheck>
+
+/**
+ * Whether the image lies outside what the model saw in training (the card's `trainingProfile`): its stored size,
+ * the colour statistics of the pixels the model looked at, or the model's score. `reasons` says which and why,
+ * one sentence per check that is not `inside`.
+ */
+export const OutOfDistribution = z.object({
+  flagged: z.boolean(),
+  checks: z.object({ size: DistributionCheck, colour: DistributionCheck, score: DistributionCheck }),
+  reasons: z.array(z.string()),
+})
+export type OutOfDistribution = z.infer<typeof OutOfDistribution>
+
 /** One scored image of a `POST /v1/detect` request, in upload order. */
 export const DetectedImage = z.object({
   index: z.number().int().nonnegative(),
   filename: z.string().optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
-  /** Probability that the image is AI-generated: 1 − P(nature). */
+  /** The model's uncalibrated probability that the image is AI-generated: 1 − P(nature). */
   ai_generated: z.number().min(0).max(1),
+  /** Whether the model card holds a fitted calibration; when false, `calibrated_probability` is null. */
+  calibrated: z.boolean(),
+  /** `ai_generated` after the card's calibration (e.g. temperature scaling); null when the model has none. */
+  calibrated_probability: z.number().min(0).max(1).nullable(),
+  /** `ai` when the calibrated probability (or `ai_generated` when uncalibrated) is at or above `threshold`. */
   verdict: Verdict,
+  out_of_distribution: OutOfDistribution,
   /** Probability per model label (`nature`, `ai`, or one per generator for attribution models). */
   scores: z.record(z.string(), z.number()),
   /** For attribution models: probability per generator, most likely first. */
@@ -29,11 +52,20 @@ export const DetectTimings = z.object({
 })
 export type DetectTimings = z.infer<typeof DetectTimings>
 
+/** The model that answered, with the one line naming what it was trained on. */
+export const DetectModel = ModelRef.extend({
+  /** e.g. "GenImage-mini (128-px crops of 4 toy generators), not real text-to-image generators". */
+  training_data: z.string(),
+})
+export type DetectModel = z.infer<typeof DetectModel>
+
 /** Response of `POST /v1/detect`. */
 export const DetectResponse = z.object({
   id: z.string(),
-  model: ModelRef,
+  model: DetectModel,
+  /** Verdict threshold: DETECT_THRESHOLD when set, else the card's calibrated threshold, else 0.5. */
   threshold: z.number(),
+  threshold_source: z.enum(['config', 'calibration', 'default']),
   images: z.array(DetectedImage).min(1),
   timings: DetectTimings,
 })
@@ -62,6 +94,8 @@ export const ModelSummary = z.object({
   metrics: z.array(z.object({ dataset: z.string(), split: z.string(), accuracy: z.number() })),
   /** Runners currently serving it. */
   runners: z.number().int().nonnegative(),
+  /** Each of those runners with the execution provider (and WebGPU adapter) it runs the model on. */
+  served_by: z.array(RunnerModelExecution),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 

@@ -9,6 +9,8 @@ export const ErrorCode = z.enum([
   'image_too_large',
   'corrupt_image',
   'model_not_found',
+  /** No model was named and the default is not explicit: several cards claim `default`, or none does among several models. */
+  'default_model_ambiguous',
   'no_runner_available',
   'runner_error',
   'queue_full',
@@ -31,6 +33,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   image_too_large: 422,
   corrupt_image: 422,
   model_not_found: 404,
+  default_model_ambiguous: 409,
   no_runner_available: 503,
   runner_error: 502,
   queue_full: 429,

@@ -21,7 +21,16 @@ export const TensorMetadata = z.object({
 })
 export type TensorMetadata = z.infer<typeof TensorMetadata>
 
-/** `GET /v2/models/{name}`. `card` is this project's extension; foreign OIP servers omit it. */
+/** Where a runner runs a model: its onnxruntime execution provider, and the WebGPU adapter when that is `webgpu`. */
+export const ModelExecution = z.object({
+  /** `cpu`, `webgpu`, `cuda`. */
+  provider: z.string(),
+  /** One line naming the adapter, e.g. `NVIDIA H100 80GB HBM3`; `(software)` marks a CPU implementation such as lavapipe. */
+  adapter: z.string().optional(),
+})
+export type ModelExecution = z.infer<typeof ModelExecution>
+
+/** `GET /v2/models/{name}`. `card` and `execution` are this project's extensions; foreign OIP servers omit them. */
 export const ModelMetadata = z.object({
   name: z.string(),
   versions: z.array(z.string()).optional(),
@@ -29,6 +38,7 @@ export const ModelMetadata = z.object({
   inputs: z.array(TensorMetadata),
   outputs: z.array(TensorMetadata),
   card: ModelCard.optional(),
+  execution: ModelExecution.optional(),
 })
 export type ModelMetadata = z.infer<typeof ModelMetadata>
 

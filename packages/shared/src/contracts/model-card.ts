@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ModelEvidence } from './model-evidence.ts'
 
 /** How an encoded image becomes the tensor a model expects. Transforms are derived from this, never hard-coded. */
 export const InputConfig = z.object({
@@ -19,6 +20,8 @@ export const InputConfig = z.object({
   /** Pixels are scaled to [0, 1] by 1/255, then normalised with (x - mean) / std per channel. */
   mean: z.tuple([z.number(), z.number(), z.number()]),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+  /** Native-resolution tiles and how their answers combine (see {@link ModelEvidence}); absent: one tensor per image. */
+  evidence: ModelEvidence.optional(),
 })
 export type InputConfig = z.infer<typeof InputConfig>
 
@@ -53,6 +56,48 @@ export const MeasuredAccuracy = z.object({
 })
 export type MeasuredAccuracy = z.infer<typeof MeasuredAccuracy>
 
+/** An inclusive [min, max] range of a statistic over the training images. */
+export const ValueRange = z.tuple([z.number(), z.number()]).refine(([min, max]) => min <= max, 'min must not exceed max')
+export type ValueRange = z.infer<typeof ValueRange>
+
+/**
+ * What the model saw in training, so an answer can say when an image lies outside it. Colour statistics are per
+ * channel (R, G, B) of the pixels the model's input transform produces, scaled to [0, 1] and before mean/std
+ * normalisation; `score` is the range of the uncalibrated ai probability (1 − P(nature)) on the training images.
+ */
+export const TrainingProfile = z.object({
+  /** Width and height range of the images as stored (before the input transform). */
+  width: ValueRange,
+  height: ValueRange,
+  channelMean: z.tuple([ValueRange, ValueRange, ValueRange]),
+  channelStd: z.tuple([ValueRange, ValueRange, ValueRange]),
+  score: ValueRange.optional(),
+  /** Images the ranges were computed on (0 when they come from the dataset's definition alone). */
+  count: z.number().int().nonnegative(),
+  /** How the ranges were obtained: the data, split and generators, and anything approximated. */
+  method: z.string().min(1),
+})
+export type TrainingProfile = z.infer<typeof TrainingProfile>
+
+/**
+ * A fitted probability calibration. `temperature`: the ai probability is recomputed from the label probabilities
+ * p as softmax(log p / temperature), i.e. the logits divided by `temperature`; `threshold` applies to that
+ * calibrated probability.
+ */
+export const Calibration = z.object({
+  method: z.literal('temperature'),
+  temperature: z.number().positive(),
+  threshold: z.number().min(0).max(1),
+  fittedOn: z.object({
+    dataset: z.string(),
+    split: z.string(),
+    count: z.number().int().positive(),
+    /** e.g. "full-size real photographs as they are, PNG and JPEG q75–95; generated val images". */
+    notes: z.string().optional(),
+  }),
+})
+export type Calibration = z.infer<typeof Calibration>
+
 /** `card.json` beside `model.onnx` in a model folder. */
 export const ModelCard = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
@@ -69,10 +114,56 @@ export const ModelCard = z.object({
   provenance: ModelProvenance,
   /** Measured accuracy; empty when nobody measured it (say so rather than guess). */
   metrics: z.array(MeasuredAccuracy).default([]),
+  /**
+   * One line every detect answer repeats, naming the training data and what it is not, e.g. "GenImage-mini
+   * (128-px crops of 4 toy generators), not real text-to-image generators". Required for new cards
+   * ({@link NewModelCard}); older cards without it still load.
+   */
+  trainedOn: z.string().min(1).max(300).optional(),
+  /** Fitted calibration of the ai probability; absent: answers say `calibrated: false`. */
+  calibration: Calibration.optional(),
+  /** What the model saw in training; absent: answers cannot flag out-of-distribution images and say so. */
+  trainingProfile: TrainingProfile.optional(),
+  /** This model answers requests that name none. At most one served model may claim it. */
+  default: z.boolean().optional(),
 })
 export type ModelCard = z.infer<typeof ModelCard>
 export type ModelCardInput = z.input<typeof ModelCard>
 
+/** The card every model folder written from now on must have: `trainedOn` is required. */
+export const NewModelCard = ModelCard.extend({ trainedOn: z.string().min(1).max(300) })
+export type NewModelCard = z.infer<typeof NewModelCard>
+
 /** ImageNet statistics used by timm models and the GenImage README's training recipe. */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406]
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225]
+
+/**
+ * The runner's extra Open Inference Protocol output beside the probabilities, FP32 of shape [n, 6]: per image the
+ * R, G, B means then the R, G, B standard deviations of the pixels the model looked at, in the space of
+ * {@link TrainingProfile} (so answers can compare them with what the model saw in training).
+ */
+export const INPUT_STATISTICS_OUTPUT = 'input_statistics'
+
+/**
+ * The R, G, B means then standard deviations of a model input tensor's pixels, undoing the card's mean/std
+ * normalisation (pixels in [0, 1]): the space of {@link TrainingProfile} and {@link INPUT_STATISTICS_OUTPUT}.
+ */
+export function channelStatistics(tensor: Float32Array, input: Pick<InputConfig, 'layout' | 'height' | 'width' | 'channelOrder' | 'mean' | 'std'>): number[] {
+  const pixels = input.height * input.width
+  const sums = [0, 0, 0]
+  const squares = [0, 0, 0]
+  for (let c = 0; c < 3; c++) {
+    const rgb = input.channelOrder === 'BGR' ? 2 - c : c
+    const scale = input.std[c] as number
+    const shift = input.mean[c] as number
+    for (let i = 0; i < pixels; i++) {
+      const x = (tensor[input.layout === 'NCHW' ? c * pixels + i : i * 3 + c] as number) * scale + shift
+      sums[rgb] = (sums[rgb] as number) + x
+      squares[rgb] = (squares[rgb] as number) + x * x
+    }
+  }
+  const means = sums.map((s) => s / pixels)
+  const stds = squares.map((s, c) => Math.sqrt(Math.max(0, s / pixels - (means[c] as number) ** 2)))
+  return [...means, ...stds]
+}

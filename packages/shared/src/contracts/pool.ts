@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ModelExecution } from './inference.ts'
 
 /** What a runner can do: serve `detect` requests, claim `train` jobs, or both. */
 export const RunnerCapability = z.enum(['detect', 'train'])
@@ -27,3 +28,7 @@ export const RunnerHeartbeat = z.object({
   models: z.array(z.string().min(1)).optional(),
 })
 export type RunnerHeartbeat = z.infer<typeof RunnerHeartbeat>
+
+/** One runner serving a model, and where it runs it (from the runner's model metadata; `unknown` for a foreign OIP server). */
+export const RunnerModelExecution = ModelExecution.extend({ runner: z.string() })
+export type RunnerModelExecution = z.infer<typeof RunnerModelExecution>

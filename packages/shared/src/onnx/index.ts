@@ -9,6 +9,7 @@ export {
   type ModelMessage,
   type OnnxDataType,
   type TensorData,
+  type TensorMessage,
 } from './messages.ts'
 export { ProtoWriter, WireType } from './protobuf.ts'
 export { toInt64Array } from './tensors.ts'

@@ -99,6 +99,7 @@ export async function writeHandmadeModel(dir: string, options: HandmadeModelOpti
         'Weights written by hand in packages/training/src/export/handmade.ts. The affine constants put the median ' +
         'residual of 31 real photographs (Debian wallpaper packages) near p(ai) = 0.5; no labelled data was used.',
     },
+    trainedOn: 'nothing: a fixed statistic written by hand, not trained on any data and not a detector of any generator',
     metrics: [],
   })
   await mkdir(dir, { recursive: true })

@@ -91,6 +91,9 @@ export async function importOnnxDetector(options: ImportOnnxOptions): Promise<Mo
     output: { name: outputName },
     provenance: { kind: 'imported', createdAt: new Date().toISOString(), trainingData: options.trainingData, notes: options.notes },
     metrics: options.metrics ?? [],
+    trainedOn: options.trainingData
+      ? `${options.trainingData} (imported; not verified by this project)`
+      : 'not stated: imported from outside this project, its training data is unknown',
   })
   if (!parsed.success)
     throw new OnnxImportError('invalid_card', `invalid model card: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { createBackendRegistry, firstLineOfError } from '@genimage/shared'
 import * as tfjs from '@tensorflow/tfjs'
+import { describeAdapter, requestWebGpuAdapter, usableWebGpuAdapter } from '../webgpu/adapter.ts'
 import { TfBackendError } from './errors.ts'
 import { useConvKernels, type ConvKernelMode, type ConvKernelsStatus } from './onnx-conv/register.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
@@ -12,7 +13,7 @@ import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
 export type Tf = typeof tfjs
 
 /** Backends the project knows how to start, fastest first (each is registered in `tfBackends` below). */
-export const TF_BACKEND_NAMES = ['tensorflow', 'wasm', 'cpu'] as const
+export const TF_BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 export type TfBackendName = (typeof TF_BACKEND_NAMES)[number]
 
 /** Start-up settings: they take effect when a backend starts, i.e. on the first resolve that reaches it. */
@@ -26,21 +27,27 @@ export interface TfActivation {
   conv: ConvKernelMode
   /** Threads wanted by this resolve (the wasm convolutions on onnxruntime use them); default the backend's own. */
   threads?: number
+  /** The backend asked for by name (`--backend`, `GENIMAGE_TF_BACKEND`), if any: it may run where it otherwise would not. */
+  named?: TfBackendName
 }
 
 /** A started tfjs backend, remembered for the life of the process. */
 export interface StartedTfBackend {
   tf: Tf
-  /** Threads it computes with: the XNNPACK pool size for `wasm`, 1 for `cpu`, 0 for `tensorflow` (its own pool). */
+  /** Threads it computes with: the XNNPACK pool size for `wasm`, 1 for `cpu`, 0 for `tensorflow` and `webgpu` (their own). */
   threads: number
+  /** The device it computes on, where that is worth a log line (the WebGPU adapter). */
+  device?: string
+  /** Runs on every resolve before the backend becomes the active one; throws why it may not be used this time. */
+  admit?: (request: TfActivation) => Promise<void>
   /** Set-up after it became the active backend, on every resolve; says who computes convolutions where that varies. */
-  activate?: (request: TfActivation) => ConvKernelsStatus
+  activate?: (request: TfActivation) => ConvKernelsStatus | undefined
 }
 
 /**
  * Every tfjs backend with its priority (higher is tried first) and start-up, which runs once per process: a later
- * resolve reuses a started backend and does not retry one that failed. A new backend (say `webgpu`, between
- * `tensorflow` and `wasm`) is one more name in `TF_BACKEND_NAMES` and one more `register` call.
+ * resolve reuses a started backend and does not retry one that failed. A new backend is one more name in
+ * `TF_BACKEND_NAMES` and one more `register` call.
  */
 export const tfBackends = createBackendRegistry<TfBackendName, TfStartSettings, StartedTfBackend>({
   label: 'tfjs backend',
@@ -104,6 +111,25 @@ async function startWasm({ threads }: TfStartSettings): Promise<StartedTfBackend
   }
 }
 
+/**
+ * tfjs-backend-webgpu on Dawn (npm `webgpu`), when a WebGPU adapter exists. Starting finds the adapter and loads the
+ * backend; the device is created when it first becomes active. A software adapter (lavapipe, SwiftShader) is
+ * admitted only when `webgpu` was asked for by name: it computes on the CPU, slower than `wasm`. Tensors are read
+ * back only asynchronously (`data()`; `dataSync()` needs OffscreenCanvas, which Node lacks) unless read once before.
+ */
+async function startWebGpu(): Promise<StartedTfBackend> {
+  const { info } = await requestWebGpuAdapter()
+  await import('@tensorflow/tfjs-backend-webgpu')
+  return {
+    tf: tfjs,
+    threads: 0,
+    device: describeAdapter(info),
+    admit: async ({ named }) => {
+      await usableWebGpuAdapter(named === 'webgpu')
+    },
+  }
+}
+
 /** Pure JavaScript: always available, and slow. */
 async function startCpu(): Promise<StartedTfBackend> {
   if (!(await tfjs.setBackend('cpu'))) throw new Error(`setBackend('cpu') returned false`)
@@ -111,5 +137,6 @@ async function startCpu(): Promise<StartedTfBackend> {
 }
 
 tfBackends.register('tensorflow', 300, startTensorflow)
+tfBackends.register('webgpu', 250, startWebGpu)
 tfBackends.register('wasm', 200, startWasm)
 tfBackends.register('cpu', 100, startCpu)

@@ -1,5 +1,13 @@
 export { TfBackendError, type TfErrorCode } from './errors.ts'
-export { resolveTfBackend, type ResolveTfBackendOptions, type ResolvedTfBackend, type TfBackendFailure } from './resolve-backend.ts'
+export { readsSynchronously, withSynchronousReads } from './sync-reads.ts'
+export {
+  resolveTfBackend,
+  TF_BACKEND_ENV,
+  wantedTfBackend,
+  type ResolveTfBackendOptions,
+  type ResolvedTfBackend,
+  type TfBackendFailure,
+} from './resolve-backend.ts'
 export {
   tfBackends,
   wasmBinaryFolder,

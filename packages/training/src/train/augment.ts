@@ -18,9 +18,9 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes an image to the resolution training crops are taken from, as the input config implies:
- * `center-crop` keeps full resolution, `shorter-side-center-crop` scales the shorter side to size ÷ cropPct,
- * `stretch` resizes to exactly height × width.
+ * Decodes an image to the resolution training crops are taken from, as the input config implies: with
+ * `evidence` (native-resolution tiles, see ModelEvidence) or `center-crop` it keeps full resolution,
+ * `shorter-side-center-crop` scales the shorter side to size ÷ cropPct, `stretch` resizes to exactly height × width.
  */
 export async function decodeForTraining(path: string, input: InputConfig, options: DecodeOptions = {}): Promise<RgbImage> {
   try {
@@ -30,9 +30,11 @@ export async function decodeForTraining(path: string, input: InputConfig, option
     }
     let pipeline = sharp(source, { failOn: 'error', pages: 1 }).rotate().toColourspace('srgb').removeAlpha()
     const kernel = SHARP_KERNELS[input.interpolation]
-    if (input.resize === 'stretch') {
+    // Native evidence keeps the file's pixels as they are: evidenceCrop cuts them.
+    const resize = input.evidence ? 'center-crop' : input.resize
+    if (resize === 'stretch') {
       pipeline = pipeline.resize({ width: input.width, height: input.height, fit: 'fill', kernel })
-    } else if (input.resize === 'shorter-side-center-crop') {
+    } else if (resize === 'shorter-side-center-crop') {
       const target = Math.round(Math.max(input.height, input.width) / input.cropPct)
       pipeline = pipeline.resize({ width: target, height: target, fit: 'outside', kernel })
     }
@@ -61,6 +63,24 @@ export function randomCropFlip(image: RgbImage, height: number, width: number, r
     }
   }
   return { data: out, width, height }
+}
+
+/**
+ * The training crop of one image for an input config. Without `evidence`: a height × width random crop and flip of
+ * the decoded image (today's recipe). With it: an `evidence.crop`-sided random crop and flip at native resolution,
+ * pixel values untouched, which is what the runner's tiles show the model; resized to the input size only when the
+ * card says `downscale: 'tile-to-input'`.
+ */
+export async function evidenceCrop(image: RgbImage, input: InputConfig, random: SeededRandom): Promise<RgbImage> {
+  const evidence = input.evidence
+  if (!evidence) return randomCropFlip(image, input.height, input.width, random)
+  const crop = randomCropFlip(image, evidence.crop, evidence.crop, random)
+  if (evidence.downscale !== 'tile-to-input' || (crop.width === input.width && crop.height === input.height)) return crop
+  const { data } = await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } })
+    .resize({ width: input.width, height: input.height, fit: 'fill', kernel: SHARP_KERNELS[input.interpolation] })
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: input.width, height: input.height }
 }
 
 /**

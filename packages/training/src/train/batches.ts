@@ -1,7 +1,7 @@
 import type { InputConfig } from '@genimage/shared'
 import type { TrainingAugmentation } from '@genimage/shared/zoo'
 import { deriveSeed, SeededRandom } from '../zoo/params.ts'
-import { applyAugmentations, decodeForTraining, normaliseInto, randomCropFlip, type RgbImage } from './augment.ts'
+import { applyAugmentations, decodeForTraining, evidenceCrop, normaliseInto, type RgbImage } from './augment.ts'
 import type { LabelledImage } from './dataset.ts'
 
 export interface Batch {
@@ -57,7 +57,7 @@ export class BatchSource {
         const image = this.images[order[position]!]!
         const random = new SeededRandom(deriveSeed(this.options.seed, epoch, position))
         const decoded = await this.decode(image.path)
-        const crop = randomCropFlip(decoded, input.height, input.width, random)
+        const crop = await evidenceCrop(decoded, input, random)
         return { image, pixels: await applyAugmentations(crop, this.options.augmentations, random) }
       }),
     )

@@ -209,7 +209,7 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
       const batch = await next!
       next = fetch(step + 1)
       const lr = cosineLearningRate(step, totalSteps, settings.optimizer.learningRate, settings.warmupSteps)
-      const loss = trainStep(detector, optimizer, trainable, batch, lr)
+      const loss = await trainStep(detector, optimizer, trainable, batch, lr)
       step++
       state.epochLossSum += loss
       state.epochLossCount++
@@ -280,8 +280,11 @@ export async function trainDetector(options: TrainOptions): Promise<TrainResult>
   }
 }
 
-/** One forward + backward + update; BatchNorm statistics are assigned after the update. Returns the loss. */
-export function trainStep(detector: Detector, optimizer: Optimizer, trainable: tf.Variable[], batch: Batch, lr: number): number {
+/**
+ * One forward + backward + update; BatchNorm statistics are assigned after the update. Resolves to the loss, read
+ * asynchronously (the only read a GPU backend allows under Node); the update is applied before it resolves.
+ */
+export async function trainStep(detector: Detector, optimizer: Optimizer, trainable: tf.Variable[], batch: Batch, lr: number): Promise<number> {
   const classes = detector.labels.length
   const n = batch.labels.length
   const { height, width } = detector.info.input
@@ -297,7 +300,7 @@ export function trainStep(detector: Detector, optimizer: Optimizer, trainable: t
     update.variable.assign(update.value)
     update.value.dispose()
   }
-  const loss = lossValue.dataSync()[0]!
+  const loss = (await lossValue.data())[0]!
   lossValue.dispose()
   if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} (lower the learning rate)`)
   return loss

@@ -7,6 +7,7 @@ export {
   type NetworkBuilder,
 } from './registry.ts'
 export { Detector, FunctionLayer, type DetectorInfo } from './detector.ts'
-export type { ForwardContext, Layer } from './layers.ts'
+export { type ForwardContext, type Layer, Linear, Sequential } from './layers.ts'
+export { resnetTrunk } from './resnet.ts'
 export type { OnnxEmitter } from './onnx-emitter.ts'
 export { ParamStore, SeededRandom, deriveSeed } from './params.ts'

@@ -1,0 +1,1 @@
+export { describeAdapter, isSoftwareAdapter, requestWebGpuAdapter, usableWebGpuAdapter, type WebGpuAdapter, type WebGpuAdapterInfo } from './adapter.ts'
