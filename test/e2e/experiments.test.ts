@@ -173,7 +173,7 @@ describe('experiments through the edge API and runner processes', () => {
     expect(markdown).toMatch(/not GenImage: the paper's numbers are not comparable/)
     const svg = await readFile(join(out, 'table4-heatmap-npr-tiny.svg'), 'utf8')
     expect(svg.startsWith('<svg')).toBe(true)
-    expect((svg.match(/<rect x=/g) ?? []).length).toBe(4) // 2 × 2 cells
+    expect((svg.match(/<rect class="cell"/g) ?? []).length).toBe(4) // 2 × 2 cells
     expect(await readdir(out)).toEqual(expect.arrayContaining(['report.md', 'training-curves.svg']))
     console.log(report.stderr.trim())
 

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { EdgeConfig, edgeEnvironment, inflightByteBudget } from '@genimage/edge-api'
 import { parseAllDocuments } from 'yaml'
 import { repoRoot } from '../support/processes.ts'
 
@@ -21,13 +22,21 @@ const find = (kind: string, name: string) => all.find((d) => d.doc.kind === kind
 
 /** Environment variables the runner reads (keys of RunnerEnv in its config.ts) plus ones Node/libuv read. */
 const runnerEnvNames = new Set([
-  ...[...readFileSync(join(repoRoot, 'packages/gpu-runner/src/config.ts'), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+): z\./gm)].map((m) => m[1] as string),
+  ...[...readFileSync(join(repoRoot, 'packages/gpu-runner/src/config.ts'), 'utf8').matchAll(/^\s+([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1] as string),
   'UV_THREADPOOL_SIZE',
   'NODE_ENV',
   'NVIDIA_DRIVER_CAPABILITIES',
   'POD_NAME',
   'POD_IP',
 ])
+/** A Kubernetes memory quantity (`1Gi`, `768Mi`, `512M`, plain bytes) in bytes. */
+function kubernetesBytes(quantity: string | number): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity))
+  if (!match) throw new Error(`not a memory quantity: ${quantity}`)
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[match[2] ?? ''] ?? 1
+  return Number(match[1]) * unit
+}
+
 const exportedMetrics = new Set(
   [...readFileSync(join(repoRoot, 'packages/gpu-runner/src/server/metrics.ts'), 'utf8').matchAll(/'(genimage_runner_[a-z_]+)'/g)].map((m) => m[1]),
 )
@@ -66,6 +75,19 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(deployment.spec.selector.matchLabels).toEqual(
       Object.fromEntries(Object.keys(deployment.spec.selector.matchLabels).map((k) => [k, deployment.spec.template.metadata.labels[k]])),
     )
+  })
+
+  it('the edge Deployment sets a memory budget that fits its container limit and holds at least one largest request', () => {
+    const edge = find('Deployment', 'genimage-edge').spec.template.spec.containers[0]
+    const env = Object.fromEntries((edge.env as Doc[]).filter((e) => 'value' in e).map((e) => [e.name, e.value as string]))
+    const settings = edgeEnvironment(env)
+    const limitBytes = kubernetesBytes(edge.resources.limits.memory)
+    const budget = settings.config.memoryBudgetBytes
+    // The budget must be set explicitly (not the default) and leave a fifth of the limit for what it does not count.
+    expect(env.EDGE_MEMORY_BUDGET_BYTES).toBeDefined()
+    expect(budget).toBeLessThanOrEqual(limitBytes * 0.8)
+    expect(inflightByteBudget(budget)).toBeGreaterThanOrEqual(settings.config.maxRequestBytes)
+    expect(EdgeConfig.safeParse({ memoryBudgetBytes: 300 * 2 ** 20 }).success).toBe(false)
   })
 
   it('the runner Service selects the runner pods on the OIP port', () => {

@@ -1,11 +1,7 @@
 import { Command } from 'commander'
+import { registerCommands } from './commands/index.ts'
+import { reportStartupIfAsked } from './startup-report.ts'
 import { EXIT_STATUS_HELP, endWithError } from './exit-codes.ts'
-
-/**
- * Long-running servers load only their own command group: the other groups import the training stack (tfjs),
- * ~45 MB of heap that would make every full garbage collection of a serving process several times slower.
- */
-const SERVER_COMMANDS = new Set(['runner', 'edge'])
 
 // exitOverride before any subcommand exists, so every command inherits it: usage errors come back here as CommanderError.
 const program = new Command('genimage')
@@ -14,13 +10,11 @@ const program = new Command('genimage')
   .exitOverride()
   .addHelpText('after', EXIT_STATUS_HELP)
 
-if (SERVER_COMMANDS.has(process.argv[2] ?? '')) {
-  const { registerStartCommands } = await import('./commands/start.ts')
-  registerStartCommands(program)
-} else {
-  const { registerCommands } = await import('./commands/index.ts')
-  registerCommands(program)
-}
+reportStartupIfAsked()
+// Only the command on the command line is loaded (`genimage help <command>` names it second): a serving process does
+// not carry the training stack (tfjs, ~45 MB of heap), and `--help`, `keys` and `experiment` start in well under a second.
+const [first, second] = process.argv.slice(2)
+await registerCommands(program, first === 'help' ? second : first)
 
 try {
   await program.parseAsync(process.argv)

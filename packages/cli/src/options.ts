@@ -1,4 +1,3 @@
-import { TF_BACKEND_ENV, TF_BACKEND_NAMES } from '@genimage/training/tf'
 import { InvalidArgumentError, Option } from 'commander'
 
 /**
@@ -98,10 +97,18 @@ export function requestsPerMinute(text: string): number {
   return perMinute
 }
 
+/**
+ * The tfjs backends `--backend` accepts: `TF_BACKEND_NAMES` of `@genimage/training/tf`, repeated here so that defining
+ * the option does not load tfjs (a test keeps the two lists equal).
+ */
+export const TF_BACKEND_CHOICES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
+/** The environment variable `TF_BACKEND_ENV` of `@genimage/training/tf` names (checked by the same test). */
+export const TF_BACKEND_ENV_NAME = 'GENIMAGE_TF_BACKEND'
+
 /** `--backend <name>`: the tfjs backend to try first, shared by `genimage train` and `genimage experiment worker`. */
 export function tfBackendOption(): Option {
   return new Option(
     '--backend <name>',
-    `tfjs backend to use first (default: ${TF_BACKEND_ENV}, else auto: by priority); webgpu on a software adapter (lavapipe) runs only when named`,
-  ).choices([...TF_BACKEND_NAMES, 'auto'])
+    `tfjs backend to use first (default: ${TF_BACKEND_ENV_NAME}, else auto: by priority); webgpu on a software adapter (lavapipe) runs only when named`,
+  ).choices([...TF_BACKEND_CHOICES, 'auto'])
 }

@@ -2,6 +2,7 @@ import { ExperimentSpec, type ExperimentDetail, type ExperimentRun, type RunMetr
 import { expandProtocol } from '@genimage/shared/genimage'
 import { describe, expect, it } from 'vitest'
 import { buildExperimentReport } from '../src/report/experiment-report.ts'
+import { experimentReportHtml } from '../src/report/report-html.ts'
 
 const GENIMAGE = ['Midjourney', 'SD_V1.4', 'SD_V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
 
@@ -133,8 +134,11 @@ describe('experiment report', () => {
     expect(report.markdown).toMatch(/not GenImage/)
     expect(report.markdown).not.toMatch(/paper:|"paper" rows/)
     const svg = report.files['table4-heatmap-npr-tiny.svg']!
-    expect(svg.match(/<rect x=/g)).toHaveLength(9)
+    // 3 × 3 cells of 64 px, and the colour scale beside them (0 red … 50 white, chance … 100 blue)
+    expect(svg.match(/<rect class="cell" x="[\d.]+" y="[\d.]+" width="64" height="64"/g)).toHaveLength(9)
     expect(svg).toContain('>95.0</text>')
+    expect(svg).toContain('>accuracy (%)</text>')
+    expect(svg).toContain('>50 chance</text>')
   })
 
   it('table5 on GenImage: one column per degradation, the degraded average, the published row, and a bar per model', () => {
@@ -190,5 +194,46 @@ describe('experiment report', () => {
       expect(report.markdown).not.toMatch(/paper:|"paper" rows/)
       for (const published of ['72.1', '64.2', '78.3', '97.3']) expect(report.markdown).not.toContain(published)
     }
+  })
+})
+
+describe('how to read the report', () => {
+  it('names below-chance cells, points to --debias when training was not JPEG-aligned, and draws the Table 3 result chart', () => {
+    const report = buildExperimentReport(experiment({ protocol: 'table3', generators: GENIMAGE }, (_, t) => (t === 'BigGAN' ? 0.237 : 0.8)))
+    const notes = report.markdown.slice(report.markdown.indexOf('## How to read this report'), report.markdown.indexOf('## Table 3'))
+    expect(notes).toMatch(/\*\*1 cell\(s\) are below chance\*\*.*npr-tiny \(trained SD V1\.4, seed 0\) on BigGAN: accuracy 23\.7%/)
+    expect(notes).toMatch(/not JPEG-aligned.*`--debias`/)
+    expect(notes).toMatch(/One seed per run/)
+    expect(notes).not.toMatch(/not GenImage|Small test sets/)
+    const chart = report.files['table3-accuracy.svg']!
+    expect(chart.match(/<rect x="[\d.]+" y="[\d.]+" width="16"/g)).toHaveLength(8)
+    expect(report.markdown).toContain('![accuracy per test set](table3-accuracy.svg)')
+    // training curves: five value ticks per panel (loss 0 … 0.6) and a tick per epoch
+    const curves = report.files['training-curves.svg']!
+    for (const tick of ['0.00', '0.15', '0.30', '0.45', '0.60']) expect(curves).toContain(`>${tick}</text>`)
+    expect(curves.match(/text-anchor="middle">[12]<\/text>/g)).toHaveLength(4)
+  })
+
+  it('says nothing it does not need to: JPEG-aligned, three seeds, every cell above chance', () => {
+    const report = buildExperimentReport(experiment({ protocol: 'table3', generators: GENIMAGE, seeds: [0, 1, 2], debiasJpegQuality: 96 }, () => 0.8))
+    expect(report.markdown).not.toContain('## How to read this report')
+  })
+})
+
+describe('report --format html', () => {
+  it('is one page: every markdown table a <table>, every chart inline, the caveats as a list, markup escaped', () => {
+    const mini = ['Bicubic', 'RDN-slim', 'AE-decoder']
+    const report = buildExperimentReport(experiment({ protocol: 'table4', generators: mini }, (r, t) => (r.trainOn[0] === t ? 0.95 : 0.3)))
+    const html = experimentReportHtml('Experiment exp_1 <mini>', report.markdown, report.files)
+    expect(html).toMatch(/^<!doctype html>/)
+    expect(html).toContain('<title>Experiment exp_1 &lt;mini&gt;</title>')
+    const markdownTables = report.markdown.split('\n').filter((line, i, all) => line.startsWith('|') && !all[i - 1]?.startsWith('|')).length
+    expect(html.match(/<table>/g)).toHaveLength(markdownTables)
+    expect(html).not.toMatch(/!\[|\]\(table4-heatmap/)
+    expect(html.match(/<svg /g)).toHaveLength(Object.keys(report.files).length)
+    expect(html).toContain('<h2>How to read this report</h2>')
+    expect(html).toMatch(/<li><strong>\d+ cell\(s\) are below chance<\/strong>/)
+    expect(html).toContain('<code>--debias</code>')
+    expect(html).toContain('<td class="num">95.0</td>')
   })
 })

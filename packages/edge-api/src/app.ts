@@ -8,6 +8,7 @@ import { type KeyStore, noKeys } from './keys/api-keys.ts'
 import { EdgeMetrics } from './metrics/edge-metrics.ts'
 import { apiKeyAuth } from './middleware/api-key-auth.ts'
 import { jsonLogger, type Logger, observe } from './middleware/observe.ts'
+import { originCheck } from './middleware/origin-check.ts'
 import { keyRateLimit, TokenBuckets } from './middleware/rate-limit.ts'
 import { API_ROUTES, type ApiRoute } from './routes/api-routes.ts'
 import type { ExperimentStore } from './routes/experiments.ts'
@@ -62,11 +63,16 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
   const rateLimit = keyRateLimit({ buckets: new TokenBuckets(clock) })
   const authByScope = new Map<ApiKeyScope, MiddlewareHandler<AppEnv>>()
   const auth = (scope: ApiKeyScope) => {
-    const guard = authByScope.get(scope) ?? apiKeyAuth({ keys: full.keys, scope, mode: config.apiKeys, clock })
+    const staticToken = scope === 'metrics' ? config.metricsToken : undefined
+    const guard = authByScope.get(scope) ?? apiKeyAuth({ keys: full.keys, scope, mode: config.apiKeys, staticToken })
     authByScope.set(scope, guard)
     return guard
   }
-  const guards = (route: ApiRoute) => (route.scope === 'public' ? [] : [auth(route.scope), ...(route.rateLimited ? [rateLimit] : [])])
+  const sameOriginOrAllowed = originCheck({ allowedOrigins: config.allowedOrigins })
+  const guards = (route: ApiRoute) => [
+    ...(route.method === 'GET' ? [] : [sameOriginOrAllowed]),
+    ...(route.scope === 'public' ? [] : [auth(route.scope), ...(route.rateLimited ? [rateLimit] : [])]),
+  ]
 
   const app = new Hono<AppEnv>()
   app.use(async function requestId(c, next) {
@@ -75,6 +81,12 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
     c.set('requestId', id)
     c.header('x-request-id', id)
     await next()
+  })
+  app.use(async function noSniffNoStore(c, next) {
+    await next()
+    // Answers are JSON about one caller's images: browsers must not sniff them into another type, nor caches keep them.
+    c.header('x-content-type-options', 'nosniff')
+    if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store')
   })
   app.use(observe({ metrics: full.metrics, log: full.log }))
   app.onError(errorHandler)

@@ -1,5 +1,5 @@
 export { type AppDeps, type AppEnv, createApp, type ResolvedDeps } from './app.ts'
-export { EdgeConfig, edgeEnvironment, type EdgeEnvironment } from './config.ts'
+export { EdgeConfig, edgeEnvironment, type EdgeEnvironment, inflightByteBudget } from './config.ts'
 export { ApiError } from './errors.ts'
 export { isPublicAddress } from './inputs/ip-ranges.ts'
 export { parseMultipart } from './inputs/multipart.ts'

@@ -1,5 +1,6 @@
 import {
   CancelExperimentResponse,
+  CreateExperimentResponse,
   DetectForm,
   DetectResponse,
   ERROR_STATUS,
@@ -33,6 +34,7 @@ export const COMPONENTS = {
   ErrorResponse: { contract: ErrorResponse },
   ExperimentSpec: { contract: ExperimentSpec, io: 'input' },
   ExperimentDetail: { contract: ExperimentDetail },
+  CreateExperimentResponse: { contract: CreateExperimentResponse },
   ExperimentListResponse: { contract: ExperimentListResponse },
   CancelExperimentResponse: { contract: CancelExperimentResponse },
   ExperimentProgressEvent: { contract: ExperimentProgressEvent },

@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ErrorResponse, ExperimentDetail, ExperimentListResponse, ExperimentProgressEvent, readServerSentEvents } from '@genimage/shared'
+import {
+  CreateExperimentResponse,
+  ErrorResponse,
+  ExperimentDetail,
+  ExperimentListResponse,
+  ExperimentProgressEvent,
+  readServerSentEvents,
+} from '@genimage/shared'
 import { createDb, type Db, jobs } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -89,7 +96,10 @@ describe('/v1/experiments', () => {
       name: 'mini table 4',
     })
     expect(response.status).toBe(201)
-    const created = ExperimentDetail.parse(await response.json())
+    const answer = (await response.json()) as Record<string, unknown>
+    expect('runDetails' in answer).toBe(false)
+    expect(CreateExperimentResponse.parse(answer)).toMatchObject({ protocol: 'table4', state: 'queued', runs: { queued: 8 }, totalRuns: 8 })
+    const created = ExperimentDetail.parse(await (await app.request(response.headers.get('location')!)).json())
     expect(response.headers.get('location')).toBe(`/v1/experiments/${created.id}`)
     expect(created).toMatchObject({ protocol: 'table4', state: 'queued', runs: { queued: 8 } })
     expect(created.runDetails.map((r) => `${r.model}@${r.trainOn.join('+')}`).slice(0, 3)).toEqual([
@@ -99,9 +109,10 @@ describe('/v1/experiments', () => {
     ])
     expect(created.runDetails.every((r) => r.testOn.length === 4 && r.degradations.join() === 'none')).toBe(true)
 
-    const table5 = ExperimentDetail.parse(
+    const table5Id = CreateExperimentResponse.parse(
       await (await post(app, { protocol: 'table5', models: ['npr-tiny'], dataRoot: '/d', generators: ['ADM', 'SD_V1.4'] })).json(),
-    )
+    ).id
+    const table5 = ExperimentDetail.parse(await (await app.request(`/v1/experiments/${table5Id}`)).json())
     expect(table5.runDetails[0]).toMatchObject({
       trainOn: ['SD_V1.4'],
       testOn: ['SD_V1.4'],
@@ -118,11 +129,12 @@ describe('/v1/experiments', () => {
 
   it('streams progress as SSE until the experiment ends, and an edge restart loses nothing', async () => {
     const first = await startEdge()
-    const created = ExperimentDetail.parse(
+    const { id } = CreateExperimentResponse.parse(
       await (
         await post(first.app, { protocol: 'custom', models: ['npr-tiny'], dataRoot: '/d', generators: MINI, trainOn: ['Bicubic'], testOn: ['Bicubic'] })
       ).json(),
     )
+    const created = ExperimentDetail.parse(await (await first.app.request(`/v1/experiments/${id}`)).json())
     const runId = created.runDetails[0]!.id
 
     // The edge "restarts": a new connection and app over the same database file.
@@ -158,7 +170,9 @@ describe('/v1/experiments', () => {
 
   it('cancel marks queued runs cancelled and is idempotent', async () => {
     const { app } = await startEdge()
-    const created = ExperimentDetail.parse(await (await post(app, { protocol: 'table4', models: ['npr-tiny'], dataRoot: '/d', generators: MINI })).json())
+    const created = CreateExperimentResponse.parse(
+      await (await post(app, { protocol: 'table4', models: ['npr-tiny'], dataRoot: '/d', generators: MINI })).json(),
+    )
     const cancel = async () => (await app.request(`/v1/experiments/${created.id}/cancel`, { method: 'POST' })).json()
     expect(await cancel()).toEqual({ id: created.id, state: 'cancelled', cancelledRuns: 4 })
     expect(await cancel()).toEqual({ id: created.id, state: 'cancelled', cancelledRuns: 0 })

@@ -96,7 +96,12 @@ export async function edgeWith(peers: Record<string, ReturnType<typeof oipPeer> 
     const request = new Request(input, init)
     const peer = peers[new URL(request.url).host]
     if (!peer || peer === 'down') throw new TypeError('fetch failed: connection refused')
-    return peer.app.fetch(request)
+    // Like a real connection, the call gives up when its signal aborts (the edge's runner deadline, or its client leaving).
+    const signal = init?.signal
+    if (!signal) return peer.app.fetch(request)
+    signal.throwIfAborted()
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))
+    return Promise.race([peer.app.fetch(request), aborted])
   }) as typeof fetch
   const { pool, ...deps } = options
   const runners = new RunnerPool(

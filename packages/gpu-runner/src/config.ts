@@ -58,6 +58,10 @@ const RunnerEnv = z.object({
     .int()
     .positive()
     .default(Math.max(4, 4 * cores)),
+  /** Large-image decodes at once (default 2: half of libuv's threads stay free for small images). */
+  HEAVY_DECODE_CONCURRENCY: z.coerce.number().int().positive().optional(),
+  /** Pixels from which a decode is large (default 16000000). */
+  HEAVY_DECODE_PIXELS: z.coerce.number().int().positive().optional(),
   SHARP_CONCURRENCY: z.coerce.number().int().nonnegative().optional(),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** libSQL database to announce this runner in; unset means static RUNNER_URLS on the edge only. */
@@ -144,6 +148,8 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
       batch: batchByProvider.cpu,
       batchByProvider,
       decodeConcurrency: e.DECODE_CONCURRENCY,
+      ...(e.HEAVY_DECODE_CONCURRENCY === undefined ? {} : { heavyDecodeConcurrency: e.HEAVY_DECODE_CONCURRENCY }),
+      ...(e.HEAVY_DECODE_PIXELS === undefined ? {} : { heavyDecodePixels: e.HEAVY_DECODE_PIXELS }),
       inferenceWorker: e.INFERENCE_WORKER === '1',
     },
     sharpConcurrency: e.SHARP_CONCURRENCY,

@@ -110,6 +110,18 @@ describe('OIP v2 endpoints', () => {
     expect(await res.json()).toMatchObject({ code: 'corrupt_image', image: 1 })
   })
 
+  it("says what is wrong with an undecodable image in the project's words, not libvips' (issue 14)", async () => {
+    const tiff = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .tiff()
+      .toBuffer()
+    for (const broken of [(await black()).subarray(0, 100), tiff.subarray(0, Math.floor(tiff.length / 2))]) {
+      const res = await infer('brightness', [broken])
+      const body = (await res.json()) as { code: string; error: string }
+      expect({ status: res.status, code: body.code }).toEqual({ status: 422, code: 'corrupt_image' })
+      expect(body.error).toBe('image could not be decoded: the file is damaged, cut short, or not what its header says')
+    }
+  })
+
   it('refuses images over the pixel limit, unknown models and malformed bodies with codes', async () => {
     const huge = await sharp({ create: { width: 1100, height: 1000, channels: 3, background: '#808080' } })
       .png()

@@ -1,19 +1,15 @@
 import { resolve } from 'node:path'
-import { type ExperimentProgressEvent, ExperimentProtocol, type ExperimentSpecInput } from '@genimage/shared'
-import { findPaperTrainGenerator } from '@genimage/shared/genimage'
-import { startTrainWorker } from '@genimage/gpu-runner/jobs'
+import type { ExperimentProgressEvent, ExperimentProtocol, ExperimentSpecInput } from '@genimage/shared'
 import type { TfBackendName } from '@genimage/training/tf'
-import { listGenerators } from '@genimage/training/train'
 import { Argument, type Command, Option } from 'commander'
+import { type ApiTarget, apiOptions, hintCommand, resolveApiTarget } from '../api-target.ts'
 import { EXIT, exitWith } from '../exit-codes.ts'
-import { commaList, jpegQuality, listOf, nonNegativeInteger, positiveInteger, tfBackendOption } from '../options.ts'
-import { ApiCallError, ExperimentApi } from '../experiments/api-client.ts'
+import type { ExperimentApi } from '../experiments/api-client.ts'
 import { describeRun, progressView, runStatus } from '../experiments/progress-view.ts'
+import { commaList, jpegQuality, listOf, nonNegativeInteger, positiveInteger, tfBackendOption } from '../options.ts'
 
 /** The options of `genimage experiment run`, as the parsers in `options.ts` leave them. */
-interface ExperimentRunFlags {
-  api: string
-  apiKey?: string
+interface ExperimentRunFlags extends ApiFlags {
   models: string[]
   data: string
   trainOn?: string[]
@@ -34,23 +30,28 @@ interface ExperimentRunFlags {
   json?: boolean
 }
 
-/** Options every API-calling subcommand takes (`--api`, `--api-key`). */
-export function apiOptions(command: Command): Command {
-  return command
-    .option('--api <url>', 'edge API base URL', process.env.GENIMAGE_API_URL ?? 'http://127.0.0.1:8787')
-    .option('--api-key <key>', 'API key with the experiments scope (default: $GENIMAGE_API_KEY)')
+/** `ExperimentProtocol.options` of `@genimage/shared`, repeated so that defining the commands does not load zod (a test keeps them equal). */
+export const EXPERIMENT_PROTOCOLS: readonly ExperimentProtocol[] = ['table3', 'table4', 'table5', 'custom']
+
+/** `--api` and `--api-key` as commander leaves them. */
+export interface ApiFlags {
+  api?: string
+  apiKey?: string
 }
 
-/** The API client from a subcommand's options. */
-export function apiFrom(opts: { api: string; apiKey?: string }): ExperimentApi {
-  return new ExperimentApi({ baseUrl: opts.api, apiKey: opts.apiKey ?? process.env.GENIMAGE_API_KEY })
+/** The experiments API client for a command's `--api`/`--api-key` (see `resolveApiTarget`), and where it points. */
+export async function experimentApi(flags: ApiFlags): Promise<{ api: ExperimentApi; target: ApiTarget }> {
+  const target = await resolveApiTarget(flags)
+  // The client parses every answer with the shared zod contracts; loaded here, not when the command is only defined.
+  const { ExperimentApi } = await import('../experiments/api-client.ts')
+  return { api: new ExperimentApi({ baseUrl: target.baseUrl, apiKey: target.apiKey, savedKey: target.keyFrom === 'config', scope: 'experiments' }), target }
 }
 
 /** After this long with every run still queued, say that a train worker is needed. */
 const NO_WORKER_HINT_MS = 15_000
 
 /** Follows an experiment until it ends (Ctrl-C stops following, not the experiment); non-zero exit unless it succeeded. */
-async function followExperiment(api: ExperimentApi, id: string, json: boolean): Promise<void> {
+async function followExperiment({ api, target }: { api: ExperimentApi; target: ApiTarget }, id: string, json: boolean): Promise<void> {
   const started = performance.now()
   const view = progressView(json)
   const controller = new AbortController()
@@ -60,7 +61,10 @@ async function followExperiment(api: ExperimentApi, id: string, json: boolean): 
     let latest: ExperimentProgressEvent | undefined
     const hint = setTimeout(() => {
       if (latest?.runs.every((r) => r.state === 'queued' && r.attempts === 0)) {
-        console.error("no train worker has claimed a run yet; start one beside the edge: npx genimage experiment worker --db <the edge's DATABASE_URL>")
+        const db = process.env.DATABASE_URL ? ` --db ${process.env.DATABASE_URL}` : ''
+        console.error(
+          `no train worker has claimed a run yet; start one beside the edge (same database as the edge's DATABASE_URL): npx genimage experiment worker${db}`,
+        )
       }
     }, NO_WORKER_HINT_MS)
     hint.unref()
@@ -76,12 +80,12 @@ async function followExperiment(api: ExperimentApi, id: string, json: boolean): 
     view.stop()
     if (controller.signal.aborted) {
       console.error(
-        `stopped following; the experiment goes on. Follow again: npx genimage experiment follow ${id}; cancel: npx genimage experiment cancel ${id}`,
+        `stopped following; the experiment goes on. Follow again: ${hintCommand(target, `experiment follow ${id}`)}; cancel: ${hintCommand(target, `experiment cancel ${id}`)}`,
       )
       return
     }
     const seconds = (performance.now() - started) / 1000
-    console.error(`${id} ${last?.state ?? 'unknown'} after ${seconds.toFixed(1)} s. Report: npx genimage report ${id}`)
+    console.error(`${id} ${last?.state ?? 'unknown'} after ${seconds.toFixed(1)} s. Report: ${hintCommand(target, `report ${id}`)}`)
     if (last?.state !== 'succeeded') exitWith(EXIT.failed)
   } finally {
     process.off('SIGINT', onSignal)
@@ -96,7 +100,7 @@ export function registerExperimentCommands(program: Command): void {
     experiment
       .command('run')
       .description('submit an experiment through the edge API and follow it with a progress bar per run')
-      .addArgument(new Argument('<protocol>', 'the GenImage protocol').choices(ExperimentProtocol.options))
+      .addArgument(new Argument('<protocol>', 'the GenImage protocol').choices(EXPERIMENT_PROTOCOLS))
       .requiredOption('--models <names>', 'comma-separated zoo models, e.g. npr-tiny,resnet50-tiny', commaList)
       .requiredOption('--data <root>', 'dataset root as the runners see it: <root>/<Generator>/{train,val}/{ai,nature}')
       .option('--train-on <generators>', 'generator(s) to train on (table3/5 default: SD V1.4; required for custom when the root has none)', commaList)
@@ -115,8 +119,10 @@ export function registerExperimentCommands(program: Command): void {
       .option('--name <name>', 'a name for the experiment')
       .option('--detach', 'submit and print the id without following')
       .option('--json', 'print progress events as JSON lines'),
+    'experiments',
   ).action(async (protocol: ExperimentProtocol, opts: ExperimentRunFlags) => {
     const dataRoot = resolve(opts.data)
+    const [{ listGenerators }, { findPaperTrainGenerator }] = await Promise.all([import('@genimage/training/train'), import('@genimage/shared/genimage')])
     const generators = await listGenerators(dataRoot)
     if (generators.length === 0) throw new Error(`no generator folders (<Generator>/train|val) under ${dataRoot}`)
     let trainOn = opts.trainOn
@@ -144,17 +150,17 @@ export function registerExperimentCommands(program: Command): void {
       checkpointEvery: opts.checkpointEvery,
       ...(opts.name ? { name: opts.name } : {}),
     }
-    const api = apiFrom(opts)
-    const created = await api.submit(spec).catch((error: unknown) => {
-      if (error instanceof ApiCallError && error.code === 'invalid_request') throw new Error(`the experiment was refused: ${error.message}`)
+    const client = await experimentApi(opts)
+    const created = await client.api.submit(spec).catch((error: unknown) => {
+      if (error instanceof Error && 'code' in error && error.code === 'invalid_request') throw new Error(`the experiment was refused: ${error.message}`)
       throw error
     })
-    console.error(`submitted ${created.id}: ${created.protocol}, ${created.runDetails.length} run(s)`)
+    console.error(`submitted ${created.id}: ${created.protocol}, ${created.totalRuns} run(s)`)
     if (opts.detach) {
       console.log(created.id)
       return
     }
-    await followExperiment(api, created.id, Boolean(opts.json))
+    await followExperiment(client, created.id, Boolean(opts.json))
   })
 
   apiOptions(
@@ -163,11 +169,12 @@ export function registerExperimentCommands(program: Command): void {
       .description('follow a running experiment with a progress bar per run')
       .argument('<id>')
       .option('--json', 'print progress events as JSON lines'),
-  ).action(async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => followExperiment(apiFrom(opts), id, Boolean(opts.json)))
+    'experiments',
+  ).action(async (id: string, opts: ApiFlags & { json?: boolean }) => followExperiment(await experimentApi(opts), id, Boolean(opts.json)))
 
-  apiOptions(experiment.command('list').description('list experiments, newest first').option('--json', 'print JSON')).action(
-    async (opts: { api: string; apiKey?: string; json?: boolean }) => {
-      const { experiments } = await apiFrom(opts).list()
+  apiOptions(experiment.command('list').description('list experiments, newest first').option('--json', 'print JSON'), 'experiments').action(
+    async (opts: ApiFlags & { json?: boolean }) => {
+      const { experiments } = await (await experimentApi(opts)).api.list()
       if (opts.json) return console.log(JSON.stringify(experiments, null, 2))
       if (experiments.length === 0) console.log('no experiments')
       for (const e of experiments) {
@@ -182,8 +189,9 @@ export function registerExperimentCommands(program: Command): void {
 
   apiOptions(
     experiment.command('show').description('show an experiment: runs, state, progress and metrics').argument('<id>').option('--json', 'print JSON'),
-  ).action(async (id: string, opts: { api: string; apiKey?: string; json?: boolean }) => {
-    const e = await apiFrom(opts).get(id)
+    'experiments',
+  ).action(async (id: string, opts: ApiFlags & { json?: boolean }) => {
+    const e = await (await experimentApi(opts)).api.get(id)
     if (opts.json) return console.log(JSON.stringify(e, null, 2))
     console.log(`${e.id}  ${e.protocol}  ${e.state}  data ${e.spec.dataRoot}`)
     for (const run of e.runDetails) {
@@ -192,9 +200,9 @@ export function registerExperimentCommands(program: Command): void {
     }
   })
 
-  apiOptions(experiment.command('cancel').description('cancel an experiment; running jobs stop within one heartbeat').argument('<id>')).action(
-    async (id: string, opts: { api: string; apiKey?: string }) => {
-      const result = await apiFrom(opts).cancel(id)
+  apiOptions(experiment.command('cancel').description('cancel an experiment; running jobs stop within one heartbeat').argument('<id>'), 'experiments').action(
+    async (id: string, opts: ApiFlags) => {
+      const result = await (await experimentApi(opts)).api.cancel(id)
       console.log(`${result.id} cancelled (${result.cancelledRuns} run(s) stopped or dequeued)`)
     },
   )
@@ -227,6 +235,7 @@ export function registerExperimentCommands(program: Command): void {
         threads?: number
         providers: string[]
       }) => {
+        const { startTrainWorker } = await import('@genimage/gpu-runner/jobs')
         const running = await startTrainWorker({
           databaseUrl: opts.db,
           artifactRoot: opts.artifacts,

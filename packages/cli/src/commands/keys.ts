@@ -1,12 +1,15 @@
-import { createApiKey, createDb, ensureDbDirectory, listApiKeys, revokeApiKey } from '@genimage/shared/db'
 import { type Command, Option } from 'commander'
+import { saveCreatedKey } from '../api-target.ts'
 import { EXIT, exitWith } from '../exit-codes.ts'
 import { commaList, requestsPerMinute } from '../options.ts'
 
+// Loaded by the actions only: libSQL and drizzle take most of a second, which `genimage keys --help` need not spend.
+const dbModule = () => import('@genimage/shared/db')
 const databaseUrl = () => process.env.DATABASE_URL ?? 'file:./data/genimage.db'
 
 async function openDb() {
   const url = databaseUrl()
+  const { createDb, ensureDbDirectory } = await dbModule()
   await ensureDbDirectory(url)
   return createDb(url, { authToken: process.env.DATABASE_AUTH_TOKEN })
 }
@@ -19,17 +22,23 @@ export function registerKeysCommands(program: Command): void {
     .command('create')
     .description('create a key and print its secret (shown only this once)')
     .requiredOption('--name <name>', 'who or what uses the key')
-    .addOption(new Option('--scopes <list>', 'comma-separated: detect, experiments, admin').argParser(commaList).default(['detect'], 'detect'))
+    .addOption(
+      new Option('--scopes <list>', 'comma-separated: detect, experiments (its own), metrics (/metrics only), admin (all)')
+        .argParser(commaList)
+        .default(['detect'], 'detect'),
+    )
     .option('--rate-limit <rate>', 'requests per minute per edge instance: N, N/min, N/s', requestsPerMinute)
     .option('--json', 'print JSON')
-    .action(async (opts: { name: string; scopes: string[]; rateLimit?: number; json?: boolean }) => {
+    .option('--save', 'also save the secret for later genimage commands ($GENIMAGE_CONFIG, else ~/.config/genimage/api-key.json, mode 0600)')
+    .action(async (opts: { name: string; scopes: string[]; rateLimit?: number; json?: boolean; save?: boolean }) => {
       const db = await openDb()
       try {
-        const key = await createApiKey(db, {
+        const key = await (await dbModule()).createApiKey(db, {
           name: opts.name,
           scopes: opts.scopes,
           ...(opts.rateLimit ? { rateLimitPerMinute: opts.rateLimit } : {}),
         })
+        if (opts.save) await saveCreatedKey(key)
         if (opts.json) {
           console.log(JSON.stringify(key, null, 2))
           return
@@ -37,7 +46,7 @@ export function registerKeysCommands(program: Command): void {
         console.log(`created ${key.id} "${key.name}" scopes=${key.scopes.join(',')} rate limit=${key.rate_limit_per_minute ?? 'none'}/min`)
         console.log(`\n  ${key.secret}\n`)
         console.log('This secret is shown once; only its sha256 is stored. Send it as `Authorization: Bearer <secret>`.')
-        console.log('Edges with REQUIRE_API_KEY=auto (the default) require a key from now on (within 5 s).')
+        console.log('Edges with REQUIRE_API_KEY=auto (the default) require a key from now on, even after every key is revoked.')
       } finally {
         db.$client.close()
       }
@@ -50,7 +59,7 @@ export function registerKeysCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const db = await openDb()
       try {
-        const all = await listApiKeys(db)
+        const all = await (await dbModule()).listApiKeys(db)
         if (opts.json) {
           console.log(JSON.stringify(all, null, 2))
           return
@@ -71,7 +80,7 @@ export function registerKeysCommands(program: Command): void {
     .action(async (id: string) => {
       const db = await openDb()
       try {
-        const key = await revokeApiKey(db, id)
+        const key = await (await dbModule()).revokeApiKey(db, id)
         if (!key) {
           console.error(`no key with id ${id} (see \`npx genimage keys list\`)`)
           exitWith(EXIT.failed)

@@ -5,12 +5,14 @@ import { writeHandmadeModel } from '@genimage/training/export'
 import type { Command } from 'commander'
 import { EXIT, exitWith } from '../exit-codes.ts'
 import { positiveInteger } from '../options.ts'
+import { registerModelCalibrateCommand } from './models-calibrate.ts'
 import { registerModelImportCommand } from './models-import.ts'
 
 /** `genimage models …`: write, import and inspect model folders the runner serves. */
 export function registerModelCommands(program: Command): void {
   const models = program.command('models').description('model folders (model.onnx + card.json) the runner serves')
   registerModelImportCommand(models)
+  registerModelCalibrateCommand(models)
 
   models
     .command('handmade')
@@ -40,6 +42,7 @@ export function registerModelCommands(program: Command): void {
         accuracy: m.card.metrics[0]?.accuracy ?? null,
         default: m.card.default === true,
         trainedOn: m.card.trainedOn ?? null,
+        realPhotoFalsePositives: m.card.realPhotoFalsePositives ?? null,
         dir: m.dir,
       }))
       if (opts.json) {
@@ -51,6 +54,9 @@ export function registerModelCommands(program: Command): void {
         const acc = r.accuracy === null ? 'accuracy not measured' : `val accuracy ${(r.accuracy * 100).toFixed(1)}%`
         console.log(`${r.name}@${r.version}${r.default ? ' (default)' : ''}  ${r.architecture}  ${r.provenance}  ${acc}  ${r.dir}`)
         console.log(`  trained on: ${r.trainedOn ?? 'not recorded in the card'}`)
+        const fp = r.realPhotoFalsePositives
+        const rates = fp?.encodings.map((e) => `${e.encoding} ${e.falsePositives}/${e.count}`).join(', ')
+        console.log(fp ? `  real photos called ai at ${fp.threshold.toFixed(4)}: ${rates} (${fp.split})` : '  real-photo false positives: never measured')
       }
       for (const p of repository.problems) console.log(`refused ${p.dir}: ${p.reason}`)
       if (repository.problems.length > 0) exitWith(EXIT.failed)

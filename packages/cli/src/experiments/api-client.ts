@@ -1,5 +1,6 @@
 import {
   CancelExperimentResponse,
+  CreateExperimentResponse,
   ErrorResponse,
   ExperimentDetail,
   ExperimentListResponse,
@@ -8,6 +9,7 @@ import {
   readServerSentEvents,
 } from '@genimage/shared'
 import type { z } from 'zod'
+import { keyAdvice } from '../api-target.ts'
 
 /** A failed API call, with the edge's stable error code. */
 export class ApiCallError extends Error {
@@ -25,6 +27,13 @@ export interface ApiClientOptions {
   /** Edge base URL, e.g. http://127.0.0.1:8787. */
   baseUrl: string
   apiKey?: string
+  /**
+   * The key came from the file `keys create --save` wrote, maybe for another stack: when this edge calls it not valid
+   * (401), the call is made once more without it, which succeeds where this edge requires no key.
+   */
+  savedKey?: boolean
+  /** The key scope these calls need; a 401 or 403 says how to get a key with it. */
+  scope?: string
   fetchFn?: typeof fetch
 }
 
@@ -32,14 +41,29 @@ export interface ApiClientOptions {
 export class ExperimentApi {
   private readonly baseUrl: string
   private readonly fetchFn: typeof fetch
+  private apiKey: string | undefined
 
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
     this.fetchFn = options.fetchFn ?? fetch
+    this.apiKey = options.apiKey
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}), ...extra }
+    return { ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}), ...extra }
+  }
+
+  /** The edge's error as an {@link ApiCallError}, with what to do about a missing or too narrow key. */
+  private refused(status: number, code: string, message: string): ApiCallError {
+    const advice = keyAdvice(code, this.options.scope ?? 'experiments')
+    return new ApiCallError(status, code, advice ? `${message}; ${advice}` : message)
+  }
+
+  /** Stops sending a saved key this edge refused (see {@link ApiClientOptions.savedKey}); true when there was one. */
+  private dropSavedKey(): boolean {
+    if (!this.options.savedKey || this.apiKey === undefined) return false
+    this.apiKey = undefined
+    return true
   }
 
   private async call<T>(schema: z.ZodType<T>, path: string, init: RequestInit = {}): Promise<T> {
@@ -50,20 +74,25 @@ export class ExperimentApi {
       throw new ApiCallError(
         0,
         'unreachable',
-        `cannot reach the edge API at ${this.baseUrl} (${(error as Error).message}); start it with \`npx genimage start\` or pass --api`,
+        `cannot reach the edge API at ${this.baseUrl} (${(error as Error).message}); start it with \`npx genimage start\`, or pass --api or set GENIMAGE_API`,
       )
     }
     const body: unknown = await response.json().catch(() => undefined)
+    if (response.status === 401 && this.dropSavedKey()) return this.call(schema, path, init)
     if (!response.ok) {
       const parsed = ErrorResponse.safeParse(body)
-      if (parsed.success) throw new ApiCallError(response.status, parsed.data.error.code, parsed.data.error.message)
+      if (parsed.success) throw this.refused(response.status, parsed.data.error.code, parsed.data.error.message)
       throw new ApiCallError(response.status, 'http_error', `${init.method ?? 'GET'} ${path} answered ${response.status}`)
     }
     return schema.parse(body)
   }
 
-  submit(spec: ExperimentSpecInput): Promise<ExperimentDetail> {
-    return this.call(ExperimentDetail, '/v1/experiments', { method: 'POST', body: JSON.stringify(spec), headers: { 'content-type': 'application/json' } })
+  submit(spec: ExperimentSpecInput): Promise<CreateExperimentResponse> {
+    return this.call(CreateExperimentResponse, '/v1/experiments', {
+      method: 'POST',
+      body: JSON.stringify(spec),
+      headers: { 'content-type': 'application/json' },
+    })
   }
 
   list(): Promise<ExperimentListResponse> {
@@ -95,9 +124,10 @@ export class ExperimentApi {
           headers: this.headers({ accept: 'text/event-stream' }),
           signal: options.signal,
         })
+        if (response.status === 401 && this.dropSavedKey()) continue
         if (!response.ok || !response.body) {
           const parsed = ErrorResponse.safeParse(await response.json().catch(() => undefined))
-          throw new ApiCallError(
+          throw this.refused(
             response.status,
             parsed.success ? parsed.data.error.code : 'http_error',
             parsed.success ? parsed.data.error.message : `events answered ${response.status}`,

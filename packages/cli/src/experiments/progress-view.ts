@@ -23,14 +23,21 @@ export function runStatus(run: ExperimentProgressEvent['runs'][number]): string 
 export function progressView(json: boolean): { update(event: ExperimentProgressEvent): void; stop(): void } {
   if (json) return { update: (e) => console.log(JSON.stringify(e)), stop: () => {} }
   if (!process.stderr.isTTY) {
-    const seen = new Map<string, string>()
+    // A line when a run's state, phase, epoch or evaluation cell changes, and while it trains at most one per interval
+    // with its step, so that a log shows steady progress through long epochs.
+    const seen = new Map<string, { key: string; step: number; at: number }>()
+    const intervalMs = Number(process.env.GENIMAGE_PROGRESS_INTERVAL_MS) > 0 ? Number(process.env.GENIMAGE_PROGRESS_INTERVAL_MS) : 5000
     return {
       update(event) {
+        const now = performance.now()
         for (const run of event.runs) {
           const key = `${run.state}|${run.progress.phase}|${run.progress.epoch}|${run.attempts}|${run.progress.cellsDone}`
-          if (seen.get(run.id) === key) continue
-          seen.set(run.id, key)
-          console.error(`${describeRun(run)}: ${runStatus(run)}`)
+          const last = seen.get(run.id)
+          const stepped = last !== undefined && run.progress.step !== last.step && now - last.at >= intervalMs
+          if (last?.key === key && !stepped) continue
+          seen.set(run.id, { key, step: run.progress.step, at: now })
+          const step = run.state === 'running' && run.progress.totalSteps > 0 ? ` (step ${run.progress.step}/${run.progress.totalSteps})` : ''
+          console.error(`${describeRun(run)}: ${runStatus(run)}${step}`)
         }
       },
       stop: () => {},

@@ -9,6 +9,7 @@ import {
   type PaperTableId,
   type PublishedRow,
 } from '@genimage/shared/genimage'
+import { readingNotes } from './reading-notes.ts'
 import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
 
 /** The markdown report and the SVG files it links to (file name → content). */
@@ -115,20 +116,25 @@ export function buildExperimentReport(experiment: ExperimentDetail): ExperimentR
     `- debias: ${spec.debiasJpegQuality ? `training images JPEG-aligned at q${spec.debiasJpegQuality}` : 'none'}; degradations apply to ${spec.degradeReal ? 'real and generated' : 'generated images only'}; downscale interpolation ${spec.interpolation}`,
   )
   out.push(`- accuracy at threshold 0.5 in %, mean over seeds; 95% bootstrap intervals in the detail table`, '')
+  out.push(...readingNotes(experiment))
 
   if (spec.protocol === 'table3' || (spec.protocol === 'custom' && experiment.runDetails.some((r) => r.degradations.includes('none')))) {
     out.push(`## ${spec.protocol === 'table3' ? 'Table 3 — trained on one generator, tested on every val subset' : 'Accuracy per test set'}`, '')
     const header = ['model (trained on)', ...testSets.map(label), 'Avg']
     const paper = new PaperRows('table3')
     const rows: string[][] = []
+    const bars: Array<{ name: string; values: Array<number | undefined> }> = []
     for (const g of groups) {
       const values = testSets.map((t) => cell(g, t, 'none'))
+      bars.push({ name: `${g.model} (${g.trainOn.map(label).join('+')})`, values })
       const defined = values.filter((v): v is number => v !== undefined)
       rows.push([`${g.model} (${g.trainOn.map(label).join('+')})`, ...values.map(pct), pct(defined.length === values.length ? mean(defined) : undefined)])
       const row = genimage && spec.protocol === 'table3' && trainedLikePaper(g.trainOn) ? paper.lookup(g.model) : undefined
       if (row) rows.push([PaperRows.label(row, g.model), ...testSets.map((t) => published(row.cells[label(t)])), published(row.average)])
     }
     out.push(table(header, rows), '', ...paper.note())
+    files['table3-accuracy.svg'] = groupedBarsSvg('Accuracy per test set', testSets.map(label), bars)
+    out.push('![accuracy per test set](table3-accuracy.svg)', '')
   }
 
   if (spec.protocol === 'table4') {

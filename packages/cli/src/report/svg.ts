@@ -26,7 +26,28 @@ export function accuracyColour(accuracy: number): string {
   return `rgb(${r},${g},${b})`
 }
 
-/** A matrix of accuracies (rows: trained on, columns: tested on) with the value printed in each cell. */
+const LEGEND_HEIGHT = 160
+
+/** The heatmap's colour scale: 0 (red) through 50 (white, chance) to 100 (blue), with ticks every 25 points. */
+function colourLegend(x: number, y: number): string[] {
+  const steps = 20
+  const body = [text(x, y - 8, 'accuracy (%)', 'font-size="11" fill="#555"')]
+  for (let k = 0; k < steps; k++) {
+    const value = 1 - (k + 0.5) / steps
+    body.push(
+      `<rect x="${x}" y="${(y + (k * LEGEND_HEIGHT) / steps).toFixed(1)}" width="16" height="${(LEGEND_HEIGHT / steps + 0.5).toFixed(1)}" fill="${accuracyColour(value)}"/>`,
+    )
+  }
+  body.push(`<rect x="${x}" y="${y}" width="16" height="${LEGEND_HEIGHT}" fill="none" stroke="#999"/>`)
+  for (const tick of [1, 0.75, 0.5, 0.25, 0]) {
+    const ty = y + (1 - tick) * LEGEND_HEIGHT
+    body.push(`<line x1="${x + 16}" x2="${x + 20}" y1="${ty}" y2="${ty}" stroke="#555"/>`)
+    body.push(text(x + 24, ty + 4, `${tick * 100}${tick === 0.5 ? ' chance' : ''}`, 'font-size="10"'))
+  }
+  return body
+}
+
+/** A matrix of accuracies (rows: trained on, columns: tested on) with the value printed in each cell and a colour legend. */
 export function heatmapSvg(
   title: string,
   rows: readonly string[],
@@ -52,7 +73,7 @@ export function heatmapSvg(
       const x = left + j * size
       const y = top + i * size
       body.push(
-        `<rect x="${x}" y="${y}" width="${size}" height="${size}" fill="${value === undefined ? '#eeeeee' : accuracyColour(value)}" stroke="${i === j ? '#000' : '#fff'}" stroke-width="${i === j ? 2 : 1}"/>`,
+        `<rect class="cell" x="${x}" y="${y}" width="${size}" height="${size}" fill="${value === undefined ? '#eeeeee' : accuracyColour(value)}" stroke="${i === j ? '#000' : '#fff'}" stroke-width="${i === j ? 2 : 1}"/>`,
       )
       body.push(
         text(
@@ -72,7 +93,9 @@ export function heatmapSvg(
       'font-size="11" fill="#555"',
     ),
   )
-  return svg(Math.max(560, left + columns.length * size + 20), top + rows.length * size + 32, body)
+  const legendX = left + columns.length * size + 24
+  body.push(...colourLegend(legendX, top))
+  return svg(Math.max(560, legendX + 90), Math.max(top + rows.length * size + 32, top + LEGEND_HEIGHT + 24), body)
 }
 
 /** Grouped vertical bars: one group per category, one bar per series, values in [0, 1]. */
@@ -119,7 +142,10 @@ export function groupedBarsSvg(
   return svg(width, top + plotHeight + 44, body)
 }
 
-/** Lines over epochs: one panel per metric, one line per series. */
+/** Value ticks (and grid lines) per panel of {@link lineChartSvg}, bottom and top included: 0, ¼, ½, ¾ and all of the range. */
+const Y_TICKS = 4
+
+/** Lines over epochs: one panel per metric, one line per series, a tick at every epoch (at most ten) and five value ticks. */
 export function lineChartSvg(
   title: string,
   panels: ReadonlyArray<{ label: string; series: ReadonlyArray<{ name: string; points: ReadonlyArray<[number, number]> }> }>,
@@ -141,15 +167,15 @@ export function lineChartSvg(
     const sy = (y: number) => top + panelHeight - ((y - minY) / (maxY - minY || 1)) * panelHeight
     body.push(`<rect x="${x0}" y="${top}" width="${panelWidth}" height="${panelHeight}" fill="none" stroke="#bbb"/>`)
     body.push(text(x0, top - 6, panel.label, 'font-size="12"'))
-    body.push(
-      text(x0 - 4, top + 4, maxY.toFixed(2), 'font-size="10" text-anchor="end"'),
-      text(x0 - 4, top + panelHeight, minY.toFixed(2), 'font-size="10" text-anchor="end"'),
-    )
-    body.push(text(x0 + panelWidth / 2, top + panelHeight + 16, 'epoch', 'font-size="11" text-anchor="middle"'))
-    body.push(
-      text(x0, top + panelHeight + 16, '1', 'font-size="10" text-anchor="middle"'),
-      text(x0 + panelWidth, top + panelHeight + 16, String(maxX), 'font-size="10" text-anchor="middle"'),
-    )
+    for (let k = 0; k <= Y_TICKS; k++) {
+      const value = minY + ((maxY - minY) * k) / Y_TICKS
+      const y = sy(value)
+      if (k > 0 && k < Y_TICKS) body.push(`<line x1="${x0}" x2="${x0 + panelWidth}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#eee"/>`)
+      body.push(text(x0 - 4, y + 4, value.toFixed(2), 'font-size="10" text-anchor="end"'))
+    }
+    body.push(text(x0 + panelWidth / 2, top + panelHeight + 30, 'epoch', 'font-size="11" text-anchor="middle"'))
+    const every = Math.max(1, Math.ceil(maxX / 10))
+    for (let epoch = 1; epoch <= maxX; epoch += every) body.push(text(sx(epoch), top + panelHeight + 14, String(epoch), 'font-size="10" text-anchor="middle"'))
     panel.series.forEach((s) => {
       const colour = palette[names.indexOf(s.name) % palette.length]
       const d = s.points.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')
@@ -164,5 +190,5 @@ export function lineChartSvg(
       text(legendX + 18, top + 10 + k * 18, name, 'font-size="11"'),
     )
   }
-  return svg(legendX + 220, Math.max(top + panelHeight + 30, top + names.length * 18 + 20), body)
+  return svg(legendX + 220, Math.max(top + panelHeight + 40, top + names.length * 18 + 20), body)
 }

@@ -23,6 +23,7 @@ export function createLibsqlEdgeApp(
     ...(urlInput.runnerFetch ? { fetchFn: urlInput.runnerFetch } : {}),
     ...(settings.runnerRegistry ? { registry: libsqlRunnerSource(db, { maxAgeMs: settings.runnerHeartbeatTtlMs }) } : {}),
     breakerThreshold: settings.breakerThreshold,
+    timeoutMs: settings.runnerTimeoutMs,
   })
   return createApp({
     store: createLibsqlStore(db),

@@ -16,7 +16,9 @@ const NULL_BODY = new Set([101, 204, 205, 304])
  * @example new RunnerPool(urls, { fetchFn: createNodeRunnerFetch() })
  */
 export function createNodeRunnerFetch(options: { maxSocketsPerRunner?: number } = {}): typeof fetch & { close(): void } {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerRunner ?? 256 }
+  // An idle socket is closed after 4 s, before Node's server side does at 5 s (keepAliveTimeout): reusing one the
+  // runner is closing at that moment fails with "socket hang up", which would count as the runner being down.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerRunner ?? 256, timeout: 4_000 }
   const http = new Agent(agentOptions)
   const https = new HttpsAgent(agentOptions)
   const runnerFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {

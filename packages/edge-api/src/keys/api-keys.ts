@@ -14,14 +14,17 @@ export interface ApiKeyRecord {
 export interface KeyStore {
   /** The key whose secret hashes to `secretHash` (hex sha256), revoked or not; undefined when none. */
   findBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>
-  /** How many keys are not revoked (drives `REQUIRE_API_KEY=auto`). */
-  countActive(): Promise<number>
+  /**
+   * Whether a key was ever created, revoked ones included (drives `REQUIRE_API_KEY=auto`: once true, it stays true,
+   * so revoking the last key never makes the API anonymous).
+   */
+  anyEverCreated(): Promise<boolean>
 }
 
 /** A KeyStore with no keys: every request is anonymous unless keys are required. */
 export const noKeys: KeyStore = {
   findBySecretHash: async () => undefined,
-  countActive: async () => 0,
+  anyEverCreated: async () => false,
 }
 
 /** Whether a key's scopes allow `scope`; `admin` allows everything. */

@@ -8,7 +8,7 @@ import { hasScope, type KeyStore } from '../keys/api-keys.ts'
 
 /**
  * `required`: every request needs a valid key. `optional`: requests without a key pass as anonymous.
- * `auto`: required as soon as one unrevoked key exists, optional before.
+ * `auto`: required as soon as a key has ever been created (revoked keys count), optional before.
  * In every mode a key that is presented must be valid, unrevoked and carry the scope.
  */
 export type ApiKeyMode = 'auto' | 'required' | 'optional'
@@ -18,9 +18,11 @@ export interface ApiKeyAuthOptions {
   /** The scope this route needs. */
   scope: ApiKeyScope
   mode?: ApiKeyMode
-  /** How long `auto` trusts its count of active keys (default 5000 ms). */
-  activeKeysCacheMs?: number
-  clock?: () => number
+  /**
+   * A fixed bearer token also accepted on this route, besides keys with the scope (`METRICS_TOKEN` for `/metrics`).
+   * A request authenticated by it carries no key.
+   */
+  staticToken?: string
 }
 
 /** Reads `Authorization: Bearer <key>` or `x-api-key: <key>`. */
@@ -34,20 +36,27 @@ export function presentedSecret(headers: { header(name: string): string | undefi
 }
 
 /**
+ * Whether keys are required now. In `auto` mode the store is asked on every anonymous request until a key has
+ * been created, and never again after: the answer can only turn from no to yes, so a new key takes effect at once
+ * and revoking keys never turns it back.
+ */
+function keysRequiredCheck(mode: ApiKeyMode, keys: KeyStore): () => Promise<boolean> {
+  if (mode !== 'auto') return async () => mode === 'required'
+  let keyExisted = false
+  return async () => {
+    if (!keyExisted) keyExisted = await keys.anyEverCreated()
+    return keyExisted
+  }
+}
+
+/**
  * Authenticates the caller by API key and checks the route's scope: 401 `unauthorized` for a missing, unknown
  * or revoked key, 403 `forbidden` for a key without the scope. Sets `apiKeyId` and `apiKey` on the context.
  * @example app.use('/v1/detect', apiKeyAuth({ keys, scope: 'detect', mode: 'auto' }))
  */
 export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv> => {
-  const mode = options.mode ?? 'auto'
-  const cacheMs = options.activeKeysCacheMs ?? 5_000
-  const clock = options.clock ?? Date.now
-  let activeKeys: { count: number; at: number } | undefined
-  const keysRequired = async () => {
-    if (mode !== 'auto') return mode === 'required'
-    if (!activeKeys || clock() - activeKeys.at >= cacheMs) activeKeys = { count: await options.keys.countActive(), at: clock() }
-    return activeKeys.count > 0
-  }
+  const keysRequired = keysRequiredCheck(options.mode ?? 'auto', options.keys)
+  const staticTokenHash = options.staticToken ? hashApiKeySecret(options.staticToken) : undefined
   return createMiddleware<AppEnv>(async function apiKeyAuth(c, next) {
     const secret = presentedSecret(c.req)
     if (secret === undefined) {
@@ -56,7 +65,10 @@ export const apiKeyAuth = (options: ApiKeyAuthOptions): MiddlewareHandler<AppEnv
       }
       return next()
     }
-    const key = secret ? await options.keys.findBySecretHash(await hashApiKeySecret(secret)) : undefined
+    const secretHash = secret ? await hashApiKeySecret(secret) : undefined
+    // Hashes are compared, not secrets, so the comparison's time says nothing about the token.
+    if (secretHash && staticTokenHash && secretHash === (await staticTokenHash)) return next()
+    const key = secretHash ? await options.keys.findBySecretHash(secretHash) : undefined
     if (!key) throw new ApiError('unauthorized', 'the API key is not valid')
     if (key.revokedAt) throw new ApiError('unauthorized', 'the API key was revoked')
     if (!hasScope(key, options.scope)) {

@@ -33,10 +33,11 @@ export interface ApiRoute {
   serve(deps: ResolvedDeps): H<AppEnv>[] | undefined
 }
 
-/** Detect can answer every error but `not_found`. */
-const DETECT_ERRORS = ErrorCode.options.filter((code) => code !== 'not_found')
+/** Detect can answer every error but `not_found`, `experiment_finished` (and `client_closed`, which only the log and metrics see). */
+const DETECT_ERRORS = ErrorCode.options.filter((code) => code !== 'not_found' && code !== 'client_closed' && code !== 'experiment_finished')
 const EXPERIMENT_ERRORS: readonly ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
 const ONE_EXPERIMENT_ERRORS: readonly ErrorCode[] = [...EXPERIMENT_ERRORS, 'not_found']
+const CREATE_EXPERIMENT_ERRORS: readonly ErrorCode[] = [...EXPERIMENT_ERRORS, 'unsupported_media_type', 'payload_too_large']
 
 /** The public API, in the order it is documented. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -70,15 +71,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: 'Submit a GenImage protocol (table3, table4, table5, custom) as jobs for train runners (scope `experiments`)',
     scope: 'experiments',
     request: { json: 'ExperimentSpec' },
-    responses: { '201': { description: 'the experiment and its runs, queued', json: 'ExperimentDetail' } },
-    errors: EXPERIMENT_ERRORS,
-    serve: ({ experiments }) => experiments && [createExperiment(experiments)],
+    responses: { '201': { description: 'the experiment as queued: its summary and run count', json: 'CreateExperimentResponse' } },
+    errors: CREATE_EXPERIMENT_ERRORS,
+    serve: ({ experiments, config }) => experiments && [createExperiment(experiments, config)],
   },
   {
     operationId: 'listExperiments',
     method: 'GET',
     path: '/v1/experiments',
-    summary: 'Experiments, newest first (scope `experiments`)',
+    summary: "The caller's experiments, newest first; every key's for `admin` (scope `experiments`)",
     scope: 'experiments',
     responses: { '200': { description: 'experiments', json: 'ExperimentListResponse' } },
     errors: EXPERIMENT_ERRORS,
@@ -98,10 +99,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'cancelExperiment',
     method: 'POST',
     path: '/v1/experiments/:id/cancel',
-    summary: 'Cancel an experiment; running jobs stop within one heartbeat (scope `experiments`)',
+    summary: 'Cancel an experiment that has runs left; running jobs stop within one heartbeat (scope `experiments`)',
     scope: 'experiments',
     responses: { '200': { description: 'cancelled', json: 'CancelExperimentResponse' } },
-    errors: ONE_EXPERIMENT_ERRORS,
+    errors: [...ONE_EXPERIMENT_ERRORS, 'experiment_finished'],
     serve: ({ experiments }) => experiments && [cancelExperiment(experiments)],
   },
   {
@@ -117,7 +118,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
       },
     },
     errors: ONE_EXPERIMENT_ERRORS,
-    serve: ({ experiments }) => experiments && [followExperiment(experiments)],
+    serve: ({ experiments, config, log }) => experiments && [followExperiment(experiments, config, log)],
   },
   {
     operationId: 'health',
@@ -135,8 +136,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'metrics',
     method: 'GET',
     path: '/metrics',
-    summary: 'Prometheus metrics of this edge instance (scope `admin` when keys are in use)',
-    scope: 'admin',
+    summary: 'Prometheus metrics of this edge instance (scope `metrics`, or METRICS_TOKEN, when keys are in use)',
+    scope: 'metrics',
     responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
     serve: (deps) => [metrics(deps)],
   },

@@ -1,131 +1,167 @@
-import type { CancelExperimentResponse, ExperimentDetail, ExperimentListResponse, ExperimentProgressEvent, ExperimentSummary } from '@genimage/shared'
-import { ExperimentSpec } from '@genimage/shared'
-import { isFinalState } from '@genimage/shared/db'
-import { expandProtocol, type PlannedRun, ProtocolError } from '@genimage/shared/genimage'
-import type { Handler } from 'hono'
+import type {
+  CancelExperimentResponse,
+  CreateExperimentResponse,
+  ExperimentDetail,
+  ExperimentListResponse,
+  ExperimentSpec,
+  ExperimentSummary,
+} from '@genimage/shared'
+import { type ExperimentOwner, isFinalState } from '@genimage/shared/db'
+import type { PlannedRun } from '@genimage/shared/genimage'
+import type { Context, Handler } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import type { AppEnv } from '../app-env.ts'
+import type { EdgeConfig } from '../config.ts'
 import { ApiError } from '../errors.ts'
+import { invalidSpec, parseSpec, planExperiment, readJsonBody } from '../experiments/experiment-request.ts'
+import { ProgressHub, type ProgressSnapshot, StreamSlots } from '../experiments/progress-hub.ts'
+import { hasScope } from '../keys/api-keys.ts'
+import type { Logger } from '../middleware/observe.ts'
 
-/** Where experiments live; the libSQL implementation is `libsqlExperimentStore`. Runners read the same rows. */
+/**
+ * Where experiments live; the libSQL implementation is `libsqlExperimentStore`. Runners read the same rows.
+ * `owner` limits a call to one key's experiments (`null`: those submitted anonymously; `undefined`: all).
+ */
 export interface ExperimentStore {
-  create(spec: ExperimentSpec, runs: readonly PlannedRun[]): Promise<string>
-  list(limit: number): Promise<ExperimentSummary[]>
-  get(id: string): Promise<ExperimentDetail | undefined>
-  cancel(id: string): Promise<CancelExperimentResponse | undefined>
-  progress(id: string): Promise<{ event: ExperimentProgressEvent; version: string } | undefined>
-  /** How often a progress stream re-reads the database (default 500 ms). */
+  /** Stores the experiment and its runs as queued jobs, recording the submitting key. */
+  create(spec: ExperimentSpec, runs: readonly PlannedRun[], ownerKeyId: string | null): Promise<CreateExperimentResponse>
+  list(limit: number, owner: ExperimentOwner): Promise<ExperimentSummary[]>
+  get(id: string, owner: ExperimentOwner): Promise<ExperimentDetail | undefined>
+  /** Cancels what is left of `id`; the answer's state is `succeeded` or `failed` when it had already ended (then nothing changed). */
+  cancel(id: string, owner: ExperimentOwner): Promise<CancelExperimentResponse | undefined>
+  /** Who submitted `id` (null: anonymous); undefined when there is no such experiment. */
+  owner(id: string): Promise<{ ownerKeyId: string | null } | undefined>
+  progress(id: string): Promise<ProgressSnapshot | undefined>
+  /** How often a followed experiment is re-read from the database (default 500 ms), whatever the number of followers. */
   progressPollMs?: number
 }
 
 /** A comment line keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000
 
-function invalidSpec(field: string, message: string, issues?: unknown): ApiError {
-  return new ApiError('invalid_request', `${field || 'body'}: ${message}`, { details: { field: field || 'body', ...(issues ? { issues } : {}) } })
+/** Whose experiments the caller may see: an `admin` key every one, another key its own, an anonymous caller the anonymous ones. */
+function callerOwner(c: Context<AppEnv>): ExperimentOwner {
+  const key = c.get('apiKey')
+  if (!key) return null
+  return hasScope(key, 'admin') ? undefined : key.id
 }
 
-async function readSpec(request: Request): Promise<ExperimentSpec> {
-  let body: unknown
-  try {
-    body = await request.json()
-  } catch {
-    throw invalidSpec('body', 'expected a JSON object (content-type: application/json)')
-  }
-  const parsed = ExperimentSpec.safeParse(body)
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!
-    const field = first.path.map(String).join('.')
-    const message = first.code === 'unrecognized_keys' ? `unknown field(s) ${first.keys.join(', ')}` : first.message
-    return Promise.reject(
-      invalidSpec(
-        field || (first.code === 'unrecognized_keys' ? first.keys.join(',') : ''),
-        message,
-        parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-      ),
-    )
-  }
-  return parsed.data
-}
+const visibleTo = (owner: ExperimentOwner, ownerKeyId: string | null) => owner === undefined || owner === ownerKeyId
 
-/** `POST /v1/experiments`: validates a protocol, expands it into runs and stores them as queued jobs (201). */
-export function createExperiment(store: ExperimentStore): Handler<AppEnv> {
+const noSuchExperiment = (id: string) => new ApiError('not_found', `no experiment ${id}`)
+
+/**
+ * `POST /v1/experiments`: validates a protocol against this deployment's limits, expands it into runs and stores
+ * them as queued jobs owned by the calling key (201, with a summary: the runs are at `GET /v1/experiments/{id}`).
+ */
+export function createExperiment(store: ExperimentStore, config: EdgeConfig): Handler<AppEnv> {
   return async function createExperiment(c) {
-    const spec = await readSpec(c.req.raw)
-    let runs: PlannedRun[]
-    try {
-      runs = expandProtocol(spec)
-    } catch (error) {
-      if (error instanceof ProtocolError) throw invalidSpec(error.field, error.message.slice(error.field.length + 2))
-      throw error
-    }
-    const id = await store.create(spec, runs)
-    const created = await store.get(id)
-    c.header('location', `/v1/experiments/${id}`)
+    const spec = parseSpec(await readJsonBody(c.req.raw, config.maxExperimentSpecBytes))
+    const runs = planExperiment(spec, { maxRuns: config.maxExperimentRuns, dataRoots: config.dataRoots })
+    const created = await store.create(spec, runs, c.get('apiKey')?.id ?? null)
+    c.header('location', `/v1/experiments/${created.id}`)
     return c.json(created, 201)
   }
 }
 
-/** `GET /v1/experiments?limit=`: experiments, newest first. */
+/** `GET /v1/experiments?limit=`: the caller's experiments (every one for `admin`), newest first. */
 export function listExperiments(store: ExperimentStore): Handler<AppEnv> {
   return async function listExperiments(c) {
     const limit = Number(c.req.query('limit') ?? 50)
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalidSpec('limit', 'an integer from 1 to 500')
-    const body: ExperimentListResponse = { experiments: await store.list(limit) }
+    const body: ExperimentListResponse = { experiments: await store.list(limit, callerOwner(c)) }
     return c.json(body)
   }
 }
 
-/** Answers what `find` returns for the `:id` in the path, or 404 `not_found` when there is no such experiment. */
-function experimentById(find: (id: string) => Promise<unknown>): Handler<AppEnv, '/v1/experiments/:id'> {
-  return async function experimentById(c) {
+/** `GET /v1/experiments/:id`: one experiment with its runs; 404 for an unknown id or another key's experiment. */
+export function getExperiment(store: ExperimentStore): Handler<AppEnv, '/v1/experiments/:id'> {
+  return async function getExperiment(c) {
     const id = c.req.param('id')
-    const found = await find(id)
-    if (!found) throw new ApiError('not_found', `no experiment ${id}`)
+    const found = await store.get(id, callerOwner(c))
+    if (!found) throw noSuchExperiment(id)
     return c.json(found)
   }
 }
 
-/** `GET /v1/experiments/:id`: one experiment with its runs. */
-export const getExperiment = (store: ExperimentStore) => experimentById((id) => store.get(id))
-
-/** `POST /v1/experiments/:id/cancel`. */
-export const cancelExperiment = (store: ExperimentStore) => experimentById((id) => store.cancel(id))
+/**
+ * `POST /v1/experiments/:id/cancel`: cancels the caller's experiment while it has runs left (again: 200, nothing
+ * changes); 409 `experiment_finished` once it succeeded or failed, its state kept; 404 for another key's.
+ */
+export function cancelExperiment(store: ExperimentStore): Handler<AppEnv, '/v1/experiments/:id/cancel'> {
+  return async function cancelExperiment(c) {
+    const id = c.req.param('id')
+    const outcome = await store.cancel(id, callerOwner(c))
+    if (!outcome) throw noSuchExperiment(id)
+    if (outcome.state !== 'cancelled') {
+      throw new ApiError('experiment_finished', `experiment ${id} already ${outcome.state}; there is nothing to cancel`, {
+        details: { state: outcome.state },
+      })
+    }
+    return c.json(outcome)
+  }
+}
 
 /**
  * `GET /v1/experiments/:id/events`: progress as Server-Sent Events, one `progress` event per change and an `end`
- * event at a final state. All state lives in the store, so any edge instance can answer for any experiment.
+ * event at a final state. One poller per experiment serves every stream following it (`ProgressHub`); a key may
+ * hold `maxEventStreamsPerKey` streams (anonymous callers share one allowance), more get 429 `rate_limited`.
  */
-export function followExperiment(store: ExperimentStore): Handler<AppEnv, '/v1/experiments/:id/events'> {
-  const pollMs = store.progressPollMs ?? 500
+export function followExperiment(store: ExperimentStore, config: EdgeConfig, log?: Logger): Handler<AppEnv, '/v1/experiments/:id/events'> {
+  const hub = new ProgressHub({
+    read: (id) => store.progress(id),
+    pollMs: store.progressPollMs,
+    onError: (id, error) => log?.({ level: 'warn', msg: 'progress poll failed; retrying', experiment: id, error: String(error) }),
+  })
+  const slots = new StreamSlots(config.maxEventStreamsPerKey)
   return async function followExperiment(c) {
     const id = c.req.param('id')
-    const first = await store.progress(id)
-    if (!first) throw new ApiError('not_found', `no experiment ${id}`)
-    return streamSSE(c, async (stream) => {
-      let closed = false
-      stream.onAbort(() => {
-        closed = true
+    const found = await store.owner(id)
+    if (!found || !visibleTo(callerOwner(c), found.ownerKeyId)) throw noSuchExperiment(id)
+    const caller = c.get('apiKeyId') ?? 'anonymous'
+    if (!slots.take(caller)) {
+      throw new ApiError('rate_limited', `${slots.limitPerCaller} progress streams are open for this key; close one first`, {
+        retryAfterSeconds: 5,
+        details: { limit: slots.limitPerCaller },
       })
-      let version = ''
-      let sequence = 0
-      let lastWrite = Date.now()
-      let current: typeof first | undefined = first
-      while (!closed && current) {
-        if (current.version !== version) {
-          version = current.version
-          await stream.writeSSE({ event: 'progress', id: String(++sequence), data: JSON.stringify(current.event) })
-          lastWrite = Date.now()
-          if (isFinalState(current.event.state)) {
-            await stream.writeSSE({ event: 'end', data: JSON.stringify({ id, state: current.event.state }) })
-            return
+    }
+    return streamSSE(c, async (stream) => {
+      let latest: ProgressSnapshot | undefined
+      let gone = false
+      let wake: (() => void) | undefined
+      const unsubscribe = hub.subscribe(id, (snapshot) => {
+        if (snapshot) latest = snapshot
+        else gone = true
+        wake?.()
+      })
+      stream.onAbort(() => wake?.())
+      try {
+        let sent = ''
+        let sequence = 0
+        while (!stream.aborted && !gone) {
+          const current = latest
+          if (current && current.version !== sent) {
+            sent = current.version
+            await stream.writeSSE({ event: 'progress', id: String(++sequence), data: JSON.stringify(current.event) })
+            if (isFinalState(current.event.state)) {
+              await stream.writeSSE({ event: 'end', data: JSON.stringify({ id, state: current.event.state }) })
+              return
+            }
+            continue
           }
-        } else if (Date.now() - lastWrite > KEEPALIVE_MS) {
-          await stream.write(': keep-alive\n\n')
-          lastWrite = Date.now()
+          const woken = await new Promise<boolean>((done) => {
+            const timer = setTimeout(() => done(false), KEEPALIVE_MS)
+            wake = () => {
+              clearTimeout(timer)
+              done(true)
+            }
+          })
+          wake = undefined
+          if (!woken && !stream.aborted) await stream.write(': keep-alive\n\n')
         }
-        await stream.sleep(pollMs)
-        current = await store.progress(id)
+      } finally {
+        unsubscribe()
+        slots.release(caller)
       }
     })
   }

@@ -48,8 +48,11 @@ export class RunnerClient {
     return this.call(`/v2/models/${encodeURIComponent(model)}`, { method: 'GET' }, ModelMetadata, 'model metadata')
   }
 
-  /** Sends encoded images as one BYTES tensor and returns the model's probabilities per image. */
-  async infer(model: string, images: Uint8Array[], requestId: string): Promise<RunnerResult<Scores>> {
+  /**
+   * Sends encoded images as one BYTES tensor and returns the model's probabilities per image. Aborting `signal` (the
+   * client went away) closes the connection to the runner, which then drops the request's queued work.
+   */
+  async infer(model: string, images: Uint8Array[], requestId: string, signal?: AbortSignal): Promise<RunnerResult<Scores>> {
     const tensor = encodeBytesTensor(images)
     const { body, headers } = encodeBinaryInferRequest(
       {
@@ -60,7 +63,7 @@ export class RunnerClient {
       [tensor],
     )
     const init = { method: 'POST', body, headers: { ...headers, 'x-request-id': requestId } }
-    const r = await this.call(`/v2/models/${encodeURIComponent(model)}/infer`, init, InferResponse, 'inference response')
+    const r = await this.call(`/v2/models/${encodeURIComponent(model)}/infer`, init, InferResponse, 'inference response', signal)
     if (!r.ok) return r
     const output = r.data.outputs.find((o) => o.name === PROBABILITIES_OUTPUT)
     const width = output?.shape[1]
@@ -77,13 +80,23 @@ export class RunnerClient {
 
   /**
    * One request, its answer parsed with the shared contract: `schema` for a success, `InferError` for a
-   * failure (a body that is not one gives a generic message). Never throws.
+   * failure (a body that is not one gives a generic message). Never throws. Past the deadline the answer is
+   * `runner_timeout` (not retried, and not a sign the runner is down: a heavy queue is slow, not gone); when
+   * `signal` aborts first, `client_closed`.
    */
-  private async call<T>(path: string, init: RequestInit, schema: z.ZodType<T>, what: string): Promise<RunnerResult<T>> {
+  private async call<T>(path: string, init: RequestInit, schema: z.ZodType<T>, what: string, signal?: AbortSignal): Promise<RunnerResult<T>> {
     let response: Response
+    const deadline = AbortSignal.timeout(this.timeoutMs)
     try {
-      response = await this.fetchFn(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })
+      response = await this.fetchFn(`${this.url}${path}`, { ...init, signal: signal ? AbortSignal.any([deadline, signal]) : deadline })
     } catch (error) {
+      if (signal?.aborted) {
+        return { ok: false, status: 499, retryable: false, error: { code: 'client_closed', message: 'the client went away; the runner call was cancelled' } }
+      }
+      if (deadline.aborted) {
+        const message = `runner did not answer within ${this.timeoutMs} ms`
+        return { ok: false, status: 504, retryable: false, error: { code: 'runner_timeout', message } }
+      }
       const message = error instanceof Error ? error.message : String(error)
       return { ok: false, status: 503, retryable: true, error: { code: 'runner_unreachable', message } }
     }

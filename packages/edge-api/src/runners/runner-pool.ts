@@ -12,6 +12,8 @@ export interface RunnerPoolOptions {
   /** How long a runner's readiness and model list are trusted before they are asked again (default 2000). */
   refreshMs?: number
   fetchFn?: typeof fetch
+  /** How long a call to a runner may take before it is answered `runner_timeout` (default 30000). */
+  timeoutMs?: number
   /** Runners announced in the database, merged with the static URLs. */
   registry?: RunnerSource
   /** How often the registry is read (default: `refreshMs`). */
@@ -130,14 +132,15 @@ export class RunnerPool {
   }
 
   /**
-   * Counts a failed call. An unreachable runner is also marked not ready until it answers a health check;
-   * after `breakerThreshold` failures in a row the breaker opens.
+   * Counts a failed call. An unreachable runner gets a health check before its next request (one dropped
+   * keep-alive connection does not take a runner that is up out of service; one that is down is marked not
+   * ready by that check); after `breakerThreshold` failures in a row the breaker opens.
    */
   recordFailure(state: RunnerState, message: string, unreachable: boolean): void {
     const runner = owned(state)
     runner.consecutiveFailures += 1
     runner.lastError = message
-    if (unreachable) runner.ready = false
+    if (unreachable) runner.checkedAt = Number.NEGATIVE_INFINITY
     if (runner.consecutiveFailures >= this.breakerThreshold && runner.breaker === 'closed') {
       runner.breaker = 'open'
       runner.openedAt = this.clock()
@@ -189,7 +192,7 @@ export class RunnerPool {
   private newState(name: string, url: string, origin: RunnerState['origin']): RunnerRecord {
     return {
       name,
-      client: new RunnerClient(url, this.options.fetchFn),
+      client: new RunnerClient(url, this.options.fetchFn, this.options.timeoutMs),
       origin,
       ready: false,
       draining: false,

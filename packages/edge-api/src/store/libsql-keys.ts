@@ -1,5 +1,5 @@
 import type { ApiKeyScope } from '@genimage/shared'
-import { countActiveApiKeys, type Db, findApiKeyBySecretHash } from '@genimage/shared/db'
+import { anyApiKeyEverCreated, type Db, findApiKeyBySecretHash } from '@genimage/shared/db'
 import type { KeyStore } from '../keys/api-keys.ts'
 
 /** KeyStore over the `api_keys` table (keys are created with `npx genimage keys create`). */
@@ -10,6 +10,6 @@ export function libsqlKeyStore(db: Db): KeyStore {
       if (!row) return undefined
       return { id: row.id, name: row.name, scopes: row.scopes as ApiKeyScope[], rateLimitPerMinute: row.rateLimitPerMinute, revokedAt: row.revokedAt }
     },
-    countActive: () => countActiveApiKeys(db),
+    anyEverCreated: () => anyApiKeyEverCreated(db),
   }
 }

@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { RunMetric } from '@genimage/shared'
 import type { DegradationParameters } from '@genimage/shared/genimage'
-import { runModel } from '../inference/run-model.ts'
-import { loadModel, type LoadedModel } from '../repository/model-repository.ts'
 import { loadSplit, type LabelledImage } from '@genimage/training/train'
 import { testImageDegrader } from './degrade.ts'
+import { aiProbabilityOf, type ImageScorer, openImageScorer } from './image-scorer.ts'
 import { detectionMetrics, type ScoredImage } from './metrics.ts'
 
 export interface EvaluateOptions extends DegradationParameters {
@@ -24,35 +23,31 @@ export interface EvaluateOptions extends DegradationParameters {
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null)
 
-/** P(ai) of each image: 1 − P(nature), which also covers attribution heads (nature + one label per generator). */
+/** P(ai) of each image (1 − P(nature)), scored as the runner scores it for this card (tiles or one tensor). */
 async function scoreImages(
-  model: LoadedModel,
+  scorer: ImageScorer,
   images: readonly LabelledImage[],
   prepare: (bytes: Uint8Array) => Promise<Uint8Array>,
   batchSize: number,
   signal?: AbortSignal,
 ): Promise<ScoredImage[]> {
-  const natureIndex = model.card.labels.indexOf('nature')
-  if (natureIndex < 0) throw new Error(`model ${model.card.name} has no "nature" label`)
-  const width = model.card.labels.length
   const scored: ScoredImage[] = []
   for (let start = 0; start < images.length; start += batchSize) {
     signal?.throwIfAborted()
     const chunk = images.slice(start, start + batchSize)
-    const tensors = await Promise.all(chunk.map(async (image) => model.transform(await prepare(await readFile(image.path)))))
-    const probabilities = await runModel(model, tensors)
-    for (const [i, image] of chunk.entries()) scored.push({ score: 1 - probabilities[i * width + natureIndex]!, fake: image.kind === 'ai' })
+    const rows = await scorer.score(await Promise.all(chunk.map(async (image) => prepare(await readFile(image.path)))))
+    for (const [i, image] of chunk.entries()) scored.push({ score: aiProbabilityOf(rows[i] as Float32Array, scorer.natureIndex), fake: image.kind === 'ai' })
   }
   return scored
 }
 
 /**
- * Scores a model folder (the exported ONNX model, as the runner serves it) on the val split of each test
- * generator under each degradation, and returns one metric per cell.
+ * Scores a model folder (the exported ONNX model, as the runner serves it: evidence tiles when the card has them,
+ * see `openImageScorer`) on the val split of each test generator under each degradation; one metric per cell.
  */
 export async function evaluateModelFolder(modelDir: string, options: EvaluateOptions): Promise<RunMetric[]> {
-  const model = await loadModel(modelDir, { providers: options.providers ?? ['cpu'], maxPixels: 64_000_000 })
-  if (!model) throw new Error(`no model folder (card.json) in ${modelDir}`)
+  const batchSize = options.batchSize ?? 32
+  const scorer = await openImageScorer(modelDir, { providers: options.providers, batchSize })
   try {
     const total = options.testOn.length * options.degradations.length
     const results: RunMetric[] = []
@@ -70,8 +65,8 @@ export async function evaluateModelFolder(modelDir: string, options: EvaluateOpt
         const fakes = images.filter((i) => i.kind === 'ai')
         const reals = images.filter((i) => i.kind === 'nature')
         const degrade = testImageDegrader(id, options)
-        scored.push(...(await scoreImages(model, fakes, (bytes) => degrade(bytes, 'ai'), options.batchSize ?? 32, options.signal)))
-        scored.push(...(await scoreImages(model, reals, (bytes) => degrade(bytes, 'nature'), options.batchSize ?? 32, options.signal)))
+        scored.push(...(await scoreImages(scorer, fakes, (bytes) => degrade(bytes, 'ai'), batchSize, options.signal)))
+        scored.push(...(await scoreImages(scorer, reals, (bytes) => degrade(bytes, 'nature'), batchSize, options.signal)))
         const m = detectionMetrics(scored)
         const metric: RunMetric = {
           testSet,
@@ -92,6 +87,6 @@ export async function evaluateModelFolder(modelDir: string, options: EvaluateOpt
     }
     return results
   } finally {
-    await model.session.release()
+    await scorer.close()
   }
 }

@@ -1,6 +1,9 @@
 import { type BackendFailure, createBackendRegistry } from '@genimage/shared'
 import { OnnxGraphBuilder } from '@genimage/shared/onnx'
-import { describeAdapter, requestWebGpuAdapter, usableWebGpuAdapter, type WebGpuAdapterInfo } from '@genimage/training/webgpu'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { describeAdapter, probeWebGpuAdapterInfo, usableWebGpuAdapter, type WebGpuAdapterInfo } from '@genimage/training/webgpu'
 import * as ort from 'onnxruntime-node'
 
 /** Execution providers this runner knows, in the default order of preference. */
@@ -60,7 +63,8 @@ const toProviderFailure = (failure: BackendFailure): ProviderFailure => ({
  * Every execution provider with its priority (higher is tried first). A provider is probed once per process (each
  * worker thread has its own): it must be in this onnxruntime-node build and open a one-node graph; the outcome is
  * remembered, so a provider that cannot start is skipped with its reason instead of being tried for every model.
- * `webgpu` starts by finding an adapter (Dawn from the npm package `webgpu`, no shader compiled): the adapter's
+ * `webgpu` starts by finding an adapter in a child process (Dawn from the npm package `webgpu`; what Dawn and Vulkan
+ * print while looking stays there), no shader compiled: the adapter's
  * info is what it remembers; whether a software adapter may be used is decided per session (`forceWebGpu`).
  */
 export const executionProviders = createBackendRegistry<ExecutionProvider, undefined, WebGpuAdapterInfo | undefined>({
@@ -82,8 +86,25 @@ function identityGraph(): Uint8Array {
 
 const inThisBuild = (provider: ExecutionProvider) => ort.listSupportedBackends().some((b) => b.name === provider)
 
+/** The shared libraries onnxruntime loads for the CUDA provider, beside onnxruntime-node's binding (Linux names). */
+const CUDA_PROVIDER_LIBRARIES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']
+
+/**
+ * Why the CUDA provider cannot load, found without asking onnxruntime: a missing library makes it print a red
+ * `FAIL : Failed to load library` line that no session log level silences. Undefined when the libraries are there.
+ */
+export function missingCudaLibraries(): string | undefined {
+  if (process.platform !== 'linux') return undefined
+  const binding = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', process.arch)
+  const missing = CUDA_PROVIDER_LIBRARIES.filter((file) => !existsSync(join(binding, file)))
+  if (missing.length === 0) return undefined
+  return `CUDA libraries not installed (${missing.join(', ')}: npm ci skips that download; infra/runner-cuda.Containerfile installs them)`
+}
+
 async function probe(provider: ExecutionProvider): Promise<undefined> {
   if (!inThisBuild(provider)) throw new Error('not available in this onnxruntime-node build')
+  const missing = provider === 'cuda' ? missingCudaLibraries() : undefined
+  if (missing) throw new Error(missing)
   const session = await ort.InferenceSession.create(identityGraph(), { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1 })
   await session.release()
   return undefined
@@ -92,7 +113,7 @@ async function probe(provider: ExecutionProvider): Promise<undefined> {
 executionProviders.register('cuda', 300, () => probe('cuda'))
 executionProviders.register('webgpu', 200, async () => {
   if (!inThisBuild('webgpu')) throw new Error('not available in this onnxruntime-node build')
-  return (await requestWebGpuAdapter()).info
+  return probeWebGpuAdapterInfo()
 })
 executionProviders.register('cpu', 100, () => probe('cpu'))
 

@@ -1,3 +1,4 @@
+import { jpegSize, pngSize } from '@genimage/shared/genimage'
 import { type LoadedModel, releaseMainSession } from '../repository/model-repository.ts'
 import { type BatcherHooks, type BatcherOptions, DynamicBatcher } from './batcher.ts'
 import type { SessionTuning } from './execution-providers.ts'
@@ -20,6 +21,27 @@ export interface SchedulerOptions {
    * `releaseMainSession`). Off by default, for callers that share one repository between servers.
    */
   releaseMainSession?: boolean
+  /** Images of at least this many pixels (by their PNG or JPEG header) decode as heavy tasks (default 16 MP). */
+  heavyDecodePixels?: number
+}
+
+/** Whose decodes these are and what cancels them: the request, and its connection's abort signal. */
+export interface ScoreRequest {
+  /** Decodes are shared round-robin between owners (one owner per HTTP request). */
+  owner?: unknown
+  /** Aborted when the request's client goes away: its decodes still waiting are dropped. */
+  signal?: AbortSignal
+}
+
+export const DEFAULT_HEAVY_DECODE_PIXELS = 16_000_000
+
+/**
+ * Whether decoding `image` is heavy: its PNG or JPEG header states at least `heavyPixels` pixels, or (other formats,
+ * whose headers are not read here) it is over 8 MiB.
+ */
+export function isHeavyDecode(image: Uint8Array, heavyPixels = DEFAULT_HEAVY_DECODE_PIXELS): boolean {
+  const size = pngSize(image) ?? jpegSize(image)
+  return size ? size.width * size.height >= heavyPixels : image.byteLength > 8 * 1024 * 1024
 }
 
 /** Raised when image `index` of a request could not be preprocessed; `cause` is the transform's error. */
@@ -41,6 +63,7 @@ export class ImagePreprocessError extends Error {
 export class ModelScheduler {
   readonly batcher: DynamicBatcher<Float32Array, Float32Array>
   private readonly worker: Promise<InferenceWorker | undefined>
+  readonly heavyDecodePixels: number
 
   constructor(
     readonly model: LoadedModel,
@@ -50,6 +73,7 @@ export class ModelScheduler {
     scheduling: SchedulerOptions = {},
   ) {
     const labels = model.card.labels.length
+    this.heavyDecodePixels = scheduling.heavyDecodePixels ?? DEFAULT_HEAVY_DECODE_PIXELS
     this.worker =
       scheduling.worker === false
         ? Promise.resolve(undefined)
@@ -74,16 +98,20 @@ export class ModelScheduler {
     )
   }
 
-  /** Scores encoded images. Throws `QueueFullError` when the queue is full, `ImagePreprocessError` for a bad image. */
-  async scoreImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+  /**
+   * Scores encoded images. Throws `QueueFullError` when the queue is full, `ImagePreprocessError` for a bad image,
+   * and the signal's reason when `request.signal` aborts before every image is decoded.
+   */
+  async scoreImages(images: readonly Uint8Array[], request: ScoreRequest = {}): Promise<Float32Array[]> {
     const admission = this.batcher.admit(images.length)
     const { transform } = this.model
-    const decoded = await Promise.allSettled(images.map((image) => this.decodes.run(() => transform(image))))
+    const decoded = await Promise.allSettled(images.map((image) => this.decode(image, () => transform(image), request)))
     const tensors = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []))
     const failed = decoded.findIndex((d) => d.status === 'rejected')
-    if (failed >= 0) {
+    if (failed >= 0 || request.signal?.aborted) {
       admission.release()
       for (const tensor of tensors) transform.recycle(tensor)
+      request.signal?.throwIfAborted()
       throw new ImagePreprocessError(failed, (decoded[failed] as PromiseRejectedResult).reason)
     }
     try {
@@ -93,6 +121,11 @@ export class ModelScheduler {
       // go back to the transform for the next images.
       for (const tensor of tensors) transform.recycle(tensor)
     }
+  }
+
+  /** Runs one image's decode under the runner-wide decode limiter, as `request`'s task, heavy or not by its header. */
+  decode<T>(image: Uint8Array, task: () => Promise<T>, request: ScoreRequest = {}): Promise<T> {
+    return this.decodes.run(task, { owner: request.owner, signal: request.signal, heavy: isHeavyDecode(image, this.heavyDecodePixels) })
   }
 
   /** Stops the inference worker, if any. */

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { RunEpoch, RunMetric, RunProgress } from '@genimage/shared'
 import { QUEUED_PROGRESS } from '@genimage/shared/db'
 import type { ClaimedJob, JobQueue } from './job-queue.ts'
+import { checkDataRoot, publicRunFailure } from './run-failure.ts'
 
 /** What an executor gets for one claimed run. */
 export interface RunContext {
@@ -31,6 +32,8 @@ export interface JobWorkerOptions {
   heartbeatMs?: number
   /** Wait between polls when no job is claimable (default 1 s). */
   pollMs?: number
+  /** Folders a run's `dataRoot` must lie in (DATA_ROOTS); others fail at once, unread. Undefined: any. */
+  dataRoots?: readonly string[]
   log?: (line: Record<string, unknown>) => void
 }
 
@@ -122,6 +125,7 @@ export class JobWorker {
     await beat()
     const timer = setInterval(beat, this.heartbeatMs)
     try {
+      await checkDataRoot(job.spec.dataRoot, this.options.dataRoots)
       const outcome = await this.executor({
         job,
         artifactDir,
@@ -141,9 +145,10 @@ export class JobWorker {
       clearInterval(timer)
       await beating
       if (stopReason) return await this.afterStop(job, stopReason)
-      const reason = error instanceof Error ? error.message : String(error)
-      const end = await this.queue.fail(job.id, reason, { retryable: isRetryable(error) })
-      this.log({ level: 'warn', msg: 'attempt failed', job: job.id, attempt: job.attempt, reason, outcome: end })
+      // The API shows a fixed sentence; the message, which names paths on this runner, stays in this log.
+      const detail = error instanceof Error ? error.message : String(error)
+      const end = await this.queue.fail(job.id, publicRunFailure(error, job.id), { retryable: isRetryable(error) })
+      this.log({ level: 'warn', msg: 'attempt failed', job: job.id, attempt: job.attempt, reason: detail, outcome: end })
       return end === 'not_owner' ? 'lease_lost' : end
     } finally {
       stop?.removeEventListener('abort', onStop)

@@ -4,6 +4,7 @@ import { createDb, ensureDbDirectory } from '@genimage/shared/db'
 import { resolveTfBackend, type TfBackendName } from '@genimage/training/tf'
 import { JobQueue } from './job-queue.ts'
 import { JobWorker, type RunExecutor } from './job-worker.ts'
+import { dataRootsFromEnv } from './run-failure.ts'
 import { trainingExecutor } from './training-executor.ts'
 
 export interface TrainWorkerSettings {
@@ -26,6 +27,8 @@ export interface TrainWorkerSettings {
   threads?: number
   /** onnxruntime execution providers for scoring exported models (default cpu). */
   providers?: readonly string[]
+  /** Folders a run's `dataRoot` must lie in (default: DATA_ROOTS, comma-separated; unset: any). */
+  dataRoots?: readonly string[]
   /** Replaces the training engine (tests). */
   executor?: RunExecutor
 }
@@ -51,6 +54,7 @@ export async function startTrainWorker(settings: TrainWorkerSettings): Promise<R
     artifactRoot: resolve(settings.artifactRoot),
     heartbeatMs: settings.heartbeatMs,
     pollMs: settings.pollMs,
+    dataRoots: settings.dataRoots ?? dataRootsFromEnv(process.env.DATA_ROOTS),
   })
   const stopper = new AbortController()
   const done = worker.run(stopper.signal).finally(() => db.$client.close())

@@ -61,7 +61,7 @@ export async function loadModelRepository(dir: string, options: LoadOptions): Pr
         throw new Error(`duplicate model name ${model.card.name}`)
       }
       repository.models.set(model.card.name, model)
-      options.log?.(`loaded ${model.card.name}@${model.card.version} from ${folder} on ${model.provider}`)
+      options.log?.(servingLine(model))
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
       repository.problems.push({ dir: folder, reason })
@@ -94,7 +94,6 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
     allowSpinning: options.allowSpinning,
     forceWebGpu: options.forceWebGpu,
   })
-  for (const s of skipped) options.log?.(`${card.name}: provider ${s.provider} skipped: ${s.reason}`)
   if (!session.inputNames.includes(card.input.name)) {
     throw new Error(`graph has no input named ${card.input.name} (inputs: ${session.inputNames.join(', ')})`)
   }
@@ -111,6 +110,16 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<L
     transform: withInputStatistics(createTransform(card.input, { maxPixels: options.maxPixels }), card.input),
     ...(card.input.evidence ? { tiles: createTileTransform(card.input, { maxPixels: options.maxPixels }) } : {}),
   }
+}
+
+/**
+ * The one start-up line per model: which provider serves it and why, e.g. `loaded npr-tiny@1 from models/npr-tiny:
+ * serving on cpu (cuda: CUDA libraries not installed …; webgpu: software adapter llvmpipe … is slower than the CPU)`.
+ */
+export function servingLine(model: LoadedModel): string {
+  const on = model.adapter ? `${model.provider} (${model.adapter})` : model.provider
+  const why = model.skipped.length === 0 ? 'the first provider in the list' : model.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ')
+  return `loaded ${model.card.name}@${model.card.version} from ${model.dir}: serving on ${on} (${why})`
 }
 
 const releasedMainSessions = new WeakSet<LoadedModel>()

@@ -1,7 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type LoadedModel, type LoadOptions, loadModel, type ModelRepository } from './model-repository.ts'
+import { type LoadedModel, type LoadOptions, loadModel, type ModelRepository, servingLine } from './model-repository.ts'
 
 export interface WatchOptions extends LoadOptions {
   /** How often the model directory is rescanned (default 2000 ms); a change notice from the file system rescans sooner. */
@@ -82,7 +82,7 @@ export function watchModelRepository(repository: ModelRepository, dir: string, o
       if (problemAt >= 0) repository.problems.splice(problemAt, 1)
       repository.models.set(model.card.name, model)
       loadedFrom.set(folder, model)
-      options.log?.(`loaded ${model.card.name}@${model.card.version} from ${folder} on ${model.provider}`)
+      options.log?.(servingLine(model))
       options.onAdded?.(model)
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)

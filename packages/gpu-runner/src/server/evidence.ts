@@ -1,7 +1,6 @@
 import type { TileTransform } from '@genimage/imaging'
 import { channelStatistics, type EvidenceAggregate, type InputConfig } from '@genimage/shared'
-import type { Limiter } from '../inference/limiter.ts'
-import { ImagePreprocessError, type ModelScheduler } from '../inference/model-scheduler.ts'
+import { ImagePreprocessError, type ModelScheduler, type ScoreRequest } from '../inference/model-scheduler.ts'
 
 /**
  * One image's answer from its tiles' probability rows under the card's rule: tiles are ranked by ai probability
@@ -44,20 +43,21 @@ function pooledStatistics(tiles: readonly Float32Array[], input: InputConfig): n
  * Scores encoded images of a model whose card reads evidence tiles: each image is decoded once at full size under
  * the runner-wide decode limiter and cut into its tiles, every tile of the request goes through the model's dynamic
  * batcher (in chunks no larger than its queue), and each image gets one probability row, aggregated by the card's
- * rule. Throws `ImagePreprocessError` (with the image's index) for an image that cannot be decoded and
- * `QueueFullError` when the batcher has no room.
+ * rule. Throws `ImagePreprocessError` (with the image's index) for an image that cannot be decoded,
+ * `QueueFullError` when the batcher has no room, and the signal's reason once `request.signal` aborts.
  */
 export async function scoreImagesByTiles(
   scheduler: ModelScheduler,
   tiles: TileTransform,
   images: readonly Uint8Array[],
-  decodes: Limiter,
+  request: ScoreRequest = {},
 ): Promise<Float32Array[]> {
   const { card } = scheduler.model
-  const decoded = await Promise.allSettled(images.map((image) => decodes.run(() => tiles(image))))
+  const decoded = await Promise.allSettled(images.map((image) => scheduler.decode(image, () => tiles(image), request)))
   const perImage = decoded.map((d) => (d.status === 'fulfilled' ? d.value : []))
   const flat = perImage.flat()
   try {
+    request.signal?.throwIfAborted()
     const failed = decoded.findIndex((d) => d.status === 'rejected')
     if (failed >= 0) throw new ImagePreprocessError(failed, (decoded[failed] as PromiseRejectedResult).reason)
     const capacity = scheduler.batcher.options.maxQueueSize

@@ -16,7 +16,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type BatcherOptions, QueueFullError } from '../inference/batcher.ts'
 import type { ExecutionProvider, SessionTuning } from '../inference/execution-providers.ts'
 import { Limiter } from '../inference/limiter.ts'
-import { ImagePreprocessError, ModelScheduler } from '../inference/model-scheduler.ts'
+import { ImagePreprocessError, ModelScheduler, type ScoreRequest } from '../inference/model-scheduler.ts'
 import { ImageDecodeError } from '@genimage/imaging'
 import { inputStatisticsOf } from '../repository/input-statistics.ts'
 import { isMainSessionReleased, type LoadedModel, type ModelRepository, releaseMainSession } from '../repository/model-repository.ts'
@@ -34,6 +34,13 @@ export interface ServingOptions {
   batchByProvider?: Partial<Record<ExecutionProvider, BatcherOptions>>
   /** Image decodes running at once across all models (sharp work on libuv's thread pool). */
   decodeConcurrency: number
+  /**
+   * Heavy decodes (images of at least `heavyDecodePixels`) running at once, so that small images always find a
+   * decode slot and a libuv thread (default: half of libuv's 4 threads).
+   */
+  heavyDecodeConcurrency?: number
+  /** Pixels from which an image's decode counts as heavy (default 16 MP). */
+  heavyDecodePixels?: number
   /** Run each model's session on a worker thread (default true). */
   inferenceWorker?: boolean
   /** onnxruntime threading for the worker's session. */
@@ -41,6 +48,9 @@ export interface ServingOptions {
   /** Free each model's idle main-thread session once its worker runs (the runner process owns its models). */
   releaseMainSessions?: boolean
 }
+
+/** Heavy decodes at once by default: half of libuv's default 4 threads, leaving the other half to small images. */
+const DEFAULT_HEAVY_DECODES = 2
 
 export const DEFAULT_SERVING: ServingOptions = {
   batch: { maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 64 },
@@ -87,7 +97,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
   const metrics = deps.metrics ?? new RunnerMetrics()
   const inflight = deps.inflight ?? new InflightTracker()
   const log = deps.log ?? jsonLog('runner', { runner: deps.name })
-  const decodes = new Limiter(serving.decodeConcurrency)
+  const decodes = new Limiter(serving.decodeConcurrency, Math.min(serving.decodeConcurrency, serving.heavyDecodeConcurrency ?? DEFAULT_HEAVY_DECODES))
   const schedulers = new Map<LoadedModel, ModelScheduler>()
   const inflightByModel = new Map<LoadedModel, number>()
   const retiring = new Map<LoadedModel, () => void>()
@@ -113,6 +123,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
         worker: serving.inferenceWorker !== false,
         tuning: serving.sessionTuning,
         releaseMainSession: serving.releaseMainSessions === true,
+        heavyDecodePixels: serving.heavyDecodePixels,
         onWorkerFailure: (error) => log({ level: 'warn', msg: `${name}: inference worker failed to start; running on the main thread`, error: error.message }),
       },
     )
@@ -221,7 +232,11 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
         const inputs = readInferInputs(found, decoded.request.inputs, decoded.binary)
         const count = inputs.kind === 'images' ? inputs.images.length : inputs.tensors.length
         c.set('images', count)
-        const rows = await score(schedulerFor(found), inputs, decodes)
+        // The connection's signal aborts when the caller (the edge) goes away: this request's decodes still waiting
+        // are dropped instead of decoded for nobody.
+        const rows = await score(schedulerFor(found), inputs, { owner: c.req.raw, signal: c.req.raw.signal }, (image, detail) =>
+          log({ level: 'warn', msg: 'image could not be decoded', request_id: c.get('requestId'), image, error: detail }),
+        )
         metrics.images.inc({ model: found.card.name }, count)
         const labels = found.card.labels.length
         const data = new Array<number>(count * labels)
@@ -260,14 +275,27 @@ function servedModelMetadata(model: LoadedModel): ModelMetadata {
   return { ...modelMetadata(model), execution: { provider: model.provider, ...(model.adapter ? { adapter: model.adapter } : {}) } }
 }
 
-async function score(scheduler: ModelScheduler, inputs: ReturnType<typeof readInferInputs>, decodes: Limiter): Promise<Float32Array[]> {
+/** What a client is told about an image that could not be decoded; the decoder's own words go to the runner's log. */
+const CORRUPT_IMAGE_MESSAGE = 'image could not be decoded: the file is damaged, cut short, or not what its header says'
+
+async function score(
+  scheduler: ModelScheduler,
+  inputs: ReturnType<typeof readInferInputs>,
+  request: ScoreRequest,
+  onCorrupt: (image: number, detail: string) => void,
+): Promise<Float32Array[]> {
   try {
-    if (inputs.kind === 'images' && scheduler.model.tiles) return await scoreImagesByTiles(scheduler, scheduler.model.tiles, inputs.images, decodes)
-    return inputs.kind === 'images' ? await scheduler.scoreImages(inputs.images) : await scheduler.scoreTensors(inputs.tensors)
+    if (inputs.kind === 'images' && scheduler.model.tiles) return await scoreImagesByTiles(scheduler, scheduler.model.tiles, inputs.images, request)
+    return inputs.kind === 'images' ? await scheduler.scoreImages(inputs.images, request) : await scheduler.scoreTensors(inputs.tensors)
   } catch (error) {
+    if (request.signal?.aborted) throw new RunnerError('client_closed', 'the caller closed the connection; its queued decodes were dropped')
     if (error instanceof QueueFullError) throw new RunnerError('queue_full', error.message, undefined, error.retryAfterSeconds)
     if (error instanceof ImagePreprocessError) {
       const cause = error.cause
+      if (cause instanceof ImageDecodeError && cause.code === 'corrupt_image') {
+        onCorrupt(error.index, cause.message)
+        throw new RunnerError('corrupt_image', CORRUPT_IMAGE_MESSAGE, error.index)
+      }
       if (cause instanceof ImageDecodeError) throw new RunnerError(cause.code, cause.message, error.index)
       throw cause
     }

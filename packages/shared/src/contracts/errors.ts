@@ -21,6 +21,16 @@ export const ErrorCode = z.enum([
   'internal_error',
   'url_not_allowed',
   'url_fetch_failed',
+  /** The experiment already ended (succeeded or failed): there is nothing left to cancel and its state is kept. */
+  'experiment_finished',
+  /** The request body did not arrive within the edge's body deadline (BODY_TIMEOUT_MS). */
+  'request_timeout',
+  /** The runner did not answer within the edge's runner deadline; the runner is slow, not gone. */
+  'runner_timeout',
+  /** The edge's in-flight bytes are at its memory budget (EDGE_MEMORY_BUDGET_BYTES); retry after `Retry-After`. */
+  'server_busy',
+  /** The client closed the connection before the answer (logged and counted, never seen by the client). */
+  'client_closed',
 ])
 export type ErrorCode = z.infer<typeof ErrorCode>
 
@@ -44,6 +54,11 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   internal_error: 500,
   url_not_allowed: 400,
   url_fetch_failed: 422,
+  experiment_finished: 409,
+  request_timeout: 408,
+  runner_timeout: 504,
+  server_busy: 503,
+  client_closed: 499,
 }
 
 /** The one JSON error shape of the public API. */

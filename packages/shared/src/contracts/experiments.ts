@@ -19,11 +19,40 @@ export type DegradationId = z.infer<typeof DegradationId>
 export const DownscaleInterpolation = z.enum(INTERPOLATIONS)
 export type DownscaleInterpolation = z.infer<typeof DownscaleInterpolation>
 
-const generatorName = z
+/** Whether text holds a C0 control character (NUL, newline, …) or DEL. */
+const hasControlCharacter = (text: string) => [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)
+
+/**
+ * A generator folder name: one path segment, never `.` or `..`, without slashes, NUL or other control characters.
+ * The runner joins it to `dataRoot`, so anything else could name a folder outside the root.
+ */
+export const GeneratorName = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[^/\\]+$/, { message: 'a generator folder name, without slashes' })
+  .refine((name) => !hasControlCharacter(name), { message: 'a generator folder name, without control characters' })
+  .refine((name) => name !== '.' && name !== '..', { message: 'a generator folder name, not . or ..' })
+
+/** An absolute, normalised path as the runners see it: no `.`/`..` segments, no control characters. */
+export const DataRootPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((path) => !hasControlCharacter(path), { message: 'a path without control characters' })
+  .refine((path) => path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path), { message: 'an absolute path, as the runners see it' })
+  .refine((path) => !path.split(/[\\/]/).some((segment) => segment === '.' || segment === '..'), { message: 'a path without . or .. segments' })
+
+/** Refuses lists that name the same thing twice: a duplicate would only repeat a run (or a test cell) for nothing. */
+const unique =
+  <T>(what: string) =>
+  (list: readonly T[], context: z.core.$RefinementCtx<readonly T[]>) => {
+    const seen = new Set<T>()
+    list.forEach((item, i) => {
+      if (seen.has(item)) context.addIssue({ code: 'custom', message: `duplicate ${what} ${JSON.stringify(item)}`, path: [i] })
+      seen.add(item)
+    })
+  }
 
 /**
  * What a client submits to `POST /v1/experiments`. Generator names are folder names under `dataRoot`
@@ -35,15 +64,15 @@ export const ExperimentSpec = z
     protocol: ExperimentProtocol,
     name: z.string().min(1).max(200).optional(),
     /** Zoo model names, e.g. `npr-tiny`. */
-    models: z.array(z.string().min(1).max(100)).min(1).max(20),
+    models: z.array(z.string().min(1).max(100)).min(1).max(20).superRefine(unique('model')),
     /** Dataset root as the runners see it: `<root>/<Generator>/{train,val}/{ai,nature}`. */
-    dataRoot: z.string().min(1).max(4096),
+    dataRoot: DataRootPath,
     /** Generator folders under the root, in the order tables list them. */
-    generators: z.array(generatorName).min(1).max(64),
+    generators: z.array(GeneratorName).min(1).max(64),
     /** table3/table5: the generator trained on (default `SD V1.4` when present); custom: required. */
-    trainOn: z.array(generatorName).min(1).max(64).optional(),
+    trainOn: z.array(GeneratorName).min(1).max(64).superRefine(unique('generator')).optional(),
     /** custom: test subsets (default: all generators). */
-    testOn: z.array(generatorName).min(1).max(64).optional(),
+    testOn: z.array(GeneratorName).min(1).max(64).superRefine(unique('generator')).optional(),
     /** custom: degradations of the test images (default: none). */
     degradations: z.array(DegradationId).min(1).max(32).optional(),
     /** Whether degradations also apply to real (`nature`) images; the paper does not say. */
@@ -61,6 +90,7 @@ export const ExperimentSpec = z
       )
       .min(1)
       .max(10)
+      .superRefine(unique('seed'))
       .default([0]),
     /** JPEG-align training images ("Fake or JPEG?") at this quality; absent = no debias. */
     debiasJpegQuality: z.number().int().min(1).max(100).optional(),
@@ -177,8 +207,11 @@ export type ExperimentDetail = z.infer<typeof ExperimentDetail>
 export const ExperimentListResponse = z.object({ experiments: z.array(ExperimentSummary) })
 export type ExperimentListResponse = z.infer<typeof ExperimentListResponse>
 
-/** `POST /v1/experiments` answers 201 with the experiment as created. */
-export const CreateExperimentResponse = ExperimentDetail
+/**
+ * `POST /v1/experiments` answers 201 with the experiment as created: its summary, the spec and how many runs it
+ * expanded into, never every run (`GET /v1/experiments/{id}` has them).
+ */
+export const CreateExperimentResponse = ExperimentSummary.extend({ spec: ExperimentSpec, totalRuns: z.number().int().nonnegative() })
 export type CreateExperimentResponse = z.infer<typeof CreateExperimentResponse>
 
 /** `POST /v1/experiments/{id}/cancel`. */
@@ -205,3 +238,15 @@ export const ExperimentProgressEvent = z.object({
   ),
 })
 export type ExperimentProgressEvent = z.infer<typeof ExperimentProgressEvent>
+
+/**
+ * Whether `path` is one of `roots` or lies below one (all absolute and normalised, as `DataRootPath` checks): the
+ * `DATA_ROOTS` allow-list, applied by the edge at submission and by runners before they read a byte.
+ * @example isInsideDataRoots('/data/genimage/SD', ['/data']) // true; '/database' is not inside '/data'
+ */
+export function isInsideDataRoots(path: string, roots: readonly string[]): boolean {
+  return roots.some((root) => {
+    const base = root.replace(/[\\/]+$/, '')
+    return base === '' || path === base || path.startsWith(`${base}/`) || path.startsWith(`${base}\\`)
+  })
+}

@@ -1,7 +1,10 @@
 import { z } from 'zod'
 
-/** What an API key may do. `admin` implies every other scope. */
-export const ApiKeyScope = z.enum(['detect', 'experiments', 'admin'])
+/**
+ * What an API key may do: `detect` (detect and models), `experiments` (its own experiments), `metrics` (scrape
+ * `/metrics`, nothing else), `admin` (everything, every key's experiments included).
+ */
+export const ApiKeyScope = z.enum(['detect', 'experiments', 'metrics', 'admin'])
 export type ApiKeyScope = z.infer<typeof ApiKeyScope>
 
 /** An API key as listed: never the secret, only its first characters (`prefix`) to recognise it by. */

@@ -98,6 +98,54 @@ export const Calibration = z.object({
 })
 export type Calibration = z.infer<typeof Calibration>
 
+/**
+ * The ai probability after a temperature calibration: label probabilities p become softmax(log p / temperature)
+ * (the logits divided by the temperature, which p determines up to a constant), then 1 − P(nature).
+ */
+export function temperatureScaledAiProbability(probabilities: ArrayLike<number>, natureIndex: number, temperature: number): number {
+  let top = Number.NEGATIVE_INFINITY
+  const logits: number[] = []
+  for (let i = 0; i < probabilities.length; i++) {
+    const logit = Math.log(Math.max(probabilities[i] as number, 1e-12)) / temperature
+    logits.push(logit)
+    top = Math.max(top, logit)
+  }
+  const weights = logits.map((l) => Math.exp(l - top))
+  const total = weights.reduce((sum, w) => sum + w, 0)
+  return Math.min(1, Math.max(0, 1 - (weights[natureIndex] ?? 0) / total))
+}
+
+/** False positives among real photographs in one encoding, at the verdict threshold of the record. */
+export const EncodingFalsePositives = z.object({
+  /** `as-is` (the file as shipped), `png` (re-encoded), `jpeg-q75`, `jpeg-q85`, `jpeg-q95` (re-encoded at that quality). */
+  encoding: z.string().min(1),
+  count: z.number().int().nonnegative(),
+  falsePositives: z.number().int().nonnegative(),
+  rate: z.number().min(0).max(1),
+  /** Wilson score 95% upper bound of the rate: with 30 photos one false positive is 3.3%, and the bound says how little that proves. */
+  upper95: z.number().min(0).max(1),
+})
+export type EncodingFalsePositives = z.infer<typeof EncodingFalsePositives>
+
+/**
+ * How often the model calls real photographs at full size AI, per encoding, measured on photos no fit used (the
+ * calibration photos' `test` split), with the threshold and probability the edge answers with.
+ */
+export const RealPhotoFalsePositives = z.object({
+  dataset: z.string().min(1),
+  split: z.string().min(1),
+  /** The verdict is `ai` when the (calibrated) ai probability is at or above this. */
+  threshold: z.number().min(0).max(1),
+  /** Whether the probability compared with the threshold was the calibrated one. */
+  calibrated: z.boolean(),
+  encodings: z.array(EncodingFalsePositives).min(1),
+  /** The same photos before calibration: the uncalibrated probability at 0.5, so the change is on record. */
+  uncalibrated: z.object({ threshold: z.number().min(0).max(1), encodings: z.array(EncodingFalsePositives).min(1) }).optional(),
+  /** How the images reached the model (full size, tiles or centre crop) and anything else a reader must know. */
+  notes: z.string().optional(),
+})
+export type RealPhotoFalsePositives = z.infer<typeof RealPhotoFalsePositives>
+
 /** `card.json` beside `model.onnx` in a model folder. */
 export const ModelCard = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
@@ -122,6 +170,8 @@ export const ModelCard = z.object({
   trainedOn: z.string().min(1).max(300).optional(),
   /** Fitted calibration of the ai probability; absent: answers say `calibrated: false`. */
   calibration: Calibration.optional(),
+  /** False-positive rates on held-out full-size real photographs at the served threshold; absent: never measured. */
+  realPhotoFalsePositives: RealPhotoFalsePositives.optional(),
   /** What the model saw in training; absent: answers cannot flag out-of-distribution images and say so. */
   trainingProfile: TrainingProfile.optional(),
   /** This model answers requests that name none. At most one served model may claim it. */

@@ -99,3 +99,12 @@ export async function countActiveApiKeys(db: Db): Promise<number> {
   const [row] = await db.select({ n: count() }).from(apiKeys).where(isNull(apiKeys.revokedAt))
   return row?.n ?? 0
 }
+
+/**
+ * Whether any key was ever created, revoked ones included (rows are never deleted). Drives `REQUIRE_API_KEY=auto`:
+ * once a deployment has had a key it keeps requiring one, so revoking the last key never opens the API.
+ */
+export async function anyApiKeyEverCreated(db: Db): Promise<boolean> {
+  const rows = await db.select({ id: apiKeys.id }).from(apiKeys).limit(1)
+  return rows.length > 0
+}

@@ -1,6 +1,7 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm'
+import { and, desc, eq, exists, inArray, isNotNull, isNull, or, type SQL, sql } from 'drizzle-orm'
 import {
   type CancelExperimentResponse,
+  type CreateExperimentResponse,
   type ExperimentDetail,
   type ExperimentProgressEvent,
   type ExperimentRun,
@@ -27,6 +28,29 @@ function countStates(states: readonly string[]): RunCounts {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+/**
+ * Whose experiments a query may touch: `undefined` every one (an `admin` key, or the runners), a key id only that
+ * key's, `null` only those submitted without a key.
+ */
+export type ExperimentOwner = string | null | undefined
+
+const ownedBy = (owner: ExperimentOwner): SQL | undefined =>
+  owner === undefined ? undefined : owner === null ? isNull(experiments.ownerKeyId) : eq(experiments.ownerKeyId, owner)
+
+/** Jobs per INSERT: 16 values a row stays far below SQLite's bound-variable limit and drizzle's recursion depth. */
+const JOBS_PER_INSERT = 200
+
+/**
+ * A path in a failure reason (`/root/x`, `../../etc`, `C:\\data`) as a runner of an older version may have written
+ * it: starting a word, running to the next space, quote, bracket or comma (`NaN/Inf` is not one).
+ */
+const HOST_PATH = /(?<=^|[\s'"`(=,:])(?:\.\.?[\\/]|[A-Za-z]:[\\/]|[\\/])[^\s'"`(),;]*/g
+
+/** A failure reason as the API shows it: a path on a runner is the runner's business (it stays in the runner's log). */
+export function publicFailureReason(reason: string | null): string | null {
+  return reason === null ? null : reason.replace(HOST_PATH, '<path>')
+}
 
 function summary(row: ExperimentRow, states: readonly string[]): ExperimentSummary {
   const spec = ExperimentSpec.parse(row.spec)
@@ -69,9 +93,15 @@ function metricOf(row: typeof metrics.$inferSelect): RunMetric {
  * Stores a validated spec and its planned runs: one experiment row and one queued job per run, in one
  * transaction. Returns the new experiment's id.
  */
-export async function createExperiment(db: Db, spec: ExperimentSpec, runs: readonly PlannedRun[], now = new Date()): Promise<string> {
+export async function createExperiment(
+  db: Db,
+  spec: ExperimentSpec,
+  runs: readonly PlannedRun[],
+  now = new Date(),
+  ownerKeyId: string | null = null,
+): Promise<string> {
   const id = `exp_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`
-  const experimentRow = { id, name: spec.name ?? null, protocol: spec.protocol, spec, createdAt: now, updatedAt: now }
+  const experimentRow = { id, name: spec.name ?? null, protocol: spec.protocol, spec, ownerKeyId, createdAt: now, updatedAt: now }
   const jobRows = runs.map((run) => ({
     id: `${id}_run${String(run.index).padStart(3, '0')}`,
     experimentId: id,
@@ -89,13 +119,30 @@ export async function createExperiment(db: Db, spec: ExperimentSpec, runs: reado
     createdAt: now,
     updatedAt: now,
   }))
-  await db.batch([db.insert(experiments).values(experimentRow), ...(jobRows.length ? [db.insert(jobs).values(jobRows)] : [])])
+  const jobInserts = []
+  for (let start = 0; start < jobRows.length; start += JOBS_PER_INSERT) jobInserts.push(db.insert(jobs).values(jobRows.slice(start, start + JOBS_PER_INSERT)))
+  await db.batch([db.insert(experiments).values(experimentRow), ...jobInserts])
   return id
 }
 
-/** Newest first, with run counts per state. */
-export async function listExperiments(db: Db, limit = 50): Promise<ExperimentSummary[]> {
-  const rows = await db.select().from(experiments).orderBy(desc(experiments.createdAt)).limit(limit)
+/** What `POST /v1/experiments` answers: the summary, the spec and the number of runs, never every run. */
+export async function createdExperiment(db: Db, id: string): Promise<CreateExperimentResponse | undefined> {
+  const [row] = await db.select().from(experiments).where(eq(experiments.id, id))
+  if (!row) return undefined
+  const states = await db.select({ state: jobs.state }).from(jobs).where(eq(jobs.experimentId, id))
+  return {
+    ...summary(
+      row,
+      states.map((s) => s.state),
+    ),
+    spec: ExperimentSpec.parse(row.spec),
+    totalRuns: states.length,
+  }
+}
+
+/** Newest first, with run counts per state; only `owner`'s when given. */
+export async function listExperiments(db: Db, limit = 50, owner?: ExperimentOwner): Promise<ExperimentSummary[]> {
+  const rows = await db.select().from(experiments).where(ownedBy(owner)).orderBy(desc(experiments.createdAt)).limit(limit)
   if (rows.length === 0) return []
   const states = await db
     .select({ experimentId: jobs.experimentId, state: jobs.state })
@@ -114,9 +161,12 @@ export async function listExperiments(db: Db, limit = 50): Promise<ExperimentSum
   )
 }
 
-/** The spec, every run with progress, training history and metrics; undefined for an unknown id. */
-export async function getExperiment(db: Db, id: string): Promise<ExperimentDetail | undefined> {
-  const [row] = await db.select().from(experiments).where(eq(experiments.id, id))
+/** The spec, every run with progress, training history and metrics; undefined for an unknown id (or not `owner`'s). */
+export async function getExperiment(db: Db, id: string, owner?: ExperimentOwner): Promise<ExperimentDetail | undefined> {
+  const [row] = await db
+    .select()
+    .from(experiments)
+    .where(and(eq(experiments.id, id), ownedBy(owner)))
   if (!row) return undefined
   const jobRows = await db.select().from(jobs).where(eq(jobs.experimentId, id)).orderBy(jobs.runIndex)
   const metricRows = await db.select().from(metrics).where(eq(metrics.experimentId, id)).orderBy(metrics.testSet, metrics.degradation)
@@ -131,7 +181,7 @@ export async function getExperiment(db: Db, id: string): Promise<ExperimentDetai
     state: job.state as RunState,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
-    failureReason: job.failureReason,
+    failureReason: publicFailureReason(job.failureReason),
     worker: job.leaseOwner,
     artifactDir: job.artifactDir,
     progress: progressOf(job),
@@ -151,24 +201,49 @@ export async function getExperiment(db: Db, id: string): Promise<ExperimentDetai
 }
 
 /**
- * Cancels an experiment: records the cancel and marks every queued or running job cancelled. A runner
- * holding one notices at its next heartbeat and stops; its results are never written. Idempotent.
+ * Cancels an experiment that has not ended: records the cancel and marks every queued or running job cancelled. A
+ * runner holding one notices at its next heartbeat and stops; its results are never written. Cancelling a cancelled
+ * experiment changes nothing; one that succeeded or failed is left as it is, and the answer says that state (with
+ * `cancelledRuns: 0`). Undefined for an unknown id, or one that is not `owner`'s.
  */
-export async function cancelExperiment(db: Db, id: string, now = new Date()): Promise<CancelExperimentResponse | undefined> {
-  const [row] = await db.select({ id: experiments.id }).from(experiments).where(eq(experiments.id, id))
+export async function cancelExperiment(
+  db: Db,
+  id: string,
+  options: { now?: Date; owner?: ExperimentOwner } = {},
+): Promise<CancelExperimentResponse | undefined> {
+  const now = options.now ?? new Date()
+  const [row] = await db
+    .select({ id: experiments.id })
+    .from(experiments)
+    .where(and(eq(experiments.id, id), ownedBy(options.owner)))
   if (!row) return undefined
-  const [, cancelled] = await db.batch([
+  const unfinishedJob = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.experimentId, id), inArray(jobs.state, [...UNFINISHED_RUN_STATES])))
+  // One conditional UPDATE: a run that ends between a read and this write cannot turn a finished experiment into a cancelled one.
+  const [marked, cancelled] = await db.batch([
     db
       .update(experiments)
       .set({ cancelledAt: sql`coalesce(${experiments.cancelledAt}, ${now.getTime()})`, updatedAt: now })
-      .where(eq(experiments.id, id)),
+      .where(and(eq(experiments.id, id), or(isNotNull(experiments.cancelledAt), exists(unfinishedJob))))
+      .returning({ id: experiments.id }),
     db
       .update(jobs)
       .set({ state: 'cancelled', finishedAt: now, updatedAt: now, failureReason: 'cancelled by request' })
       .where(and(eq(jobs.experimentId, id), inArray(jobs.state, [...UNFINISHED_RUN_STATES])))
       .returning({ id: jobs.id }),
   ])
-  return { id, state: 'cancelled', cancelledRuns: cancelled.length }
+  if (marked.length > 0) return { id, state: 'cancelled', cancelledRuns: cancelled.length }
+  const states = await db.select({ state: jobs.state }).from(jobs).where(eq(jobs.experimentId, id))
+  const state = deriveExperimentState(false, countStates(states.map((s) => s.state)))
+  return { id, state: state === 'failed' || state === 'succeeded' ? state : 'cancelled', cancelledRuns: 0 }
+}
+
+/** Who submitted an experiment (null: anonymous); undefined for an unknown id. */
+export async function experimentOwner(db: Db, id: string): Promise<{ ownerKeyId: string | null } | undefined> {
+  const [row] = await db.select({ ownerKeyId: experiments.ownerKeyId }).from(experiments).where(eq(experiments.id, id))
+  return row
 }
 
 /** A compact view for progress streams, and a token that changes whenever anything in it does. */
@@ -188,7 +263,7 @@ export async function experimentProgress(db: Db, id: string): Promise<{ event: E
       seed: job.seed,
       state: job.state as RunState,
       attempts: job.attempts,
-      failureReason: job.failureReason,
+      failureReason: publicFailureReason(job.failureReason),
       progress: progressOf(job),
       metrics: Number(counts.find((c) => c.jobId === job.id)?.n ?? 0),
     })),

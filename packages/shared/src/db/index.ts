@@ -64,7 +64,17 @@ export * from './runners.ts'
 export * from './api-keys.ts'
 export { type DetectionRow, insertDetections } from './detections.ts'
 export { deriveExperimentState, FINAL_STATES, type FinalState, isFinalState, QUEUED_PROGRESS, UNFINISHED_RUN_STATES } from './experiment-state.ts'
-export { cancelExperiment, createExperiment, experimentProgress, getExperiment, listExperiments } from './experiment-store.ts'
+export {
+  cancelExperiment,
+  createdExperiment,
+  createExperiment,
+  type ExperimentOwner,
+  experimentOwner,
+  experimentProgress,
+  getExperiment,
+  listExperiments,
+  publicFailureReason,
+} from './experiment-store.ts'
 export {
   type ClaimedJob,
   claimJob,

@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { createBackendRegistry, firstLineOfError } from '@genimage/shared'
 import * as tfjs from '@tensorflow/tfjs'
-import { describeAdapter, requestWebGpuAdapter, usableWebGpuAdapter } from '../webgpu/adapter.ts'
+import { probeWebGpuAdapterInfo } from '../webgpu/adapter-probe.ts'
+import { describeAdapter, usableWebGpuAdapter } from '../webgpu/adapter.ts'
 import { TfBackendError } from './errors.ts'
 import { useConvKernels, type ConvKernelMode, type ConvKernelsStatus } from './onnx-conv/register.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels/register.ts'
@@ -118,14 +119,15 @@ async function startWasm({ threads }: TfStartSettings): Promise<StartedTfBackend
  * back only asynchronously (`data()`; `dataSync()` needs OffscreenCanvas, which Node lacks) unless read once before.
  */
 async function startWebGpu(): Promise<StartedTfBackend> {
-  const { info } = await requestWebGpuAdapter()
-  await import('@tensorflow/tfjs-backend-webgpu')
+  const info = await probeWebGpuAdapterInfo()
   return {
     tf: tfjs,
     threads: 0,
     device: describeAdapter(info),
     admit: async ({ named }) => {
       await usableWebGpuAdapter(named === 'webgpu')
+      // Registers the backend only now: it looks for the navigator.gpu that creating the adapter installs.
+      await import('@tensorflow/tfjs-backend-webgpu')
     },
   }
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { probeWebGpuAdapterInfo } from './adapter-probe.ts'
 
 /** What the project needs to know of a WebGPU adapter, read from `GPUAdapter.info`. */
 export interface WebGpuAdapterInfo {
@@ -73,9 +74,8 @@ export function requestWebGpuAdapter(): Promise<WebGpuAdapter> {
  * @throws Error with the reason (no adapter, or a software adapter not asked for).
  */
 export async function usableWebGpuAdapter(forced: boolean): Promise<WebGpuAdapter> {
-  const found = await requestWebGpuAdapter()
-  if (found.info.software && !forced) {
-    throw new Error(`software adapter ${describeAdapter(found.info)} is slower than the CPU; ask for webgpu by name to use it`)
-  }
-  return found
+  // Looked up quietly first: a software adapter that is not asked for is refused without Dawn starting in this process.
+  const info = await probeWebGpuAdapterInfo()
+  if (info.software && !forced) throw new Error(`software adapter ${describeAdapter(info)} is slower than the CPU; ask for webgpu by name to use it`)
+  return requestWebGpuAdapter()
 }

@@ -15,8 +15,10 @@ export const experiments = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
     cancelledAt: integer('cancelled_at', { mode: 'timestamp_ms' }),
+    /** The API key that submitted it (null: anonymous); only that key, or an `admin` key, may see or cancel it. */
+    ownerKeyId: text('owner_key_id'),
   },
-  (t) => [index('experiments_created_idx').on(t.createdAt)],
+  (t) => [index('experiments_created_idx').on(t.createdAt), index('experiments_owner_idx').on(t.ownerKeyId, t.createdAt)],
 )
 
 /**

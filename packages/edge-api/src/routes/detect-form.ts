@@ -1,0 +1,114 @@
+import { DetectForm } from '@genimage/shared'
+import type { ResolvedDeps } from '../app.ts'
+import { ApiError } from '../errors.ts'
+import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
+import { fetchImageUrl } from '../inputs/url-fetch.ts'
+import { sha256Hex } from '../sha256.ts'
+import { sniffImage } from '../sniff.ts'
+
+/** One image of a detect request, checked against the limits and hashed. */
+export interface Upload {
+  bytes: Uint8Array
+  filename?: string
+  sha256: string
+  /** From the image header, when it states them. */
+  width?: number
+  height?: number
+}
+
+/**
+ * The multipart boundary of a detect request, checked before any body byte is read: anything but
+ * multipart/form-data is 415 `unsupported_media_type`, a missing boundary 400 `invalid_request`.
+ */
+export function detectBoundary(request: Request): string {
+  const type = request.headers.get('content-type') ?? ''
+  if (!type.toLowerCase().startsWith('multipart/form-data')) {
+    throw new ApiError('unsupported_media_type', 'send multipart/form-data with one or more `image` file parts')
+  }
+  const boundary = multipartBoundary(type)
+  if (boundary === undefined)
+    throw new ApiError('invalid_request', 'multipart body could not be parsed: the content type has no boundary parameter of 1 to 70 characters')
+  return boundary
+}
+
+/**
+ * Reads the images (and the optional `model`) of a detect body already in memory. Every image must be JPEG, PNG,
+ * WebP, GIF, AVIF or TIFF by its bytes, within `maxImagePixels` by its header, and the request's images together
+ * within `maxRequestPixels`.
+ */
+export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: string, deps: ResolvedDeps): Promise<{ uploads: Upload[]; model?: string }> {
+  const { config } = deps
+  let parts: MultipartPart[]
+  try {
+    parts = parseMultipart(body, boundary)
+  } catch (error) {
+    throw new ApiError('invalid_request', `multipart body could not be parsed${error instanceof MultipartError ? `: ${error.message}` : ''}`)
+  }
+  const fields = DetectForm.safeParse({ model: textField(parts, 'model'), url: textField(parts, 'url') })
+  if (!fields.success) {
+    const issue = fields.error.issues[0]
+    throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
+  }
+  const files = parts.filter((part) => part.name === 'image')
+  const count = files.length + (fields.data.url === undefined ? 0 : 1)
+  if (count === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
+  if (count > config.maxImagesPerRequest) {
+    throw new ApiError('invalid_request', `at most ${config.maxImagesPerRequest} images per request`)
+  }
+  const images: { bytes: Uint8Array<ArrayBuffer>; filename?: string }[] = files.map((part, index) => {
+    if (part.filename === undefined) throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
+    return { bytes: part.data, filename: part.filename }
+  })
+  if (fields.data.url !== undefined) images.push({ bytes: await fetchUrlInput(fields.data.url, deps) })
+  const uploads: Upload[] = []
+  let requestPixels = 0
+  for (const [index, { bytes, filename }] of images.entries()) {
+    if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
+    const sniffed = sniffImage(bytes)
+    if (!sniffed) {
+      throw new ApiError('unsupported_media_type', 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF', { image: index })
+    }
+    const pixels = sniffed.width !== undefined && sniffed.height !== undefined ? sniffed.width * sniffed.height : undefined
+    if (pixels !== undefined && pixels > config.maxImagePixels) {
+      throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, {
+        image: index,
+      })
+    }
+    requestPixels += pixels ?? 0
+    if (requestPixels > config.maxRequestPixels) {
+      throw new ApiError(
+        'image_too_large',
+        `the images up to this one hold ${requestPixels} pixels together; the limit per request is ${config.maxRequestPixels} (send fewer or smaller images per request)`,
+        { image: index },
+      )
+    }
+    uploads.push({
+      bytes,
+      sha256: await sha256Hex(bytes),
+      ...(sniffed.width !== undefined && sniffed.height !== undefined ? { width: sniffed.width, height: sniffed.height } : {}),
+      ...(filename && filename !== 'blob' ? { filename: filename.slice(0, 255) } : {}),
+    })
+  }
+  return { uploads, ...(fields.data.model ? { model: fields.data.model } : {}) }
+}
+
+/** The first part with this name, as text; undefined when there is none or it is a file. */
+function textField(parts: MultipartPart[], name: string): string | undefined {
+  const part = parts.find((p) => p.name === name)
+  return part && part.filename === undefined ? textDecoder.decode(part.data) : undefined
+}
+
+const textDecoder = new TextDecoder()
+
+function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<ArrayBuffer>> {
+  const { config } = deps
+  if (!config.allowUrlInput) throw new ApiError('url_not_allowed', 'url input is disabled on this deployment (EDGE_ALLOW_URL_INPUT=true enables it)')
+  if (!deps.resolveHost) throw new ApiError('url_not_allowed', 'url input needs a DNS resolver, and this edge runtime has none configured')
+  return fetchImageUrl(url, {
+    resolveHost: deps.resolveHost,
+    fetchFn: deps.fetchUrl,
+    maxBytes: config.maxRequestBytes,
+    timeoutMs: config.urlFetchTimeoutMs,
+    maxRedirects: config.urlMaxRedirects,
+  })
+}
