@@ -1,4 +1,4 @@
-// Benchmark: the report's hand-written SVG charts (packages/cli/src/report/svg.ts) vs Vega-Lite compiled to Vega and
+// Benchmark: the report's hand-written SVG charts (packages/shared/src/charts/svg.ts) vs Vega-Lite compiled to Vega and
 // rendered headless in Node (`view.toSVG()`), on the same cross-generator heatmap (8 × 8) and training-curve line
 // chart (2 panels × 4 series × 30 epochs): render time, install size and the gzipped browser bundle.
 // The peer is not a project dependency; install it in a scratch folder first:
@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
-import { heatmapSvg, lineChartSvg } from '@genimage/cli'
+import { heatmapSvg, lineChartSvg } from '@genimage/shared/charts'
 import { microsPerCall, ratioRow } from './lib-bench-util.ts'
 
 const scratch = process.argv[2] ?? '/tmp/libtrial'
@@ -113,8 +114,8 @@ for (const [name, ours, spec] of [
   )
   console.log(ratioRow('  SVG size (bytes)', 'B', ['ours', ourSvg.length], ['peer', peerSvg.length]))
 }
-const svgModule = new URL('@genimage/cli', import.meta.url).pathname
-const auditModule = new URL('@genimage/dataset-tools', import.meta.url).pathname
+const svgModule = fileURLToPath(import.meta.resolve('@genimage/shared/charts'))
+const auditModule = fileURLToPath(import.meta.resolve('@genimage/dataset-tools'))
 console.log('\nsize')
 console.log(
   ratioRow(

@@ -62,7 +62,7 @@ describe(`fuzz: ${UPLOADS} hostile uploads through edge → runner`, () => {
         if (kind === 'valid' && status !== 200) failures.push(`#${i} valid upload answered ${status}: ${text.slice(0, 200)}`)
       } catch (error) {
         status = -1
-        failures.push(`#${i} ${kind} (seed ${SEED + i}): no answer: ${String(error)}`)
+        failures.push(`#${i} ${kind} (seed ${SEED + i}): no answer: ${String(error)} (${String((error as Error).cause ?? 'no cause')})`)
       }
       timeByKind.set(kind, (timeByKind.get(kind) ?? 0) + performance.now() - t0)
       const counts = byKind.get(kind) ?? new Map<number, number>()

@@ -97,6 +97,47 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(service.spec.ports[0].targetPort).toBe('oip-http')
   })
 
+  it('a NetworkPolicy lets only the edge (and Prometheus, for /metrics) reach the runner pods, on the OIP port', () => {
+    const policy = find('NetworkPolicy', 'genimage-runner-ingress')
+    const runnerDeployment = find('Deployment', 'genimage-runner-gpu')
+    const runnerLabels = runnerDeployment.spec.template.metadata.labels
+    const edgeLabels = find('Deployment', 'genimage-edge').spec.template.metadata.labels
+    expect(policy.metadata.namespace).toBe(runnerDeployment.metadata.namespace)
+    expect(policy.spec.policyTypes).toEqual(['Ingress'])
+    const selector = Object.entries(policy.spec.podSelector.matchLabels as Record<string, string>)
+    expect(selector.length).toBeGreaterThan(0)
+    for (const [k, v] of selector) expect({ k, v: runnerLabels[k] }).toEqual({ k, v })
+    // The selector must not also pick the edge pods (a policy on them would cut their clients off).
+    expect(selector.every(([k, v]) => edgeLabels[k] === v)).toBe(false)
+    const runnerPorts = (runnerDeployment.spec.template.spec.containers[0].ports as Doc[]).map((p) => p.name)
+    const rules = policy.spec.ingress as Doc[]
+    for (const rule of rules) {
+      expect(rule.ports.map((p: Doc) => p.port).every((port: string) => runnerPorts.includes(port))).toBe(true)
+      expect(rule.from.every((peer: Doc) => !('ipBlock' in peer) && peer.podSelector)).toBe(true)
+    }
+    const samePodsAsEdge = rules.flatMap((r) => r.from as Doc[]).filter((peer) => !peer.namespaceSelector)
+    expect(samePodsAsEdge).toHaveLength(1)
+    for (const [k, v] of Object.entries(samePodsAsEdge[0]?.podSelector.matchLabels as Record<string, string>)) expect(edgeLabels[k]).toBe(v)
+    const otherNamespaces = rules.flatMap((r) => r.from as Doc[]).filter((peer) => peer.namespaceSelector)
+    expect(otherNamespaces.map((peer) => peer.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['prometheus'])
+    const kustomization = docs('k8s/kustomization.yaml')[0] as Doc
+    expect(kustomization.resources).toContain('runner-network-policy.yaml')
+  })
+
+  it('the runner token comes from one Secret on both sides, under the name the runner and the edge read', () => {
+    const runner = find('Deployment', 'genimage-runner-gpu').spec.template.spec.containers[0]
+    const edge = find('Deployment', 'genimage-edge').spec.template.spec.containers[0]
+    const tokenRef = (container: Doc) => (container.env as Doc[]).find((e) => e.name === 'RUNNER_TOKEN')?.valueFrom?.secretKeyRef
+    expect(runnerEnvNames).toContain('RUNNER_TOKEN')
+    expect(readFileSync(join(repoRoot, 'packages/edge-api/src/config.ts'), 'utf8')).toMatch(/^\s+RUNNER_TOKEN: z\./m)
+    expect(tokenRef(runner)).toEqual({ name: 'genimage-runner-token', key: 'token' })
+    expect(tokenRef(edge)).toEqual(tokenRef(runner))
+    expect((runner.env as Doc[]).find((e) => e.name === 'RUNNER_TOKEN')).not.toHaveProperty('value')
+    // Only /metrics is left open, for the annotation-based scrape the runner pods declare.
+    const metricsOpen = (runner.env as Doc[]).find((e) => e.name === 'RUNNER_METRICS_WITHOUT_TOKEN')?.value
+    expect(metricsOpen === 'true').toBe(find('Deployment', 'genimage-runner-gpu').spec.template.metadata.annotations['prometheus.io/scrape'] === 'true')
+  })
+
   it('autoscaling targets the runner Deployment on a queue-depth metric the runner really exports', () => {
     const keda = find('ScaledObject', 'genimage-runner-gpu')
     expect(keda.spec.scaleTargetRef.name).toBe('genimage-runner-gpu')
@@ -118,7 +159,7 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     expect(find('Service', 'sqld').spec.ports.map((p: Doc) => String(p.port))).toContain(url.port)
   })
 
-  it('the compose stack wires two runners and the edge to each other and to sqld', () => {
+  it('the compose stack wires two runners and the edge to each other and to sqld, with the runner token', () => {
     const compose = docs('compose.yaml')[0] as Doc
     const services = compose.services as Record<string, Doc>
     const runners = Object.keys(services).filter((s) => s.startsWith('runner-'))
@@ -130,6 +171,11 @@ describe('infra manifests (validated offline: parsed and cross-checked, not appl
     const edgeRunners = (services.edge!.environment.RUNNER_URLS as string).split(',').map((u) => new URL(u).hostname)
     expect(edgeRunners.sort()).toEqual(runners.sort())
     expect(new URL(services.edge?.environment.DATABASE_URL).hostname).toBe('sqld')
+    // Runners and the edge read the same RUNNER_TOKEN, which `compose up` refuses to run without; no runner port is published.
+    const tokens = [...runners, 'edge'].map((name) => services[name]?.environment.RUNNER_TOKEN as string)
+    expect(new Set(tokens).size).toBe(1)
+    expect(tokens[0]).toMatch(/^\$\{RUNNER_TOKEN:\?.+\}$/)
+    for (const r of runners) expect(services[r]?.ports).toBeUndefined()
   })
 
   it('the GPU image runs WebGPU from npm packages on the Vulkan loader; CUDA is the optional variant; the CPU image has neither', () => {

@@ -21,7 +21,14 @@ async function startup(args: string[]): Promise<StartupReport & { exitCode: numb
 }
 
 describe('light commands start fast and load only what they run', () => {
-  for (const args of [['--help'], ['keys', 'list', '--help'], ['keys', '--help'], ['experiment', 'run', '--help'], ['detect', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['keys', 'list', '--help'],
+    ['keys', '--help'],
+    ['experiment', 'run', '--help'],
+    ['detect', '--help'],
+    ['detections', 'list', '--help'],
+  ]) {
     it(`genimage ${args.join(' ')}: no onnxruntime, tfjs, sharp, Dawn or libSQL; under ${CPU_BUDGET_MS} ms of CPU`, async () => {
       await startup(args) // the first run compiles the CLI's TypeScript into tsx's cache, as a user's first call does
       const report = await startup(args)

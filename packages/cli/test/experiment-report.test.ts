@@ -1,8 +1,7 @@
 import { ExperimentSpec, type ExperimentDetail, type ExperimentRun, type RunMetric } from '@genimage/shared'
 import { expandProtocol } from '@genimage/shared/genimage'
 import { describe, expect, it } from 'vitest'
-import { buildExperimentReport } from '../src/report/experiment-report.ts'
-import { experimentReportHtml } from '../src/report/report-html.ts'
+import { buildExperimentReport, experimentReportHtml } from '@genimage/shared/charts'
 
 const GENIMAGE = ['Midjourney', 'SD_V1.4', 'SD_V1.5', 'ADM', 'GLIDE', 'Wukong', 'VQDM', 'BigGAN']
 

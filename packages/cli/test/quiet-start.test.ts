@@ -37,6 +37,12 @@ describe('a healthy `npm start` looks healthy', () => {
       expect(lines).toHaveLength(1)
       expect(lines[0]).toMatch(/serving on (cpu|webgpu|cuda)\b.* \((the first provider in the list|cuda: .+)\)/)
       expect(stderr).not.toMatch(/provider \w+ skipped/)
+      // The banner: the web console's address, and curl commands that work as printed on a stack without keys yet.
+      const url = stack.match[1] ?? ''
+      const stdout = stack.stdout()
+      expect(stdout).toContain(`Web console: ${url}/\n`)
+      expect(stdout).toContain(`  curl -s -F image=@packages/dataset-tools/photos/<a photo>.jpg ${url}/v1/detect\n`)
+      expect(stdout).toContain('once a key exists, `npx genimage keys create …`, every call needs it: add -H "Authorization: Bearer $GENIMAGE_API_KEY"')
     } finally {
       await stack.stop()
     }

@@ -12,6 +12,43 @@ function classRow(generator: string, label: string, profile: ClassProfile): stri
   return `| ${generator} | ${label} | ${profile.images} | ${shares(profile.formats, profile.images)} | ${shares(profile.topSizes, profile.images)} | ${shares(profile.jpegQualities, profile.images)} | ${profile.medianBytes} |`
 }
 
+/** The path as a shell reads it back: quoted when it holds anything but safe characters. */
+const shellPath = (path: string) => (/^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
+
+/**
+ * What to do when the classes differ in encoding (file format or JPEG quality): a detector can learn that cue
+ * instead of generation artefacts, so the audit points to the JPEG-aligned copy (`dataset debias`) and to
+ * `--debias` on experiments. Empty when no generator is flagged for it.
+ */
+/** Generators whose classes differ in file format or JPEG quality (a cue a detector can learn instead of the generator). */
+export function encodingCuedGenerators(report: Pick<AuditReport, 'generators'>): AuditReport['generators'] {
+  return report.generators.filter((g) => g.flags.some((flag) => flag.feature === 'format' || flag.feature === 'jpegQuality'))
+}
+
+/** The debias command for an audited root, quoted for a POSIX shell. */
+export function debiasCommand(root: string): string {
+  const trimmed = root.replace(/[\\/]+$/, '')
+  return `npx genimage dataset debias ${shellPath(trimmed)} ${shellPath(`${trimmed}-debiased`)}`
+}
+
+export function encodingCueAdvice(report: Pick<AuditReport, 'root' | 'generators'>): string[] {
+  const cued = encodingCuedGenerators(report)
+  if (cued.length === 0) return []
+  return [
+    '',
+    '## What to do about the encoding cue',
+    '',
+    `The classes of ${cued.map((g) => g.generatorName).join(', ')} differ in file format or JPEG quality, so a detector can score well by`,
+    'telling encodings apart rather than generated from real images. Train and compare on a JPEG-aligned copy:',
+    '',
+    `- \`${debiasCommand(report.root)}\` writes one (both classes JPEG q96, sizes bounded), or`,
+    '- `--debias` on `npx genimage experiment run` JPEG-aligns the training images of each run (`dataset mini --debias` builds',
+    '  GenImage-mini that way).',
+    '',
+    'Report results with and without it: the gap is how much of the score the cue carried.',
+  ]
+}
+
 /** The audit as a Markdown table a person reads in a terminal or a browser. */
 export function renderAuditTable(report: AuditReport): string {
   const lines = [`# Dataset audit: ${report.root}`, '', '## Distributions per generator × class', '']
@@ -25,6 +62,7 @@ export function renderAuditTable(report: AuditReport): string {
     for (const flag of g.flags)
       lines.push(`- **${g.generatorName}: ${flag.feature}** separates the classes (TV ${flag.separation.toFixed(2)}): ${flag.summary}`)
   }
+  lines.push(...encodingCueAdvice(report))
   const ruleNames = report.generators[0]?.rules.map((rule) => rule.feature) ?? []
   lines.push('', '## Metadata-only baseline: rules fitted on train, accuracy on val (no pixels looked at)', '')
   lines.push(`| generator | best rule | val accuracy | chance | ${ruleNames.join(' | ')} |`, `|---|---|---:|---:|${ruleNames.map(() => '---:').join('|')}|`)

@@ -13,6 +13,8 @@ import {
   type BaselineRule,
 } from './audit-stats.ts'
 import { renderAuditSvg, renderAuditTable } from './audit-render.ts'
+
+export { debiasCommand, encodingCuedGenerators } from './audit-render.ts'
 import { DatasetError } from './errors.ts'
 import { generatorDisplayName } from '@genimage/shared/genimage'
 import { buildManifest, defaultManifestUrl } from './manifest.ts'

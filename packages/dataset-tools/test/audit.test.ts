@@ -41,6 +41,10 @@ describe('audit', () => {
 
     const table = await readFile(report.files.table, 'utf8')
     expect(table).toMatch(/\*\*ADM: format\*\* separates the classes \(TV 1\.00\)/)
+    // The format cue comes with what to do about it: a JPEG-aligned copy, or --debias on experiments.
+    expect(table).toContain('## What to do about the encoding cue')
+    expect(table).toContain(`\`npx genimage dataset debias ${root} ${root}-debiased\``)
+    expect(table).toMatch(/`--debias` on `npx genimage experiment run`/)
     const svg = await readFile(report.files.svg, 'utf8')
     expect(svg.startsWith('<svg')).toBe(true)
     expect(svg).toContain('format: 100.0%')
@@ -64,5 +68,6 @@ describe('audit', () => {
     const vqdm = report.generators[0]!
     expect(vqdm.flags.filter((flag) => flag.feature !== 'bytes')).toEqual([])
     expect(vqdm.rules.find((rule) => rule.feature === 'format')!.valAccuracy).toBe(0.5)
+    expect(await readFile(report.files.table, 'utf8')).not.toContain('--debias')
   })
 })

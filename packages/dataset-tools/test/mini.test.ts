@@ -7,7 +7,13 @@ import { buildMini, MINI_GENERATOR_NAMES, MINI_PHOTOS_DIR, type BuildMiniOptions
 import { estimateJpegQuality } from '@genimage/imaging'
 import { listPhotos, splitPhotos } from '../src/mini/photos.ts'
 
-const SMALL = { perClassTrain: 6, perClassVal: 2, autoencoderSteps: 8 } satisfies BuildMiniOptions
+/** Tiny training for speed; `dataset mini` defaults: autoencoder 360 steps, families per DEFAULT_FAMILY_STEPS (shipped weights). */
+const SMALL = {
+  perClassTrain: 6,
+  perClassVal: 2,
+  autoencoderSteps: 8,
+  familySteps: { 'latent-diffusion': 4, 'pixel-diffusion': 4, gan: 4 },
+} satisfies BuildMiniOptions
 let work: string
 
 const isPng = (bytes: Buffer) => bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
@@ -37,7 +43,7 @@ describe('GenImage-mini from the shipped photos', () => {
   beforeAll(async () => {
     await buildMini(path.join(work, 'a'), { ...SMALL, seed: 7 })
     first = await images(path.join(work, 'a'))
-  }, 120_000)
+  }, 240_000)
 
   it('writes the declared number of images per generator, split and class, ai as PNG and nature as JPEG q96', async () => {
     expect(MINI_GENERATOR_NAMES.length).toBeGreaterThanOrEqual(4)
@@ -85,7 +91,7 @@ describe('GenImage-mini from the shipped photos', () => {
     const other = await images(path.join(work, 'c'))
     const changed = [...other].filter(([file, bytes]) => !first.get(file)!.equals(bytes))
     expect(changed.length).toBe(other.size)
-  }, 120_000)
+  }, 240_000)
 
   it('continues an interrupted build: only missing files are written, and they match', async () => {
     const root = path.join(work, 'b')
@@ -99,7 +105,7 @@ describe('GenImage-mini from the shipped photos', () => {
     const resumed = await images(root)
     expect(resumed.size).toBe(first.size)
     for (const [file, bytes] of first) expect(resumed.get(file)!.equals(bytes), file).toBe(true)
-  }, 120_000)
+  }, 240_000)
 
   it('stops on abort without mini.json, and a re-run finishes with the same bytes', async () => {
     const root = path.join(work, 'aborted')

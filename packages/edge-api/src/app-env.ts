@@ -6,8 +6,10 @@ import type { ApiKeyRecord } from './keys/api-keys.ts'
  */
 export type AppEnv = {
   Variables: {
-    /** From `x-request-id` when it is safe to echo, otherwise a fresh UUID. */
+    /** The edge's own id for this request, a fresh UUID (answered as `x-request-id`). */
     requestId: string
+    /** The client's `x-request-id` when valid, kept apart from `requestId` (answered as `x-correlation-id`). */
+    correlationId?: string
     /** The authenticated key, set by `apiKeyAuth`; absent for anonymous requests. */
     apiKey?: ApiKeyRecord
     apiKeyId?: string

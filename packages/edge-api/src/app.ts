@@ -7,10 +7,11 @@ import type { ResolveHost } from './inputs/url-fetch.ts'
 import { type KeyStore, noKeys } from './keys/api-keys.ts'
 import { EdgeMetrics } from './metrics/edge-metrics.ts'
 import { apiKeyAuth } from './middleware/api-key-auth.ts'
-import { jsonLogger, type Logger, observe } from './middleware/observe.ts'
+import { jsonLogger, type Logger, observe, requestIds } from './middleware/observe.ts'
 import { originCheck } from './middleware/origin-check.ts'
 import { keyRateLimit, TokenBuckets } from './middleware/rate-limit.ts'
 import { API_ROUTES, type ApiRoute } from './routes/api-routes.ts'
+import { mountConsole } from './routes/console.ts'
 import type { ExperimentStore } from './routes/experiments.ts'
 import type { RunnerPool } from './runners/runner-pool.ts'
 import type { DetectionStore } from './store/detection-store.ts'
@@ -75,13 +76,7 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
   ]
 
   const app = new Hono<AppEnv>()
-  app.use(async function requestId(c, next) {
-    const incoming = c.req.header('x-request-id')
-    const id = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : crypto.randomUUID()
-    c.set('requestId', id)
-    c.header('x-request-id', id)
-    await next()
-  })
+  app.use(requestIds())
   app.use(async function noSniffNoStore(c, next) {
     await next()
     // Answers are JSON about one caller's images: browsers must not sniff them into another type, nor caches keep them.
@@ -97,5 +92,6 @@ export function createApp(deps: Omit<AppDeps, 'config'> & { config?: Partial<Edg
     if (handlers) app.on(route.method, [route.path], ...guards(route), ...handlers)
     else app.on(route.method, [route.path], notServed)
   }
+  mountConsole(app, config)
   return app
 }

@@ -1,5 +1,6 @@
 import { DataRootPath } from '@genimage/shared'
 import { z } from 'zod'
+import { MIN_RUNNER_TOKEN_LENGTH, parseRunnerUrls, type RunnerTokens } from './runners/runner-tokens.ts'
 
 /** Resident memory of an idle edge process with its caches warm (184 MB measured, rounded up). */
 export const EDGE_BASELINE_BYTES = 256 * 1024 * 1024
@@ -111,7 +112,10 @@ const EdgeEnv = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().default('file:./data/genimage.db'),
   DATABASE_AUTH_TOKEN: z.string().optional(),
+  /** Comma-separated runner URLs; an entry may end with `#no-token` or `#token-env=NAME` (see runners/runner-tokens.ts). */
   RUNNER_URLS: z.string().default('http://127.0.0.1:8788'),
+  /** Bearer token sent to every runner without a `#…` setting of its own, and to runners announced in the database. */
+  RUNNER_TOKEN: z.string().min(MIN_RUNNER_TOKEN_LENGTH, `at least ${MIN_RUNNER_TOKEN_LENGTH} characters`).optional(),
   MAX_REQUEST_BYTES: z.coerce.number().int().positive().optional(),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().optional(),
   MAX_INFLIGHT_DETECTS: z.coerce.number().int().positive().optional(),
@@ -145,6 +149,8 @@ export interface EdgeEnvironment {
   databaseUrl: string
   databaseAuthToken?: string
   runnerUrls: string[]
+  /** The token sent to each runner (RUNNER_TOKEN, and `#no-token` / `#token-env=NAME` in RUNNER_URLS). */
+  runnerTokens: RunnerTokens
   /** Also route to runners announced in the database's `runners` table (RUNNER_REGISTRY, default true). */
   runnerRegistry: boolean
   runnerHeartbeatTtlMs?: number
@@ -169,14 +175,14 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
     throw new Error(`invalid edge environment: ${issue?.path.join('.')}: ${issue?.message}`)
   }
   const e = parsed.data
+  const runners = parseRunnerUrls(e.RUNNER_URLS, env, e.RUNNER_TOKEN)
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseAuthToken: e.DATABASE_AUTH_TOKEN,
-    runnerUrls: e.RUNNER_URLS.split(',')
-      .map((u) => u.trim())
-      .filter(Boolean),
+    runnerUrls: runners.urls,
+    runnerTokens: runners.tokens,
     runnerRegistry: e.RUNNER_REGISTRY === 'true',
     runnerHeartbeatTtlMs: e.RUNNER_HEARTBEAT_TTL_MS,
     breakerThreshold: e.BREAKER_THRESHOLD,

@@ -1,7 +1,12 @@
 import {
+  ApiKeyListResponse,
   CancelExperimentResponse,
+  ContentCredentials,
+  CreateApiKeyRequest,
+  CreatedApiKey,
   CreateExperimentResponse,
   DetectForm,
+  DetectionsPage,
   DetectResponse,
   ERROR_STATUS,
   type ErrorCode,
@@ -11,7 +16,9 @@ import {
   ExperimentProgressEvent,
   ExperimentSpec,
   HealthResponse,
+  ModelDetail,
   ModelsResponse,
+  RevokedApiKey,
 } from '@genimage/shared'
 import { z } from 'zod'
 import type { EdgeConfig } from './config.ts'
@@ -29,7 +36,11 @@ export function contractSchema(contract: z.ZodType, io: 'input' | 'output' = 'ou
 export const COMPONENTS = {
   DetectForm: { contract: DetectForm, io: 'input' },
   DetectResponse: { contract: DetectResponse },
+  /** Also inside each DetectResponse image (`content_credentials`); named here so integrations can refer to it. */
+  ContentCredentials: { contract: ContentCredentials },
   ModelsResponse: { contract: ModelsResponse },
+  ModelDetail: { contract: ModelDetail },
+  DetectionsPage: { contract: DetectionsPage },
   HealthResponse: { contract: HealthResponse },
   ErrorResponse: { contract: ErrorResponse },
   ExperimentSpec: { contract: ExperimentSpec, io: 'input' },
@@ -38,6 +49,10 @@ export const COMPONENTS = {
   ExperimentListResponse: { contract: ExperimentListResponse },
   CancelExperimentResponse: { contract: CancelExperimentResponse },
   ExperimentProgressEvent: { contract: ExperimentProgressEvent },
+  CreateApiKeyRequest: { contract: CreateApiKeyRequest, io: 'input' },
+  CreatedApiKey: { contract: CreatedApiKey },
+  ApiKeyListResponse: { contract: ApiKeyListResponse },
+  RevokedApiKey: { contract: RevokedApiKey },
 } satisfies Record<string, { contract: z.ZodType; io?: 'input' | 'output' }>
 
 export type ComponentName = keyof typeof COMPONENTS
@@ -73,7 +88,19 @@ export function detectUploadSchema(config: EdgeConfig): JsonSchema {
 
 /** One route as an OpenAPI operation: `:name` path segments become required string parameters. */
 function operation(route: ApiRoute, config: EdgeConfig): Record<string, unknown> {
-  const parameters = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } }))
+  const parameters: Record<string, unknown>[] = [...route.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }))
+  if (route.query) {
+    const query = contractSchema(route.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] }
+    for (const [name, schema] of Object.entries(query.properties ?? {})) {
+      const { description, ...rest } = schema
+      parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema: rest, ...(description ? { description } : {}) })
+    }
+  }
   const { request } = route
   const content = request && ('json' in request ? json(request.json) : { 'multipart/form-data': { schema: request.multipart(config) } })
   const responses = Object.fromEntries(

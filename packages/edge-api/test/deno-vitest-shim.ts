@@ -15,14 +15,17 @@ type Fn = () => unknown | Promise<unknown>
 interface Group {
   beforeAll: Fn[]
   afterAll: Fn[]
+  beforeEach: Fn[]
+  afterEach: Fn[]
   tests: number
   done: number
   started: boolean
 }
 const prefixes: string[] = []
-let group: Group = { beforeAll: [], afterAll: [], tests: 0, done: 0, started: false }
+const newGroup = (): Group => ({ beforeAll: [], afterAll: [], beforeEach: [], afterEach: [], tests: 0, done: 0, started: false })
+let group = newGroup()
 const groupForHook = () => {
-  if (group.tests > 0) group = { beforeAll: [], afterAll: [], tests: 0, done: 0, started: false }
+  if (group.tests > 0) group = newGroup()
   return group
 }
 
@@ -35,7 +38,7 @@ export function describe(name: string, body: () => void): void {
 export function it(name: string, fn: Fn): void {
   const mine = group
   mine.tests += 1
-  const hooked = mine.beforeAll.length + mine.afterAll.length > 0
+  const hooked = mine.beforeAll.length + mine.afterAll.length + mine.beforeEach.length + mine.afterEach.length > 0
   Deno.test({
     name: [...prefixes, name].join(' › '),
     sanitizeOps: !hooked,
@@ -46,7 +49,12 @@ export function it(name: string, fn: Fn): void {
         for (const hook of mine.beforeAll) await hook()
       }
       try {
-        await fn()
+        for (const hook of mine.beforeEach) await hook()
+        try {
+          await fn()
+        } finally {
+          for (const hook of mine.afterEach) await hook()
+        }
       } finally {
         mine.done += 1
         if (mine.done === mine.tests) for (const hook of mine.afterAll) await hook()
@@ -61,6 +69,12 @@ export function beforeAll(fn: Fn): void {
 }
 export function afterAll(fn: Fn): void {
   groupForHook().afterAll.push(fn)
+}
+export function beforeEach(fn: Fn): void {
+  groupForHook().beforeEach.push(fn)
+}
+export function afterEach(fn: Fn): void {
+  groupForHook().afterEach.push(fn)
 }
 
 function matchObject(actual: unknown, expected: unknown): boolean {
@@ -93,6 +107,7 @@ function matchers(actual: unknown, negate: boolean) {
     toBeGreaterThan: (e: number) => check((actual as number) > e, `expected ${actual} > ${e}`),
     toBeGreaterThanOrEqual: (e: number) => check((actual as number) >= e, `expected ${actual} >= ${e}`),
     toBeUndefined: () => check(actual === undefined, `expected ${show(actual)} to be undefined`),
+    toBeNull: () => check(actual === null, `expected ${show(actual)} to be null`),
     toBeDefined: () => check(actual !== undefined, 'expected a defined value'),
     toBeTruthy: () => check(Boolean(actual), `expected ${show(actual)} to be truthy`),
     toMatch: (re: RegExp | string) => check(new RegExp(re).test(String(actual)), `expected ${show(actual)} to match ${re}`),

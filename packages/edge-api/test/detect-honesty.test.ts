@@ -72,7 +72,7 @@ describe('detect answers say what the model is', () => {
     const res = await detect(app)
     expect(res.status).toBe(200)
     const body = DetectResponse.parse(await res.json())
-    expect(body.model).toEqual({ name: 'mini', version: '1', training_data: TRAINED_ON })
+    expect(body.model).toEqual({ name: 'mini', version: '1', training_data: TRAINED_ON, docs: '/v1/models/mini' })
     expect(body.threshold).toBe(0.7)
     expect(body.threshold_source).toBe('calibration')
     const image = body.images[0]

@@ -17,7 +17,12 @@ describe('POST /v1/detect', () => {
     )
     expect(res.status).toBe(200)
     const body = DetectResponse.parse(await res.json())
-    expect(body.model).toEqual({ name: 'fixture', version: '1', training_data: 'not recorded in the model card: treat this model as untested on your images' })
+    expect(body.model).toEqual({
+      name: 'fixture',
+      version: '1',
+      training_data: 'not recorded in the model card: treat this model as untested on your images',
+      docs: '/v1/models/fixture',
+    })
     expect(body.images.map((i) => i.filename)).toEqual(['a.jpg', 'b.png'])
     const sum = (b: Uint8Array) => (b.reduce((s, x) => s + x, 0) % 1000) / 1000
     expect(body.images[0]?.ai_generated).toBeCloseTo(sum(JPEG_8x8), 5)

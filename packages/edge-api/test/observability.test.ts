@@ -26,11 +26,15 @@ describe('GET /openapi.json', () => {
       '/metrics',
       '/openapi.json',
       '/v1/detect',
+      '/v1/detections',
       '/v1/experiments',
       '/v1/experiments/{id}',
       '/v1/experiments/{id}/cancel',
       '/v1/experiments/{id}/events',
+      '/v1/keys',
+      '/v1/keys/{id}/revoke',
       '/v1/models',
+      '/v1/models/{name}',
     ])
     expect(doc.components.schemas.ExperimentSpec).toEqual(withoutDialect(ExperimentSpec, 'input'))
     expect(doc.components.schemas.ExperimentDetail).toEqual(withoutDialect(ExperimentDetail))
@@ -95,14 +99,15 @@ describe('GET /metrics', () => {
 })
 
 describe('structured logs', () => {
-  it('logs one JSON-ready line per request with its id, route, status, duration and error code', async () => {
+  it("logs one JSON-ready line per request with its id, the client's correlation id, route, status, duration and error code", async () => {
     const { app, logs } = await edgeWith({ r1: oipPeer() })
     await app.request('/v1/detect', { method: 'POST', body: form([{ name: 'image', value: JPEG_8x8 }]), headers: { 'x-request-id': 'req-1' } })
     await app.request('/v1/detect', { method: 'POST', body: form([{ name: 'model', value: 'x' }]), headers: { 'x-request-id': 'req-2' } })
     expect(logs.map((l) => JSON.parse(JSON.stringify(l)))).toMatchObject([
-      { level: 'info', msg: 'request', request_id: 'req-1', route: '/v1/detect', status: 200, runner: 'http://r1' },
-      { level: 'warn', msg: 'request', request_id: 'req-2', route: '/v1/detect', status: 400, error_code: 'missing_image' },
+      { level: 'info', msg: 'request', correlation_id: 'req-1', route: '/v1/detect', status: 200, runner: 'http://r1' },
+      { level: 'warn', msg: 'request', correlation_id: 'req-2', route: '/v1/detect', status: 400, error_code: 'missing_image' },
     ])
+    for (const line of logs) expect(line.request_id).toMatch(/^[0-9a-f-]{36}$/)
     expect(typeof logs[0]?.duration_ms).toBe('number')
     expect(ErrorCode.options).toContain(logs[1]?.error_code)
   })

@@ -161,12 +161,13 @@ describe('retries and the circuit breaker', () => {
     expect(a.calls.infer + b.calls.infer).toBe(1)
   })
 
-  it('carries the request id to the runner in x-request-id', async () => {
+  it("carries the edge's request id to the runner in x-request-id, never the client's", async () => {
     const peer = oipPeer()
     const { app } = await edgeWith({ r1: peer })
     const res = await detect(app, { 'x-request-id': 'trace-123' })
     expect(res.status).toBe(200)
-    expect(peer.calls.requestIds).toEqual(['trace-123'])
+    expect(peer.calls.requestIds).toEqual([res.headers.get('x-request-id')])
+    expect(peer.calls.requestIds[0]).toMatch(/^[0-9a-f-]{36}$/)
     const generated = await detect(app)
     expect(peer.calls.requestIds[1]).toBe(generated.headers.get('x-request-id'))
   })

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { BatcherOptions } from './inference/batcher.ts'
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from './inference/execution-providers.ts'
 import type { ServingOptions } from './server/runner-app.ts'
+import { MIN_RUNNER_TOKEN_LENGTH } from './server/runner-token.ts'
 
 const cores = availableParallelism()
 
@@ -68,6 +69,13 @@ const RunnerEnv = z.object({
   DATABASE_URL: z.string().optional(),
   DATABASE_AUTH_TOKEN: z.string().optional(),
   HEARTBEAT_MS: z.coerce.number().int().positive().default(5_000),
+  /** PEM file of the certificates whose chains make a C2PA signer trusted; unset: every signer is `untrusted`. */
+  C2PA_TRUST_ANCHORS: z.string().min(1).optional(),
+  C2PA_READ_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  /** When set, every route but liveness and readiness requires `Authorization: Bearer <RUNNER_TOKEN>`. */
+  RUNNER_TOKEN: z.string().min(MIN_RUNNER_TOKEN_LENGTH, `at least ${MIN_RUNNER_TOKEN_LENGTH} characters`).optional(),
+  /** `true`: with RUNNER_TOKEN set, `GET /metrics` still answers without it (a Prometheus scraping pods without credentials). */
+  RUNNER_METRICS_WITHOUT_TOKEN: z.enum(['true', 'false']).default('false'),
 })
 
 export interface RunnerConfig {
@@ -106,6 +114,12 @@ export interface RunnerConfig {
   /** Longest a SIGTERM waits for in-flight requests before closing anyway. */
   drainTimeoutMs: number
   registry?: { databaseUrl: string; authToken?: string; heartbeatMs: number }
+  /** C2PA content credentials: the trust anchors' PEM file (C2PA_TRUST_ANCHORS) and the time box of one image's read. */
+  contentCredentials?: { trustAnchorsPath?: string; readTimeoutMs: number }
+  /** Bearer token every route but liveness and readiness requires (RUNNER_TOKEN); unset: no authentication (a trusted network). */
+  token?: string
+  /** With `token`: `GET /metrics` answers without it too (RUNNER_METRICS_WITHOUT_TOKEN=true). */
+  metricsWithoutToken?: boolean
 }
 
 /** Reads the runner's configuration from the environment; throws naming the variable that is wrong. */
@@ -154,6 +168,8 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     },
     sharpConcurrency: e.SHARP_CONCURRENCY,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+    contentCredentials: { trustAnchorsPath: e.C2PA_TRUST_ANCHORS, readTimeoutMs: e.C2PA_READ_TIMEOUT_MS },
+    ...(e.RUNNER_TOKEN ? { token: e.RUNNER_TOKEN, metricsWithoutToken: e.RUNNER_METRICS_WITHOUT_TOKEN === 'true' } : {}),
     ...(e.DATABASE_URL ? { registry: { databaseUrl: e.DATABASE_URL, authToken: e.DATABASE_AUTH_TOKEN, heartbeatMs: e.HEARTBEAT_MS } } : {}),
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { afterAll, describe, expect, it } from 'vitest'
+import { noContentCredentials } from '../src/contracts/content-credentials.ts'
 import { createDb, type DetectionRow, detections, insertDetections, isDbReachable } from '../src/db/index.ts'
 
 const dirs: string[] = []
@@ -52,13 +53,16 @@ describe('insertDetections', () => {
     const row = (i: number): DetectionRow => ({
       id: `d${i}`,
       requestId: `r${i % 2}`,
+      correlationId: i === 2 ? 'client "trace" 2' : null,
       imageSha256: String(i).repeat(64).slice(0, 64),
       imageBytes: 1000 + i,
       modelName: 'resnet50',
       modelVersion: '2',
       aiGenerated: 0.1 + i / 3,
       verdict: i % 2 ? 'ai' : 'real',
+      threshold: i === 3 ? null : 0.5 + i / 7,
       scores: { nature: 1 - (0.1 + i / 3), ai: 0.1 + i / 3, 'with "quotes"': i },
+      contentCredentials: i === 4 ? { ...noContentCredentials(), present: true, state: 'invalid', reasons: ['a "quoted" reason'] } : null,
       apiKeyId: i === 0 ? null : `key${i}`,
       runner: i === 1 ? null : 'http://127.0.0.1:8788',
       latencyMs: 12.5 * i,

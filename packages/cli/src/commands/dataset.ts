@@ -1,6 +1,8 @@
 import { resolve } from 'node:path'
 import {
   audit,
+  debiasCommand,
+  encodingCuedGenerators,
   buildManifest,
   debias,
   DEFAULT_DEGRADATION_PARAMETERS,
@@ -207,6 +209,8 @@ export function registerDatasetCommands(program: Command): Command {
           summary.push(
             `metadata-only baseline ${g.generatorName}: ${percent(g.baseline.valAccuracy)} val accuracy (chance ${percent(g.baseline.chance)}) — ${g.baseline.description}`,
           )
+        if (encodingCuedGenerators(report).length > 0)
+          summary.push(`the encoding cue can be taken away: ${debiasCommand(report.root)}, or --debias on \`experiment run\` (see audit.md)`)
         summary.push(`table ${report.files.table}`, `chart ${report.files.svg}`)
         return { result: report, summary, ok: true }
       }),

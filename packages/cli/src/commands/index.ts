@@ -56,6 +56,11 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
     load: () => import('./report.ts').then((m) => m.registerReportCommands),
   },
   {
+    usage: 'detections',
+    description: 'past detections recorded by the edge (GET /v1/detections): list them or export them all',
+    load: () => import('./detections.ts').then((m) => m.registerDetectionsCommands),
+  },
+  {
     usage: 'detect',
     description: 'score image files or folders through the detect API (16 images per request) and print one verdict per image',
     load: () => import('./detect.ts').then((m) => m.registerDetectCommands),

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type Command, Option } from 'commander'
-import { buildExperimentReport } from '../report/experiment-report.ts'
-import { experimentReportHtml } from '../report/report-html.ts'
+import { buildExperimentReport, experimentReportHtml } from '@genimage/shared/charts'
 import { apiOptions } from '../api-target.ts'
 import { type ApiFlags, experimentApi } from './experiment.ts'
 

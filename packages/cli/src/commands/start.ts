@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startEdge } from '@genimage/edge-api/node'
-import { MAKE_MODEL_COMMANDS } from '@genimage/shared'
 import { runnerConfigFromEnv, startRunner } from '@genimage/gpu-runner'
 import type { Command } from 'commander'
+import { keysAtStart, startBanner } from '../start-banner.ts'
 
 /** A real photograph shipped with the project, for the printed curl example. */
 const SAMPLE_PHOTO = 'packages/dataset-tools/photos'
@@ -14,7 +15,8 @@ export function registerStartCommands(program: Command): void {
     .command('start')
     .description('start the local stack: one runner (detect + train), the edge API and a libSQL file database (Ctrl-C stops it)')
     .action(async () => {
-      const env = { ...process.env }
+      // The embedded runner answers only this stack's edge: a token made for this run, unless RUNNER_TOKEN is given.
+      const env: NodeJS.ProcessEnv = { ...process.env, RUNNER_TOKEN: process.env.RUNNER_TOKEN || randomBytes(32).toString('base64url') }
       const database = env.DATABASE_URL ?? 'file:./data/genimage.db'
       // Imported here, not at the top: the training stack (tfjs) is ~45 MB of heap that `runner` and `edge` do not need.
       const trainWorker =
@@ -26,14 +28,9 @@ export function registerStartCommands(program: Command): void {
       })
       const edge = await startEdge({ ...env, RUNNER_URLS: env.RUNNER_URLS ?? runner.url })
       const models = [...runner.repository.models.keys()]
-      console.log(`\nGenImage detect API on ${edge.url}  (runner ${runner.url}, database ${database})`)
-      if (models.length === 0) {
-        console.log('No detector is loaded: the model directory is empty.')
-        console.log(`To serve one, ${MAKE_MODEL_COMMANDS} (see the README); then restart.`)
-      } else {
-        console.log(`Serving: ${models.join(', ')}`)
-      }
-      console.log(`\nTry:\n  curl -s -F image=@${samplePhoto()} ${edge.url}/v1/detect\n  curl -s ${edge.url}/v1/models\n`)
+      const keys = keysAtStart(env.REQUIRE_API_KEY, await anyKeyEverCreated(database, env.DATABASE_AUTH_TOKEN))
+      const banner = startBanner({ edgeUrl: edge.url, runnerUrl: runner.url, database, models, keys, samplePhoto: samplePhoto() })
+      console.log(banner.join('\n'))
       await untilSignal()
       console.log('stopping…')
       await edge.close()
@@ -63,6 +60,17 @@ export function registerStartCommands(program: Command): void {
 function samplePhoto(): string {
   const dir = resolve(SAMPLE_PHOTO)
   return existsSync(dir) ? `${SAMPLE_PHOTO}/<a photo>.jpg` : 'photo.jpg'
+}
+
+/** Whether the stack's database holds any key, revoked ones included (what `REQUIRE_API_KEY=auto` goes by). */
+async function anyKeyEverCreated(databaseUrl: string, authToken: string | undefined): Promise<boolean> {
+  const { anyApiKeyEverCreated, createDb } = await import('@genimage/shared/db')
+  const db = await createDb(databaseUrl, { authToken, migrate: false })
+  try {
+    return await anyApiKeyEverCreated(db)
+  } finally {
+    db.$client.close()
+  }
 }
 
 function untilSignal(): Promise<void> {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
 import { AUTOENCODER_ARCH, ConvAutoencoder, trainAutoencoder, type AutoencoderWeights } from './autoencoder.ts'
 import { cropPixels, sampleRegion, type DecodedPhotoSize } from './crops.ts'
 import { TOOL_FOLDER } from '../state.ts'
+import { SHIPPED_GENERATORS_DIR, trainingPhotosKey, trainingSummary } from './network-cache.ts'
 import type { PhotoCache } from './photos.ts'
 import { streamFor } from './random.ts'
 import type { Tf } from './tf-runtime.ts'
@@ -22,7 +22,7 @@ export interface AutoencoderPlan {
 
 /** Default plan: about 1.5–2 minutes of training on one wasm thread for 128 px crops. */
 export function defaultAutoencoderPlan(seed: number, size: number, steps = 360): AutoencoderPlan {
-  return { seed, size, steps, batchSize: 16, learningRate: 2e-3, patchSize: Math.min(64, size), patchCount: 256 }
+  return { seed, size, steps, batchSize: 16, learningRate: 2e-3, patchSize: Math.min(64, size), patchCount: Math.min(256, steps * 16) }
 }
 
 /** What `mini.json` records about the autoencoder. */
@@ -36,6 +36,7 @@ export interface AutoencoderRecord {
   finalLoss: number
   /** Loss averaged over each run of 10 steps, in order. */
   lossCurve: number[]
+  /** Where the weights were read from or written to (the shipped file when it matched). */
   weightsFile: string
 }
 
@@ -56,18 +57,22 @@ export async function prepareAutoencoder(
   photos: { dir: string; cache: PhotoCache; train: readonly DecodedPhotoSize[] },
   onStep?: (step: number, total: number) => void,
   signal?: AbortSignal,
+  reuse: { retrain?: boolean; shippedDir?: string } = {},
 ): Promise<{ model: ConvAutoencoder; record: AutoencoderRecord }> {
-  const key = await cacheKey(plan, photos.dir, photos.train)
+  const key = await trainingPhotosKey({ arch: AUTOENCODER_ARCH, plan }, photos.dir, photos.train)
   const weightsFile = path.join(out, TOOL_FOLDER, 'mini', 'autoencoder.json')
-  const cached = await readFile(weightsFile, 'utf8')
-    .then((text) => JSON.parse(text) as CacheFile)
-    .catch(() => undefined)
-  if (cached?.key === key) {
-    onStep?.(plan.steps, plan.steps)
-    return { model: ConvAutoencoder.fromWeights(tf, cached.weights), record: { ...cached.record, cached: true, weightsFile } }
+  const shippedFile = path.join(reuse.shippedDir ?? SHIPPED_GENERATORS_DIR, 'autoencoder.json')
+  for (const file of reuse.retrain ? [] : [shippedFile, weightsFile]) {
+    const cached = await readFile(file, 'utf8')
+      .then((text) => JSON.parse(text) as CacheFile)
+      .catch(() => undefined)
+    if (cached?.key === key) {
+      onStep?.(plan.steps, plan.steps)
+      return { model: ConvAutoencoder.fromWeights(tf, cached.weights), record: { ...cached.record, cached: true, weightsFile: file } }
+    }
   }
 
-  const patches = await trainingPatches(plan, photos.cache, photos.train)
+  const patches = await trainingPatches(photos.cache, photos.train, { ...plan, stream: 'autoencoder', count: plan.patchCount })
   const model = ConvAutoencoder.create(tf, streamFor(plan.seed, 'autoencoder', 'init'))
   const started = performance.now()
   const losses = await trainAutoencoder(tf, model, {
@@ -84,9 +89,7 @@ export async function prepareAutoencoder(
     arch: AUTOENCODER_ARCH,
     key,
     plan,
-    trainSeconds: round((performance.now() - started) / 1000),
-    finalLoss: round(mean(losses.slice(-10)), 6),
-    lossCurve: chunks(losses, 10).map((chunk) => round(mean(chunk), 6)),
+    ...trainingSummary(losses, started),
   }
   if (signal?.aborted) return { model, record: { ...record, cached: false, weightsFile: '' } }
   const file: CacheFile = { key, record, weights: await model.toWeights() }
@@ -96,30 +99,30 @@ export async function prepareAutoencoder(
   return { model, record: { ...record, cached: false, weightsFile } }
 }
 
-async function trainingPatches(plan: AutoencoderPlan, cache: PhotoCache, train: readonly DecodedPhotoSize[]): Promise<Buffer[]> {
+/** Which training patches to cut: `count` random `patchSize`² windows of random `size`² crops of train photos. */
+export interface PatchSpec {
+  seed: number
+  /** Names the random stream, so each network draws its own patches. */
+  stream: string
+  size: number
+  patchSize: number
+  count: number
+}
+
+/** Seeded training patches (8-bit RGB) cut from crops of the train photos only. */
+export async function trainingPatches(cache: PhotoCache, train: readonly DecodedPhotoSize[], spec: PatchSpec): Promise<Buffer[]> {
   const patches: Buffer[] = []
-  for (let i = 0; i < plan.patchCount; i++) {
-    const random = streamFor(plan.seed, 'autoencoder', 'patch', i)
-    const crop = await cropPixels(cache, sampleRegion(train, plan.size, random), plan.size)
-    const left = random.int(0, plan.size - plan.patchSize)
-    const top = random.int(0, plan.size - plan.patchSize)
+  for (let i = 0; i < spec.count; i++) {
+    const random = streamFor(spec.seed, spec.stream, 'patch', i)
+    const crop = await cropPixels(cache, sampleRegion(train, spec.size, random), spec.size)
+    const left = random.int(0, spec.size - spec.patchSize)
+    const top = random.int(0, spec.size - spec.patchSize)
     patches.push(
-      await sharp(crop, { raw: { width: plan.size, height: plan.size, channels: 3 } })
-        .extract({ left, top, width: plan.patchSize, height: plan.patchSize })
+      await sharp(crop, { raw: { width: spec.size, height: spec.size, channels: 3 } })
+        .extract({ left, top, width: spec.patchSize, height: spec.patchSize })
         .raw()
         .toBuffer(),
     )
   }
   return patches
 }
-
-async function cacheKey(plan: AutoencoderPlan, dir: string, train: readonly DecodedPhotoSize[]): Promise<string> {
-  const hash = createHash('sha256').update(JSON.stringify({ arch: AUTOENCODER_ARCH, plan }))
-  for (const photo of train) hash.update(photo.name).update(await readFile(path.join(dir, photo.name)))
-  return hash.digest('hex').slice(0, 32)
-}
-
-const mean = (values: readonly number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length)
-const round = (value: number, digits = 2): number => Number(value.toFixed(digits))
-const chunks = <T>(values: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(values.length / size) }, (_, i) => values.slice(i * size, (i + 1) * size))

@@ -159,12 +159,14 @@ function conv3x3(tf: Tf, x: tfjs.Tensor4D, filter: tfjs.Tensor4D): tfjs.Tensor4D
   return op(x, filter) as tfjs.Tensor4D
 }
 
-function spaceToDepth(tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D {
+/** Pixel-unshuffle: each 2×2 block of pixels becomes 4× the channels at half the side. */
+export function spaceToDepth(tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D {
   const [b, h, w, c] = x.shape
   return tf.transpose(x.reshape([b, h / 2, 2, w / 2, 2, c]), [0, 1, 3, 2, 4, 5]).reshape([b, h / 2, w / 2, 4 * c])
 }
 
-function depthToSpace(tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D {
+/** Pixel-shuffle (the inverse of `spaceToDepth`): 4 channel groups become a 2×2 block at twice the side. */
+export function depthToSpace(tf: Tf, x: tfjs.Tensor4D): tfjs.Tensor4D {
   const [b, h, w, c] = x.shape
   return tf.transpose(x.reshape([b, h, w, 2, 2, c / 4]), [0, 1, 3, 2, 4, 5]).reshape([b, h * 2, w * 2, c / 4])
 }

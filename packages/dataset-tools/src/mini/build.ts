@@ -3,14 +3,17 @@ import path from 'node:path'
 import { DatasetError } from '../errors.ts'
 import { forEachConcurrent } from '../pool.ts'
 import { TOOL_FOLDER } from '../state.ts'
+import { createHash } from 'node:crypto'
 import { defaultAutoencoderPlan, prepareAutoencoder } from './autoencoder-cache.ts'
 import { cropPixels, encodeImage, sampleRegion, type DecodedPhotoSize } from './crops.ts'
-import { createAutoencoderGenerator, createBicubicGenerator, createRdnGenerator, type MiniGenerator, type MiniGeneratorName } from './generators.ts'
+import { MINI_GENERATOR_FAMILY, type MiniFamily } from './families.ts'
+import { createMiniGenerator, type GeneratorInputs, prepareFamily, TRAINED_FAMILIES, type TrainedFamily } from './family-networks.ts'
+import type { MiniGeneratorName } from './generators.ts'
 import { type MiniManifest, MINI_MANIFEST_FILE, validateMiniOptions } from './manifest.ts'
+import type { NetworkRecord } from './network-cache.ts'
 import { DEFAULT_PHOTOS_DIR, listPhotos, PhotoCache, splitPhotos } from './photos.ts'
 import { streamFor } from './random.ts'
-import { startTf, type Tf } from './tf-runtime.ts'
-import type { ConvAutoencoder } from './autoencoder.ts'
+import { startTf } from './tf-runtime.ts'
 
 /** JPEG quality of every `nature` image (ImageNet's files are mostly quality 96), and of `ai` images with `debias`. */
 export const MINI_JPEG_QUALITY = 96
@@ -31,8 +34,19 @@ export interface BuildMiniOptions {
   debias?: boolean
   /** Subset of generators to build; default all of `MINI_GENERATOR_NAMES`. */
   generators?: readonly MiniGeneratorName[]
+  /** Only generators of these families (see `MINI_GENERATOR_FAMILY`); combines with `generators` as an intersection. */
+  families?: readonly MiniFamily[]
   /** Autoencoder training steps (default 360, about 1.5–2 minutes); small builds in tests use fewer. */
   autoencoderSteps?: number
+  /**
+   * Training steps per trained family (defaults in `DEFAULT_FAMILY_STEPS`: latent diffusion 900, pixel diffusion
+   * 900, GAN 500 — the shipped weights); tests use a few. Other steps than the defaults never match shipped weights.
+   */
+  familySteps?: Partial<Record<TrainedFamily, number>>
+  /** Train every network again, ignoring shipped and cached weights. Default false. */
+  retrainGenerators?: boolean
+  /** Folder of shipped generator weights (default `packages/dataset-tools/generators`). */
+  shippedGeneratorsDir?: string
   onProgress?: (event: MiniProgress) => void
   /** Stops after the images in flight; the result says `interrupted` and a re-run continues. */
   signal?: AbortSignal
@@ -40,7 +54,7 @@ export interface BuildMiniOptions {
 
 /** Progress of a build: `autoencoder` counts training steps, `images` counts files written or found complete. */
 export interface MiniProgress {
-  phase: 'photos' | 'autoencoder' | 'images'
+  phase: 'photos' | 'autoencoder' | 'training' | 'images'
   generator?: string
   done: number
   total: number
@@ -58,9 +72,11 @@ export interface BuildMiniResult {
 
 /**
  * Builds GenImage-mini in GenImage's layout, `<out>/<Generator>/{train,val}/{ai,nature}`: `nature` holds seeded
- * crops of real photos (JPEG q96), `ai` holds images four generators made from other crops (PNG; JPEG q96 with
- * `debias`). Train and val crops come from disjoint photos. Files are written under a temporary name and renamed,
- * so an interrupted build continues where it stopped when run again; `<out>/mini.json` records the build.
+ * crops of real photos (JPEG q96), `ai` holds images the generators of `MINI_GENERATOR_NAMES` (six families, see
+ * `MINI_GENERATOR_FAMILY`) made from other crops (PNG; JPEG q96 with `debias`). Train and val crops come from
+ * disjoint photos. The autoencoder, diffusion and GAN networks train on the train photos only, or come from shipped
+ * or cached weights with the same content key. Files are written under a temporary name and renamed, so an
+ * interrupted build continues where it stopped when run again; `<out>/mini.json` records the build.
  *
  * @example
  * const { manifest } = await buildMini('data/genimage-mini', { seed: 1, onProgress: (p) => console.log(p) })
@@ -90,17 +106,51 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
   const aeStarted = performance.now()
   const plan = defaultAutoencoderPlan(seed, size, options.autoencoderSteps)
   const wanted = settings.generators
-  const autoencoder = wanted.includes('AE-decoder')
-    ? await prepareAutoencoder(
-        tf,
-        out,
-        plan,
-        { dir: photosDir, cache, train: photosFor.train },
-        (done, total) => options.onProgress?.({ phase: 'autoencoder', generator: 'AE-decoder', done, total }),
-        options.signal,
-      )
-    : undefined
+  const families = new Set(wanted.map((name) => MINI_GENERATOR_FAMILY[name]))
+  const reuse = { retrain: options.retrainGenerators ?? false, shippedDir: options.shippedGeneratorsDir }
+  const photos = { dir: photosDir, cache, train: photosFor.train }
+  const autoencoder =
+    families.has('autoencoder') || families.has('latent-diffusion')
+      ? await prepareAutoencoder(
+          tf,
+          out,
+          plan,
+          photos,
+          (done, total) => options.onProgress?.({ phase: 'autoencoder', generator: 'AE-decoder', done, total }),
+          options.signal,
+          reuse,
+        )
+      : undefined
   timings.autoencoderSeconds = seconds(aeStarted)
+  const inputs: GeneratorInputs = { tf, families: {} }
+  if (autoencoder) {
+    const weights = await autoencoder.model.toWeights()
+    inputs.autoencoder = {
+      model: autoencoder.model,
+      params: weights.layers.reduce((sum, l) => sum + l.kernel.length + l.bias.length, 0),
+      weightsSha256: createHash('sha256').update(JSON.stringify(weights)).digest('hex'),
+    }
+  }
+  const networks: Partial<Record<TrainedFamily, NetworkRecord>> = {}
+  for (const family of TRAINED_FAMILIES) {
+    if (!families.has(family) || options.signal?.aborted) continue
+    const familyStarted = performance.now()
+    const prepared = await prepareFamily(family, {
+      tf,
+      out,
+      seed,
+      size,
+      photos,
+      autoencoder: autoencoder && { model: autoencoder.model, key: autoencoder.record.key },
+      ...reuse,
+      steps: options.familySteps ?? {},
+      onStep: (name, done, total) => options.onProgress?.({ phase: 'training', generator: name, done, total }),
+      signal: options.signal,
+    })
+    inputs.families[family] = prepared
+    networks[family] = prepared.record
+    timings[`${family}TrainingSeconds`] = seconds(familyStarted)
+  }
 
   const counts = { train: perClassTrain, val: perClassVal }
   const total = wanted.length * 2 * (perClassTrain + perClassVal)
@@ -112,8 +162,8 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
   for (const name of wanted) {
     if (options.signal?.aborted) break
     const genStarted = performance.now()
-    const generator = await createGenerator(name, tf, autoencoder?.model)
-    described.push({ name, kind: generator.kind, description: generator.description })
+    const { generator, record } = await createMiniGenerator(name, inputs)
+    described.push(record)
     try {
       for (const splitName of ['train', 'val'] as const) {
         const sources = photosFor[splitName]
@@ -136,7 +186,8 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
           } else {
             for (let i = 0; i < todo.length && !options.signal?.aborted; i += BATCH) {
               const batch = todo.slice(i, i + BATCH)
-              const images = await generator.generate(await Promise.all(batch.map(crop)), size)
+              const randoms = batch.map((index) => streamFor(seed, 'noise', name, splitName, index))
+              const images = await generator.generate(await Promise.all(batch.map(crop)), size, randoms)
               await Promise.all(batch.map((index, j) => save(index, images[j]!)))
             }
           }
@@ -147,6 +198,7 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
     }
     timings[`${name}Seconds`] = seconds(genStarted)
   }
+  autoencoder?.model.dispose()
   timings.totalSeconds = seconds(started)
   const cpu = process.cpuUsage(cpuAtStart)
   timings.cpuSeconds = Number(((cpu.user + cpu.system) / 1e6).toFixed(2))
@@ -163,18 +215,13 @@ export async function buildMini(out: string, options: BuildMiniOptions = {}): Pr
     generators: described,
     photos: { dir: photosDir, train: split.train, val: split.val },
     autoencoder: autoencoder?.record,
+    networks,
     backend: { tfjs: backend, ...(fallbackReason ? { fallbackReason } : {}) },
     timings,
     builtAt: new Date().toISOString(),
   }
   await writeAtomic(path.join(out, MINI_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`)
   return { manifest, written, skipped, interrupted: false }
-}
-
-async function createGenerator(name: MiniGeneratorName, tf: Tf, autoencoder: ConvAutoencoder | undefined): Promise<MiniGenerator> {
-  if (name === 'RDN-slim' || name === 'RDN-medium') return createRdnGenerator(name)
-  if (name === 'AE-decoder') return createAutoencoderGenerator(tf, autoencoder!)
-  return createBicubicGenerator()
 }
 
 /** File name of item `index` of a class, e.g. `ai_00042.png`. */

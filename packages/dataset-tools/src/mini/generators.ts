@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type * as tfjs from '@tensorflow/tfjs'
 import type { ConvAutoencoder } from './autoencoder.ts'
 import { resizeBicubic } from './crops.ts'
+import type { Random } from './random.ts'
 import { fromRgbBuffers, loadLayersModelFromFile, packageRoot, toRgbBuffers, type Tf } from './tf-runtime.ts'
 
 /** One GenImage-mini `ai` generator: turns real crops (`size`² 8-bit RGB) into images it made. */
@@ -11,12 +14,16 @@ export interface MiniGenerator {
   /** `model` when a learned model computes the pixels; `control` for the non-learned bicubic baseline. */
   kind: 'model' | 'control'
   description: string
-  generate(crops: readonly Buffer[], size: number): Promise<Buffer[]>
+  /**
+   * Images made from real crops; `randoms` holds one seeded stream per crop for the generator's noise, so an image
+   * depends on its own stream only, not on its batch.
+   */
+  generate(crops: readonly Buffer[], size: number, randoms: readonly Random[]): Promise<Buffer[]>
   dispose(): void
 }
 
-/** Names of the generators GenImage-mini builds, in folder order. */
-export const MINI_GENERATOR_NAMES = ['RDN-slim', 'RDN-medium', 'AE-decoder', 'Bicubic'] as const
+/** Names of the generators GenImage-mini builds, in folder order (families: see `MINI_GENERATOR_FAMILY`). */
+export const MINI_GENERATOR_NAMES = ['RDN-slim', 'RDN-medium', 'AE-decoder', 'LDM-ddpm-50', 'LDM-ddim-20', 'PixDM-ddpm-50', 'GAN-tconv', 'Bicubic'] as const
 export type MiniGeneratorName = (typeof MINI_GENERATOR_NAMES)[number]
 
 const RDN_PACKAGES: Record<'RDN-slim' | 'RDN-medium', string> = {
@@ -29,10 +36,13 @@ const RDN_PACKAGES: Record<'RDN-slim' | 'RDN-medium', string> = {
  * (anti-aliased bicubic) and the model draws it back at full size. The RDN variants register no custom layers
  * (only the GANs of the same family do) and take and return pixel values in [0, 255].
  */
-export async function createRdnGenerator(name: 'RDN-slim' | 'RDN-medium'): Promise<MiniGenerator> {
+export async function createRdnGenerator(name: 'RDN-slim' | 'RDN-medium'): Promise<MiniGenerator & { params: number; weightsSha256: string }> {
   const pkg = RDN_PACKAGES[name]
-  const model = await loadLayersModelFromFile(path.join(packageRoot(pkg), 'models', 'x2', 'model.json'))
+  const modelJson = path.join(packageRoot(pkg), 'models', 'x2', 'model.json')
+  const model = await loadLayersModelFromFile(modelJson)
   return {
+    params: model.countParams(),
+    weightsSha256: await rdnWeightsSha256(modelJson),
     name,
     kind: 'model',
     description: `${pkg} x2 RDN super-resolution of the crop reduced x2 (MIT, weights in the package)`,
@@ -50,7 +60,15 @@ export async function createRdnGenerator(name: 'RDN-slim' | 'RDN-medium'): Promi
   }
 }
 
-/** The project's autoencoder used as a decoder: every image is `decode(encode(crop))`. */
+/** sha256 of an UpscalerJS model's weight shards, concatenated in manifest order. */
+async function rdnWeightsSha256(modelJson: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(modelJson, 'utf8')) as { weightsManifest: Array<{ paths: string[] }> }
+  const hash = createHash('sha256')
+  for (const shard of manifest.weightsManifest.flatMap((group) => group.paths)) hash.update(await readFile(path.join(path.dirname(modelJson), shard)))
+  return hash.digest('hex')
+}
+
+/** The project's autoencoder used as a decoder: every image is `decode(encode(crop))`. The build disposes the model. */
 export function createAutoencoderGenerator(tf: Tf, model: ConvAutoencoder): MiniGenerator {
   return {
     name: 'AE-decoder',
@@ -62,7 +80,7 @@ export function createAutoencoderGenerator(tf: Tf, model: ConvAutoencoder): Mini
       output.dispose()
       return images
     },
-    dispose: () => model.dispose(),
+    dispose() {},
   }
 }
 

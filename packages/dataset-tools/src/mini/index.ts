@@ -2,3 +2,6 @@ export { buildMini, miniItemName, MINI_JPEG_QUALITY, type BuildMiniOptions, type
 export { MINI_GENERATOR_NAMES, type MiniGeneratorName } from './generators.ts'
 export { MINI_MANIFEST_FILE, validateMiniOptions, type MiniManifest } from './manifest.ts'
 export { DEFAULT_PHOTOS_DIR as MINI_PHOTOS_DIR, listPhotos, splitPhotos, type PhotoSplit } from './photos.ts'
+export { MINI_FAMILIES, MINI_GENERATOR_FAMILY, paperFamilyOf, paperGeneratorsOf, type MiniFamily } from './families.ts'
+export { DEFAULT_FAMILY_STEPS, TRAINED_FAMILIES, type GeneratorRecord, type TrainedFamily } from './family-networks.ts'
+export { SHIPPED_GENERATORS_DIR, type NetworkRecord } from './network-cache.ts'

@@ -5,6 +5,7 @@ import type { EdgeEnvironment } from '../config.ts'
 import type { ResolveHost } from '../inputs/url-fetch.ts'
 import { jsonLogger } from '../middleware/observe.ts'
 import { RunnerPool } from '../runners/runner-pool.ts'
+import { withRunnerTokens } from '../runners/runner-tokens.ts'
 import { libsqlExperimentStore } from '../store/libsql-experiments.ts'
 import { libsqlKeyStore } from '../store/libsql-keys.ts'
 import { libsqlRunnerSource } from '../store/libsql-runners.ts'
@@ -12,15 +13,17 @@ import { createLibsqlStore } from '../store/libsql-store.ts'
 
 /**
  * The edge app over one libSQL database: detections, API keys and the runner registry all live there;
- * static RUNNER_URLS are routed to as well. Shared by the Node, Deno and workerd entries.
+ * static RUNNER_URLS are routed to as well, each sent its runner token (RUNNER_TOKEN, see runner-tokens.ts).
+ * Shared by the Node, Deno and workerd entries.
  */
 export function createLibsqlEdgeApp(
   db: Db,
   settings: EdgeEnvironment,
   urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch; runnerFetch?: typeof fetch } = {},
 ): Hono<AppEnv> {
+  const runnerFetch = urlInput.runnerFetch ?? ((input, init) => fetch(input, init))
   const runners = new RunnerPool(settings.runnerUrls, {
-    ...(urlInput.runnerFetch ? { fetchFn: urlInput.runnerFetch } : {}),
+    fetchFn: withRunnerTokens(runnerFetch, settings.runnerTokens),
     ...(settings.runnerRegistry ? { registry: libsqlRunnerSource(db, { maxAgeMs: settings.runnerHeartbeatTtlMs }) } : {}),
     breakerThreshold: settings.breakerThreshold,
     timeoutMs: settings.runnerTimeoutMs,

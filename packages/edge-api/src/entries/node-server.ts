@@ -11,6 +11,9 @@ export interface RunningEdge {
   close(): Promise<void>
 }
 
+/** How long an idle client connection is kept open, in ms. */
+export const KEEP_ALIVE_MS = 65_000
+
 /** Starts the edge API on Node: opens (and migrates) the database, then serves until closed. */
 export async function startEdge(env: Record<string, string | undefined> = process.env): Promise<RunningEdge> {
   const settings = edgeEnvironment(env)
@@ -22,6 +25,12 @@ export async function startEdge(env: Record<string, string | undefined> = proces
     const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
     s.once('error', fail)
   })
+  // Idle keep-alive connections stay open 65 s (Node's default is 5 s): longer than the idle timeout of the proxies
+  // and clients that pool connections to the edge, so the edge never closes a connection just as a client reuses it.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = KEEP_ALIVE_MS
+    server.headersTimeout = KEEP_ALIVE_MS + 1000
+  }
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : settings.port
   return {

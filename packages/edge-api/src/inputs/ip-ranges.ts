@@ -59,20 +59,27 @@ function v4Blocked(value: number): boolean {
 }
 
 function v6Blocked(g: number[]): boolean {
-  const [a = 0, b = 0] = g
+  const [a = 0, b = 0, c = 0] = g
   const zeroPrefix = (n: number) => g.slice(0, n).every((x) => x === 0)
+  const embeddedV4 = ((g[6] ?? 0) * 65536 + (g[7] ?? 0)) >>> 0
   if (zeroPrefix(8)) return true // ::
   if (zeroPrefix(7) && g[7] === 1) return true // ::1
-  const embeddedV4 = ((g[6] ?? 0) * 65536 + (g[7] ?? 0)) >>> 0
-  if (zeroPrefix(5) && g[5] === 0xffff) return v4Blocked(embeddedV4) // ::ffff:a.b.c.d
-  if (zeroPrefix(6)) return true // deprecated IPv4-compatible
-  if (a === 0x64 && b === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4Blocked(embeddedV4) // NAT64
-  if (a === 0x2002) return v4Blocked(((b << 16) | (g[2] ?? 0)) >>> 0) // 6to4
+  if (zeroPrefix(5) && g[5] === 0xffff) return v4Blocked(embeddedV4) // IPv4-mapped ::ffff:0:0/96
+  if (zeroPrefix(4) && g[4] === 0xffff && g[5] === 0) return v4Blocked(embeddedV4) // IPv4-translated ::ffff:0:0:0/96 (SIIT)
+  if (zeroPrefix(6)) return true // deprecated IPv4-compatible ::/96
+  if (a === 0x64 && b === 0xff9b) {
+    // Well-known NAT64 64:ff9b::/96 reaches the embedded IPv4; the local-use 64:ff9b:1::/48 and the rest of the /32 reach the operator's own networks.
+    return g.slice(2, 6).every((x) => x === 0) ? v4Blocked(embeddedV4) : true
+  }
+  if (a === 0x2002) return v4Blocked(((b << 16) | c) >>> 0) // 6to4
+  if (a === 0x2001 && b === 0) return true // Teredo 2001::/32 (tunnels to an obfuscated IPv4)
+  if (a === 0x2001 && b === 0x0002 && c === 0) return true // benchmarking 2001:2::/48
+  if (a === 0x2001 && (b & 0xfff0) === 0x0010) return true // ORCHID 2001:10::/28
+  if (a === 0x2001 && b === 0x0db8) return true // documentation
   if ((a & 0xfe00) === 0xfc00) return true // unique local fc00::/7
   if ((a & 0xffc0) === 0xfe80) return true // link-local fe80::/10
   if ((a & 0xffc0) === 0xfec0) return true // site-local (deprecated)
   if ((a & 0xff00) === 0xff00) return true // multicast
-  if (a === 0x2001 && b === 0x0db8) return true // documentation
   if (a === 0x0100 && g.slice(1, 4).every((x) => x === 0)) return true // discard-only 100::/64
   return false
 }
@@ -84,8 +91,10 @@ export function isIpLiteral(text: string): boolean {
 
 /**
  * Whether a server-side fetch may connect to this address: false for loopback, private (RFC 1918, CGNAT),
- * link-local, unique-local, multicast, reserved and documentation ranges, IPv4-mapped/NAT64/6to4 forms of
- * those, and anything that does not parse as an address.
+ * link-local, unique-local, multicast, reserved and documentation ranges; for IPv6 forms that carry an IPv4
+ * address (mapped `::ffff:0:0/96`, translated `::ffff:0:0:0/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) the
+ * embedded IPv4 decides; local-use NAT64 `64:ff9b:1::/48` and Teredo are refused whole, as is anything that
+ * does not parse as an address.
  */
 export function isPublicAddress(address: string): boolean {
   const v4 = parseV4(address)

@@ -29,21 +29,16 @@ export interface UrlFetchOptions {
 export async function fetchImageUrl(input: string, options: UrlFetchOptions): Promise<Uint8Array<ArrayBuffer>> {
   const fetchFn = options.fetchFn ?? fetch
   const maxRedirects = options.maxRedirects ?? 3
-  const deadline = new AbortController()
-  const timer = setTimeout(() => deadline.abort(), options.timeoutMs)
-  const timedOut = () => new ApiError('url_fetch_failed', `fetching the image URL took longer than ${options.timeoutMs} ms`)
+  const deadline = new Deadline(options.timeoutMs)
   try {
     let url = parseAllowedUrl(input)
     for (let hop = 0; ; hop++) {
-      await assertPublicHost(url, options.resolveHost)
-      if (deadline.signal.aborted) throw timedOut()
+      await deadline.race(assertPublicHost(url, options.resolveHost))
       let response: Response
       try {
-        response = await fetchFn(url, { redirect: 'manual', signal: deadline.signal, headers: { accept: 'image/*' } })
+        response = await deadline.race(fetchFn(url, { redirect: 'manual', signal: deadline.signal, headers: { accept: 'image/*' } }))
       } catch (error) {
-        if (error instanceof ApiError) throw error
-        if (deadline.signal.aborted) throw timedOut()
-        throw new ApiError('url_fetch_failed', `could not fetch ${url.host}: ${error instanceof Error ? error.message : String(error)}`)
+        throw deadline.explain(error, () => `could not fetch ${url.host}: ${messageOf(error)}`)
       }
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel().catch(() => {})
@@ -55,12 +50,62 @@ export async function fetchImageUrl(input: string, options: UrlFetchOptions): Pr
         await response.body?.cancel().catch(() => {})
         throw new ApiError('url_fetch_failed', `${url.host} answered ${response.status}`)
       }
-      return await readCapped(response, options.maxBytes, deadline.signal, timedOut)
+      return await readCapped(response, options.maxBytes, deadline, url.host)
     }
   } finally {
-    clearTimeout(timer)
+    deadline.clear()
   }
 }
+
+/**
+ * One deadline for a whole URL fetch. Fetch implementations fail differently when their signal aborts (the
+ * platform fetch errors the body stream with an `AbortError`, Node's pinned fetch destroys the socket, a test
+ * double may ignore the signal): every wait is raced against the deadline itself, and any failure after it
+ * passed is reported as the deadline, so the answer is the same 422 whichever fetch is used.
+ */
+class Deadline {
+  private readonly controller = new AbortController()
+  private readonly timer: ReturnType<typeof setTimeout>
+  private readonly expired: Promise<never>
+
+  constructor(private readonly timeoutMs: number) {
+    this.expired = new Promise<never>((_, reject) => {
+      this.controller.signal.addEventListener('abort', () => reject(this.timedOut()), { once: true })
+    })
+    this.expired.catch(() => {})
+    this.timer = setTimeout(() => this.controller.abort(), timeoutMs)
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** `work`, unless the deadline passes first. */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.signal.aborted) {
+      work.catch(() => {})
+      return Promise.reject(this.timedOut())
+    }
+    return Promise.race([work, this.expired])
+  }
+
+  /** The ApiError to answer for a failure: itself if it is one, the deadline if it has passed, otherwise `url_fetch_failed`. */
+  explain(error: unknown, message: () => string): ApiError {
+    if (error instanceof ApiError) return error
+    if (this.signal.aborted) return this.timedOut()
+    return new ApiError('url_fetch_failed', message())
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+  }
+
+  private timedOut(): ApiError {
+    return new ApiError('url_fetch_failed', `fetching the image URL took longer than ${this.timeoutMs} ms`)
+  }
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 function parseAllowedUrl(text: string): URL {
   let url: URL
@@ -82,7 +127,7 @@ async function assertPublicHost(url: URL, resolveHost: ResolveHost): Promise<voi
     try {
       addresses = await resolveHost(host)
     } catch (error) {
-      throw new ApiError('url_fetch_failed', `could not resolve ${host}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new ApiError('url_fetch_failed', `could not resolve ${host}: ${messageOf(error)}`)
     }
     if (addresses.length === 0) throw new ApiError('url_fetch_failed', `${host} has no address`)
   }
@@ -94,7 +139,7 @@ async function assertPublicHost(url: URL, resolveHost: ResolveHost): Promise<voi
   }
 }
 
-async function readCapped(response: Response, maxBytes: number, signal: AbortSignal, timedOut: () => ApiError): Promise<Uint8Array<ArrayBuffer>> {
+async function readCapped(response: Response, maxBytes: number, deadline: Deadline, host: string): Promise<Uint8Array<ArrayBuffer>> {
   const tooLarge = () => new ApiError('payload_too_large', `the image at the URL is over the limit of ${maxBytes} bytes`)
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
   if (declared > maxBytes) {
@@ -103,20 +148,20 @@ async function readCapped(response: Response, maxBytes: number, signal: AbortSig
   }
   if (!response.body) return new Uint8Array(0)
   const reader = response.body.getReader()
-  const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(timedOut())
-    signal.addEventListener('abort', () => reject(timedOut()), { once: true })
-  })
-  aborted.catch(() => {})
   const chunks: Uint8Array[] = []
   let total = 0
   try {
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted])
-      if (done) break
-      total += value.byteLength
+      let next: ReadableStreamReadResult<Uint8Array>
+      try {
+        next = await deadline.race(reader.read())
+      } catch (error) {
+        throw deadline.explain(error, () => `the connection to ${host} broke while the image was read: ${messageOf(error)}`)
+      }
+      if (next.done) break
+      total += next.value.byteLength
       if (total > maxBytes) throw tooLarge()
-      chunks.push(value)
+      chunks.push(next.value)
     }
   } finally {
     reader.cancel().catch(() => {})

@@ -1,4 +1,4 @@
-import type { ApiKeyScope } from '@genimage/shared'
+import type { ApiKeyScope, ApiKeySummary, CreateApiKeyRequest, CreatedApiKey } from '@genimage/shared'
 
 /** An API key as the edge checks it: never the secret, which is stored only as its sha256. */
 export interface ApiKeyRecord {
@@ -19,6 +19,18 @@ export interface KeyStore {
    * so revoking the last key never makes the API anonymous).
    */
   anyEverCreated(): Promise<boolean>
+  /** Creating, listing and revoking keys over the API (`/v1/keys`); a store without it does not serve those routes. */
+  manage?: KeyManagement
+}
+
+/** Key management as `genimage keys create|list|revoke` does it, for the `/v1/keys` routes (the web console). */
+export interface KeyManagement {
+  /** Every key, newest first, revoked ones included; never a secret or its hash. */
+  list(): Promise<ApiKeySummary[]>
+  /** Creates a key; the answer holds its secret, which exists nowhere else (only its sha256 is stored). */
+  create(request: CreateApiKeyRequest): Promise<CreatedApiKey>
+  /** Revokes a key (idempotent); lookups refuse it from the next request. Undefined when no key has that id. */
+  revoke(id: string): Promise<ApiKeySummary | undefined>
 }
 
 /** A KeyStore with no keys: every request is anonymous unless keys are required. */

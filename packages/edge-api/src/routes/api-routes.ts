@@ -1,12 +1,15 @@
-import { type ApiKeyScope, ErrorCode } from '@genimage/shared'
+import { type ApiKeyScope, DetectionsQuery, ErrorCode } from '@genimage/shared'
 import type { H } from 'hono/types'
+import type { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import type { ResolvedDeps } from '../app.ts'
 import type { EdgeConfig } from '../config.ts'
 import { type ComponentName, detectUploadSchema, openApiDocument, ref } from '../openapi.ts'
 import { detectHandlers } from './detect.ts'
+import { listDetections } from './detections.ts'
 import { cancelExperiment, createExperiment, followExperiment, getExperiment, listExperiments } from './experiments.ts'
-import { listModels } from './models.ts'
+import { adminKeyOnly, createKey, listKeys, revokeKey } from './keys.ts'
+import { getModel, listModels } from './models.ts'
 import { health, metrics } from './observability.ts'
 
 /**
@@ -23,6 +26,8 @@ export interface ApiRoute {
   scope: ApiKeyScope | 'public'
   /** Whether the key's per-minute limit applies (`keyRateLimit`). */
   rateLimited?: boolean
+  /** Query-string parameters, documented from this contract's input schema. */
+  query?: z.ZodType
   /** The request body: a JSON component, or a multipart schema built from the deployment's limits. */
   request?: { json: ComponentName } | { multipart: (config: EdgeConfig) => Record<string, unknown> }
   /** Answers other than errors, by status: a JSON component or literal OpenAPI content. */
@@ -38,6 +43,7 @@ const DETECT_ERRORS = ErrorCode.options.filter((code) => code !== 'not_found' &&
 const EXPERIMENT_ERRORS: readonly ErrorCode[] = ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'internal_error']
 const ONE_EXPERIMENT_ERRORS: readonly ErrorCode[] = [...EXPERIMENT_ERRORS, 'not_found']
 const CREATE_EXPERIMENT_ERRORS: readonly ErrorCode[] = [...EXPERIMENT_ERRORS, 'unsupported_media_type', 'payload_too_large']
+const KEY_ERRORS: readonly ErrorCode[] = ['unauthorized', 'forbidden', 'rate_limited', 'internal_error']
 
 /** The public API, in the order it is documented. */
 export const API_ROUTES: readonly ApiRoute[] = [
@@ -45,11 +51,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'detect',
     method: 'POST',
     path: '/v1/detect',
-    summary: 'Score one or more images (scope `detect`)',
+    summary: 'Score one or more images with one model or several (repeat `model`; scope `detect`)',
     scope: 'detect',
     rateLimited: true,
     request: { multipart: detectUploadSchema },
-    responses: { '200': { description: 'scores per image, in upload order', json: 'DetectResponse' } },
+    responses: {
+      '200': {
+        description: 'scores per image, in upload order; a request naming several models adds `results`, one answer per model in the order named',
+        json: 'DetectResponse',
+      },
+    },
     errors: DETECT_ERRORS,
     serve: (deps) => detectHandlers(deps),
   },
@@ -63,6 +74,29 @@ export const API_ROUTES: readonly ApiRoute[] = [
     responses: { '200': { description: 'served models', json: 'ModelsResponse' } },
     errors: ['unauthorized', 'forbidden', 'rate_limited'],
     serve: (deps) => [listModels(deps)],
+  },
+  {
+    operationId: 'getModel',
+    method: 'GET',
+    path: '/v1/models/:name',
+    summary: 'One served model: its card (calibration, training profile, measured rates) and the runners serving it (scope `detect`)',
+    scope: 'detect',
+    rateLimited: true,
+    responses: { '200': { description: 'the model', json: 'ModelDetail' } },
+    errors: ['unauthorized', 'forbidden', 'rate_limited', 'not_found'],
+    serve: (deps) => [getModel(deps)],
+  },
+  {
+    operationId: 'listDetections',
+    method: 'GET',
+    path: '/v1/detections',
+    summary: "Recorded detections, newest first, paged by cursor; the caller key's own, every key's for `admin`; never images (scope `detect`)",
+    scope: 'detect',
+    rateLimited: true,
+    query: DetectionsQuery,
+    responses: { '200': { description: 'one page and the cursor of the next', json: 'DetectionsPage' } },
+    errors: ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited'],
+    serve: ({ store }) => [listDetections(store)],
   },
   {
     operationId: 'createExperiment',
@@ -119,6 +153,40 @@ export const API_ROUTES: readonly ApiRoute[] = [
     },
     errors: ONE_EXPERIMENT_ERRORS,
     serve: ({ experiments, config, log }) => experiments && [followExperiment(experiments, config, log)],
+  },
+  {
+    operationId: 'listKeys',
+    method: 'GET',
+    path: '/v1/keys',
+    summary: 'API keys, newest first, revoked ones included; never their secrets (an `admin` key, also before keys are required)',
+    scope: 'admin',
+    rateLimited: true,
+    responses: { '200': { description: 'key summaries', json: 'ApiKeyListResponse' } },
+    errors: KEY_ERRORS,
+    serve: ({ keys }) => keys.manage && [adminKeyOnly, listKeys(keys.manage)],
+  },
+  {
+    operationId: 'createKey',
+    method: 'POST',
+    path: '/v1/keys',
+    summary: 'Create an API key; the answer holds its secret, shown this once (an `admin` key)',
+    scope: 'admin',
+    rateLimited: true,
+    request: { json: 'CreateApiKeyRequest' },
+    responses: { '201': { description: 'the key and its secret', json: 'CreatedApiKey' } },
+    errors: [...KEY_ERRORS, 'invalid_request', 'unsupported_media_type', 'payload_too_large'],
+    serve: ({ keys }) => keys.manage && [adminKeyOnly, createKey(keys.manage)],
+  },
+  {
+    operationId: 'revokeKey',
+    method: 'POST',
+    path: '/v1/keys/:id/revoke',
+    summary: 'Revoke an API key; edges refuse it from the next request (an `admin` key)',
+    scope: 'admin',
+    rateLimited: true,
+    responses: { '200': { description: 'the revoked key', json: 'RevokedApiKey' } },
+    errors: [...KEY_ERRORS, 'not_found'],
+    serve: ({ keys }) => keys.manage && [adminKeyOnly, revokeKey(keys.manage)],
   },
   {
     operationId: 'health',

@@ -1,6 +1,7 @@
-import { DetectForm } from '@genimage/shared'
+import { DetectForm, MAX_MODELS_PER_REQUEST } from '@genimage/shared'
 import type { ResolvedDeps } from '../app.ts'
 import { ApiError } from '../errors.ts'
+import { safeFileName } from '../inputs/file-name.ts'
 import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { sha256Hex } from '../sha256.ts'
@@ -9,6 +10,7 @@ import { sniffImage } from '../sniff.ts'
 /** One image of a detect request, checked against the limits and hashed. */
 export interface Upload {
   bytes: Uint8Array
+  /** The part's file name made safe to echo and store (see safeFileName); absent when none was sent. */
   filename?: string
   sha256: string
   /** From the image header, when it states them. */
@@ -32,11 +34,12 @@ export function detectBoundary(request: Request): string {
 }
 
 /**
- * Reads the images (and the optional `model`) of a detect body already in memory. Every image must be JPEG, PNG,
+ * Reads the images and the named models of a detect body already in memory. Every image must be JPEG, PNG,
  * WebP, GIF, AVIF or TIFF by its bytes, within `maxImagePixels` by its header, and the request's images together
- * within `maxRequestPixels`.
+ * within `maxRequestPixels`. `models` holds each `model` field in the order sent (empty: the default model); more
+ * than {@link MAX_MODELS_PER_REQUEST}, or one named twice, is 400 `invalid_request`.
  */
-export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: string, deps: ResolvedDeps): Promise<{ uploads: Upload[]; model?: string }> {
+export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: string, deps: ResolvedDeps): Promise<{ uploads: Upload[]; models: string[] }> {
   const { config } = deps
   let parts: MultipartPart[]
   try {
@@ -44,7 +47,13 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
   } catch (error) {
     throw new ApiError('invalid_request', `multipart body could not be parsed${error instanceof MultipartError ? `: ${error.message}` : ''}`)
   }
-  const fields = DetectForm.safeParse({ model: textField(parts, 'model'), url: textField(parts, 'url') })
+  const named = textFields(parts, 'model')
+  if (named.length > MAX_MODELS_PER_REQUEST) {
+    throw new ApiError('invalid_request', `at most ${MAX_MODELS_PER_REQUEST} models per request; this one names ${named.length}`)
+  }
+  const twice = named.find((name, i) => named.indexOf(name) !== i)
+  if (twice !== undefined) throw new ApiError('invalid_request', `model ${JSON.stringify(twice).slice(0, 210)} is named more than once`)
+  const fields = DetectForm.safeParse({ model: named.length > 1 ? named : named[0], url: textField(parts, 'url') })
   if (!fields.success) {
     const issue = fields.error.issues[0]
     throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
@@ -57,7 +66,8 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
   }
   const images: { bytes: Uint8Array<ArrayBuffer>; filename?: string }[] = files.map((part, index) => {
     if (part.filename === undefined) throw new ApiError('invalid_request', '`image` must be a file part', { image: index })
-    return { bytes: part.data, filename: part.filename }
+    const filename = safeFileName(part.filename)
+    return { bytes: part.data, ...(filename ? { filename } : {}) }
   })
   if (fields.data.url !== undefined) images.push({ bytes: await fetchUrlInput(fields.data.url, deps) })
   const uploads: Upload[] = []
@@ -86,10 +96,16 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
       bytes,
       sha256: await sha256Hex(bytes),
       ...(sniffed.width !== undefined && sniffed.height !== undefined ? { width: sniffed.width, height: sniffed.height } : {}),
-      ...(filename && filename !== 'blob' ? { filename: filename.slice(0, 255) } : {}),
+      ...(filename ? { filename } : {}),
     })
   }
-  return { uploads, ...(fields.data.model ? { model: fields.data.model } : {}) }
+  const { model } = fields.data
+  return { uploads, models: model === undefined ? [] : typeof model === 'string' ? [model] : model }
+}
+
+/** Every non-file part with this name, as text, in body order. */
+function textFields(parts: MultipartPart[], name: string): string[] {
+  return parts.filter((p) => p.name === name && p.filename === undefined).map((p) => textDecoder.decode(p.data))
 }
 
 /** The first part with this name, as text; undefined when there is none or it is a file. */

@@ -1,4 +1,12 @@
-import type { Calibration, ModelCard, ModelMetadata, OutOfDistribution, TrainingProfile, ValueRange } from '@genimage/shared'
+import {
+  type Calibration,
+  type ModelCard,
+  type ModelMetadata,
+  type OutOfDistribution,
+  type TrainingProfile,
+  temperatureScaledAiProbability,
+  type ValueRange,
+} from '@genimage/shared'
 
 /** The one line an answer gives about the training data, from the card (or a plain admission that it is unknown). */
 export function trainingDataLine(card: ModelCard | undefined): string {
@@ -7,18 +15,10 @@ export function trainingDataLine(card: ModelCard | undefined): string {
   return 'not recorded in the model card: treat this model as untested on your images'
 }
 
-/**
- * The calibrated ai probability: label probabilities p become softmax(log p / temperature) (temperature scaling of
- * the logits, which the probabilities determine up to a constant), then 1 − P(nature).
- */
+/** The calibrated ai probability (temperature scaling, the one rule in `@genimage/shared`); 1 when the model has no `nature` label. */
 export function calibratedAiProbability(probabilities: readonly number[], labels: readonly string[], calibration: Calibration): number {
   const natureIndex = labels.indexOf('nature')
-  if (natureIndex < 0) return 1
-  const logits = probabilities.map((p) => Math.log(Math.max(p, 1e-12)) / calibration.temperature)
-  const top = Math.max(...logits)
-  const weights = logits.map((l) => Math.exp(l - top))
-  const total = weights.reduce((sum, w) => sum + w, 0)
-  return clamp01(1 - (weights[natureIndex] ?? 0) / total)
+  return natureIndex < 0 ? 1 : temperatureScaledAiProbability(probabilities, natureIndex, calibration.temperature)
 }
 
 /** What the checks know about one image: its stored size (from the header) and the runner's colour statistics. */
@@ -131,8 +131,4 @@ function span([min, max]: ValueRange): string {
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(3)
-}
-
-function clamp01(x: number): number {
-  return Math.min(1, Math.max(0, x))
 }

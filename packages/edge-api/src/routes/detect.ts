@@ -1,4 +1,4 @@
-import { type DetectedImage, type DetectResponse, ErrorCode, type ModelMetadata } from '@genimage/shared'
+import { credentialsProveAi, type DetectedImage, type DetectResponse, ErrorCode, type ModelMetadata } from '@genimage/shared'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env.ts'
 import type { ResolvedDeps } from '../app.ts'
@@ -8,19 +8,22 @@ import { InflightBytes, readBoundedBody } from '../inputs/body-reader.ts'
 import type { Scores } from '../runners/runner-client.ts'
 import type { RunnerState } from '../runners/runner-state.ts'
 import type { DetectionRecord } from '../store/detection-store.ts'
+import { AdmissionSlots } from './detect-admission.ts'
 import { detectBoundary, readDetectForm, type Upload } from './detect-form.ts'
+import { modelDocsPath } from './models.ts'
 import { calibratedAiProbability, chooseDefaultModel, outOfDistribution, trainingDataLine, verdictThreshold } from './detect-honesty.ts'
 
 /**
- * `POST /v1/detect`: multipart `image` parts (one or more) and an optional `model`. The body is read first, under
- * `maxRequestBytes`, the `bodyTimeoutMs` deadline and the edge's in-flight byte budget (503 `server_busy` beyond);
- * only then does the request take one of `maxInflightDetects` admission slots (429 `queue_full` beyond), so slow
- * uploads never hold a slot. The runner call is cancelled when the client goes away.
+ * `POST /v1/detect`: multipart `image` parts (one or more) and optional `model` fields (up to MAX_MODELS_PER_REQUEST).
+ * The body is read first, under `maxRequestBytes`, the `bodyTimeoutMs` deadline and the edge's in-flight byte budget
+ * (503 `server_busy` beyond); only then does the request take one of `maxInflightDetects` admission slots (429
+ * `queue_full` beyond), so slow uploads never hold a slot; a request naming several models takes one slot per model.
+ * The runner calls are cancelled when the client goes away.
  */
 export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] {
   const { config } = deps
   const bodies = new InflightBytes(inflightByteBudget(config.memoryBudgetBytes))
-  let inflight = 0
+  const slots = new AdmissionSlots(config.maxInflightDetects)
   return [
     async function detect(c) {
       const boundary = detectBoundary(c.req.raw)
@@ -35,14 +38,15 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
         },
       )
       try {
-        if (inflight >= config.maxInflightDetects) {
-          throw new ApiError('queue_full', `this edge is already handling ${inflight} detect requests; retry later`, { retryAfterSeconds: 1 })
-        }
-        inflight += 1
+        slots.take(1)
+        let held = 1
         try {
-          return await detectAdmitted(c, deps, body.bytes, boundary, signal)
+          return await detectAdmitted(c, deps, body.bytes, boundary, signal, (models) => {
+            if (models > held) slots.take(models - held, models)
+            held = Math.max(held, models)
+          })
         } finally {
-          inflight -= 1
+          slots.release(held)
         }
       } finally {
         body.release()
@@ -51,33 +55,116 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
   ]
 }
 
-/** Scores an admitted request whose body is in memory, records its detections and answers them. */
-async function detectAdmitted(c: Context<AppEnv>, deps: ResolvedDeps, bodyBytes: Uint8Array<ArrayBuffer>, boundary: string, signal: AbortSignal) {
-  const { config } = deps
+/** One model's answer to a request: what the top level of a single-model answer holds, and the rows to record. */
+interface ModelAnswer {
+  runner: RunnerState
+  model: DetectResponse['model']
+  threshold: number
+  thresholdSource: DetectResponse['threshold_source']
+  images: DetectedImage[]
+  records: DetectionRecord[]
+  runnerMs: number
+}
+
+/**
+ * Scores an admitted request whose body is in memory with each named model (one runner call per model, in parallel;
+ * `admitModels` takes the admission slots beyond the first), records every (image, model) detection and answers them.
+ */
+async function detectAdmitted(
+  c: Context<AppEnv>,
+  deps: ResolvedDeps,
+  bodyBytes: Uint8Array<ArrayBuffer>,
+  boundary: string,
+  signal: AbortSignal,
+  admitModels: (count: number) => void,
+) {
   const started = performance.now()
+  const { uploads, models } = await readDetectForm(bodyBytes, boundary, deps)
+  let answers: ModelAnswer[]
+  if (models.length <= 1) answers = [await answerWithModel(c, deps, models[0], uploads, started, signal)]
+  else {
+    admitModels(models.length)
+    await requireServed(deps, models)
+    // The first failure cancels the other models' runner calls; the request answers that failure.
+    const failed = new AbortController()
+    const either = AbortSignal.any([signal, failed.signal])
+    answers = await Promise.all(
+      models.map((name) =>
+        answerWithModel(c, deps, name, uploads, started, either).catch((error: unknown) => {
+          failed.abort()
+          throw error
+        }),
+      ),
+    )
+  }
+  c.set('runner', [...new Set(answers.map((a) => a.runner.name))].join(','))
+  await deps.store.recordDetections(answers.flatMap((a) => a.records))
+  const [first] = answers as [ModelAnswer, ...ModelAnswer[]]
+  const body: DetectResponse = {
+    id: c.get('requestId'),
+    model: first.model,
+    threshold: first.threshold,
+    threshold_source: first.thresholdSource,
+    images: first.images,
+    timings: { total_ms: round(performance.now() - started), runner_ms: round(answers.reduce((sum, a) => sum + a.runnerMs, 0)) },
+    ...(answers.length > 1
+      ? {
+          results: answers.map((a) => ({
+            model: a.model,
+            threshold: a.threshold,
+            threshold_source: a.thresholdSource,
+            images: a.images,
+            runner_ms: round(a.runnerMs),
+          })),
+        }
+      : {}),
+  }
+  return c.json(body)
+}
+
+/** 404 `model_not_found` (with `details.model`) for the first named model no ready runner serves, before any is scored. */
+async function requireServed(deps: ResolvedDeps, models: string[]): Promise<void> {
+  for (const name of models) {
+    const choice = await deps.runners.pick(name)
+    if (!choice.ok && choice.reason === 'model_not_found') throw new ApiError('model_not_found', choice.message, { details: { model: name } })
+  }
+}
+
+/** Scores the uploads with one model (the default when `model` is undefined) and builds its images and detection rows. */
+async function answerWithModel(
+  c: Context<AppEnv>,
+  deps: ResolvedDeps,
+  model: string | undefined,
+  uploads: Upload[],
+  started: number,
+  signal: AbortSignal,
+): Promise<ModelAnswer> {
+  const { config } = deps
   const requestId = c.get('requestId')
-  const { uploads, model } = await readDetectForm(bodyBytes, boundary, deps)
   const { runner, metadata, scores } = await scoreWithRetry(deps, model, uploads, requestId, signal)
-  c.set('runner', runner.name)
   const card = metadata.card
   const labels = card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
   const version = card?.version ?? metadata.versions?.[0] ?? 'unknown'
   const { threshold, source } = verdictThreshold(config.threshold, card?.calibration)
   const totalMs = performance.now() - started
   const createdAt = new Date()
+  // Attribution models (any label beyond nature and ai) also answer a probability per generator.
+  const attribution = labels.some((label) => label !== 'nature' && label !== 'ai')
   const images: DetectedImage[] = uploads.map((upload, index) => {
     const probabilities = scores.probabilities[index] ?? []
     const byLabel = Object.fromEntries(labels.map((label, i) => [label, probabilities[i] ?? 0]))
     const natureIndex = labels.indexOf('nature')
     const aiGenerated = clamp01(1 - (natureIndex >= 0 ? (probabilities[natureIndex] ?? 0) : 0))
     const calibrated = card?.calibration ? calibratedAiProbability(probabilities, labels, card.calibration) : null
-    const generators =
-      labels.length > 2
-        ? labels
-            .map((name, i) => ({ name, probability: probabilities[i] ?? 0 }))
-            .filter((g) => g.name !== 'nature')
-            .sort((a, b) => b.probability - a.probability)
-        : undefined
+    const generators = attribution
+      ? labels
+          .map((name, i) => ({ name, probability: clamp01(probabilities[i] ?? 0) }))
+          .filter((g) => g.name !== 'nature')
+          .sort((a, b) => b.probability - a.probability)
+      : undefined
+    // Valid credentials declaring AI generation decide the verdict; the score is still reported.
+    const credentials = scores.contentCredentials?.[index] ?? null
+    const proven = credentialsProveAi(credentials)
     return {
       index,
       ...(upload.filename ? { filename: upload.filename } : {}),
@@ -86,7 +173,9 @@ async function detectAdmitted(c: Context<AppEnv>, deps: ResolvedDeps, bodyBytes:
       ai_generated: aiGenerated,
       calibrated: calibrated !== null,
       calibrated_probability: calibrated,
-      verdict: (calibrated ?? aiGenerated) >= threshold ? 'ai' : 'real',
+      verdict: proven || (calibrated ?? aiGenerated) >= threshold ? 'ai' : 'real',
+      verdict_reason: proven ? 'content_credentials' : 'score',
+      content_credentials: credentials,
       out_of_distribution: outOfDistribution(card?.trainingProfile, {
         width: upload.width,
         height: upload.height,
@@ -101,28 +190,23 @@ async function detectAdmitted(c: Context<AppEnv>, deps: ResolvedDeps, bodyBytes:
   const records: DetectionRecord[] = images.map((image) => ({
     id: image.detection_id,
     requestId,
+    correlationId: c.get('correlationId') ?? null,
     imageSha256: image.sha256,
     imageBytes: image.bytes,
     modelName: metadata.name,
     modelVersion: version,
     aiGenerated: image.ai_generated,
     verdict: image.verdict,
+    threshold,
     scores: image.scores,
+    contentCredentials: image.content_credentials ?? null,
     apiKeyId: c.get('apiKeyId') ?? null,
     runner: runner.client.url,
     latencyMs: totalMs,
     createdAt,
   }))
-  await deps.store.recordDetections(records)
-  const body: DetectResponse = {
-    id: requestId,
-    model: { name: metadata.name, version, training_data: trainingDataLine(card) },
-    threshold,
-    threshold_source: source,
-    images,
-    timings: { total_ms: round(performance.now() - started), runner_ms: round(scores.computeMs) },
-  }
-  return c.json(body)
+  const answered = { name: metadata.name, version, training_data: trainingDataLine(card), docs: modelDocsPath(metadata.name) }
+  return { runner, model: answered, threshold, thresholdSource: source, images, records, runnerMs: scores.computeMs }
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  type ContentCredentials,
   encodeBinaryInferRequest,
   encodeBytesTensor,
   IMAGE_BYTES_INPUT,
@@ -21,6 +22,8 @@ export interface Scores {
   probabilities: number[][]
   /** Per image, R, G, B means then stds of the pixels the model saw; undefined when the runner does not report them. */
   statistics?: number[][]
+  /** Per image, its C2PA content credentials; undefined when the runner does not read them (a Triton or KServe server). */
+  contentCredentials?: ContentCredentials[]
   computeMs: number
 }
 
@@ -75,7 +78,9 @@ export class RunnerClient {
       stats?.shape[0] === images.length && stats.shape[1] === 6
         ? Array.from({ length: images.length }, (_, i) => stats.data.slice(i * 6, (i + 1) * 6))
         : undefined
-    return { ok: true, data: { probabilities, computeMs, ...(statistics ? { statistics } : {}) } }
+    const credentials = r.data.content_credentials
+    const contentCredentials = credentials?.length === images.length ? credentials : undefined
+    return { ok: true, data: { probabilities, computeMs, ...(statistics ? { statistics } : {}), ...(contentCredentials ? { contentCredentials } : {}) } }
   }
 
   /**

@@ -1,8 +1,8 @@
 import type { ApiKeyScope } from '@genimage/shared'
-import { anyApiKeyEverCreated, type Db, findApiKeyBySecretHash } from '@genimage/shared/db'
+import { anyApiKeyEverCreated, createApiKey, type Db, findApiKeyBySecretHash, listApiKeys, revokeApiKey } from '@genimage/shared/db'
 import type { KeyStore } from '../keys/api-keys.ts'
 
-/** KeyStore over the `api_keys` table (keys are created with `npx genimage keys create`). */
+/** KeyStore over the `api_keys` table (keys are created with `npx genimage keys create` or `POST /v1/keys`). */
 export function libsqlKeyStore(db: Db): KeyStore {
   return {
     async findBySecretHash(secretHash) {
@@ -11,5 +11,15 @@ export function libsqlKeyStore(db: Db): KeyStore {
       return { id: row.id, name: row.name, scopes: row.scopes as ApiKeyScope[], rateLimitPerMinute: row.rateLimitPerMinute, revokedAt: row.revokedAt }
     },
     anyEverCreated: () => anyApiKeyEverCreated(db),
+    manage: {
+      list: () => listApiKeys(db),
+      create: (request) =>
+        createApiKey(db, {
+          name: request.name,
+          scopes: request.scopes,
+          ...(request.rate_limit_per_minute === undefined ? {} : { rateLimitPerMinute: request.rate_limit_per_minute }),
+        }),
+      revoke: (id) => revokeApiKey(db, id),
+    },
   }
 }

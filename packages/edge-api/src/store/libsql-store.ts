@@ -1,4 +1,4 @@
-import { type Db, insertDetections, isDbReachable } from '@genimage/shared/db'
+import { type Db, insertDetections, isDbReachable, listDetections } from '@genimage/shared/db'
 import type { DetectionRecord, DetectionStore } from './detection-store.ts'
 
 interface Waiting {
@@ -7,7 +7,7 @@ interface Waiting {
   failed: (error: unknown) => void
 }
 
-/** Most rows in one INSERT (13 columns each, well under SQLite's bound-variable limit). */
+/** Most rows in one INSERT (15 columns each, well under SQLite's bound-variable limit). */
 const MAX_ROWS_PER_INSERT = 200
 
 /**
@@ -56,6 +56,7 @@ export function createLibsqlStore(db: Db): DetectionStore {
         if (!writing) void writeQueued()
       })
     },
+    listDetections: (filter) => listDetections(db, filter),
     ping: () => isDbReachable(db),
   }
 }

@@ -18,12 +18,14 @@ import type { ExecutionProvider, SessionTuning } from '../inference/execution-pr
 import { Limiter } from '../inference/limiter.ts'
 import { ImagePreprocessError, ModelScheduler, type ScoreRequest } from '../inference/model-scheduler.ts'
 import { ImageDecodeError } from '@genimage/imaging'
+import { type ContentCredentialsReader, createContentCredentialsReader } from '../provenance/content-credentials.ts'
 import { inputStatisticsOf } from '../repository/input-statistics.ts'
 import { isMainSessionReleased, type LoadedModel, type ModelRepository, releaseMainSession } from '../repository/model-repository.ts'
 import { InflightTracker } from './drain.ts'
 import { scoreImagesByTiles, tileStatisticsOf } from './evidence.ts'
 import { modelMetadata, readInferInputs, RunnerError } from './infer-inputs.ts'
 import { RunnerMetrics } from './metrics.ts'
+import { runnerTokenAuth } from './runner-token.ts'
 import { jsonLog, type Log, requestLog } from './request-log.ts'
 
 /** How inference work is queued and decoded. */
@@ -70,6 +72,12 @@ export interface RunnerAppDeps {
   /** Requests in flight, for draining on shutdown. */
   inflight?: InflightTracker
   log?: Log
+  /** Reads each encoded image's C2PA content credentials (default: a reader with no trust anchors, so no signer is trusted). */
+  contentCredentials?: ContentCredentialsReader
+  /** When set, every route but liveness and readiness requires `Authorization: Bearer <token>` (RUNNER_TOKEN). */
+  token?: string
+  /** With `token`: `GET /metrics` still answers without it (RUNNER_METRICS_WITHOUT_TOKEN). */
+  metricsWithoutToken?: boolean
 }
 
 type RunnerEnv = { Variables: { requestId: string; errorCode?: string; model?: string; images?: number } }
@@ -97,6 +105,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
   const metrics = deps.metrics ?? new RunnerMetrics()
   const inflight = deps.inflight ?? new InflightTracker()
   const log = deps.log ?? jsonLog('runner', { runner: deps.name })
+  const contentCredentials = deps.contentCredentials ?? createContentCredentialsReader()
   const decodes = new Limiter(serving.decodeConcurrency, Math.min(serving.decodeConcurrency, serving.heavyDecodeConcurrency ?? DEFAULT_HEAVY_DECODES))
   const schedulers = new Map<LoadedModel, ModelScheduler>()
   const inflightByModel = new Map<LoadedModel, number>()
@@ -164,6 +173,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
     return c.json({ error: 'internal error', code: 'internal_error' }, 500)
   })
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}`, code: 'not_found' }, 404))
+  if (deps.token) app.use('*', runnerTokenAuth(deps.token, { metricsWithoutToken: deps.metricsWithoutToken === true }))
 
   app.get('/v2/health/live', (c) => c.json({ live: true }))
   app.get('/v2/health/ready', (c) => {
@@ -232,6 +242,8 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
         const inputs = readInferInputs(found, decoded.request.inputs, decoded.binary)
         const count = inputs.kind === 'images' ? inputs.images.length : inputs.tensors.length
         c.set('images', count)
+        // Read beside the scoring; the reader never rejects, so a failed scoring leaves nothing unhandled.
+        const credentials = inputs.kind === 'images' ? contentCredentials.readAll(inputs.images) : undefined
         // The connection's signal aborts when the caller (the edge) goes away: this request's decodes still waiting
         // are dropped instead of decoded for nobody.
         const rows = await score(schedulerFor(found), inputs, { owner: c.req.raw, signal: c.req.raw.signal }, (image, detail) =>
@@ -247,6 +259,7 @@ export function createRunnerApp(deps: RunnerAppDeps): RunnerApp {
           ...(decoded.request.id ? { id: decoded.request.id } : {}),
           parameters: { compute_ms: Math.round((performance.now() - started) * 100) / 100 },
           outputs: [{ name: PROBABILITIES_OUTPUT, datatype: 'FP32', shape: [count, labels], data }],
+          ...(credentials ? { content_credentials: await credentials } : {}),
         }
         const wanted = decoded.request.outputs
         if (!wanted || wanted.some((o) => o.name === INPUT_STATISTICS_OUTPUT)) {

@@ -5,6 +5,7 @@ import sharp from 'sharp'
 import type { RunnerConfig } from '../config.ts'
 import { scaledJpegDecoder } from '@genimage/imaging'
 import type { BatcherOptions } from '../inference/batcher.ts'
+import { createContentCredentialsReader, readTrustAnchors } from '../provenance/content-credentials.ts'
 import { type LoadedModel, loadModelRepository, type ModelRepository } from '../repository/model-repository.ts'
 import { watchModelRepository } from '../repository/model-watcher.ts'
 import { type Announcer, announceInRegistry } from './announce.ts'
@@ -53,6 +54,8 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
   const log = options.log ?? jsonLog('runner', { runner: config.name })
   if (config.sharpConcurrency !== undefined) sharp.concurrency(config.sharpConcurrency)
   const modelDir = resolve(config.modelDir)
+  const credentials = config.contentCredentials ?? { readTimeoutMs: 2_000 }
+  const trustAnchorsPem = credentials.trustAnchorsPath ? await readTrustAnchors(credentials.trustAnchorsPath) : undefined
   const loadOptions = {
     providers: config.providers,
     maxPixels: config.maxPixels,
@@ -81,6 +84,8 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     metrics,
     inflight,
     log,
+    contentCredentials: createContentCredentialsReader({ trustAnchorsPem, timeoutMs: credentials.readTimeoutMs }),
+    ...(config.token ? { token: config.token, metricsWithoutToken: config.metricsWithoutToken === true } : {}),
   })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: runnerApp.app.fetch, port: config.port, hostname: config.host }, () => done(s))
@@ -106,6 +111,7 @@ export async function startRunner(config: RunnerConfig, options: StartRunnerOpti
     sharp_concurrency: sharp.concurrency(),
     uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
     jpeg_decoder: scaledJpegDecoder().reason,
+    c2pa_trust_anchors: credentials.trustAnchorsPath ?? 'none: every C2PA signer is reported untrusted',
   })
   let announcer: Announcer | undefined
   if (config.registry) {

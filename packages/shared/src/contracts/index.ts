@@ -1,4 +1,6 @@
+export * from './content-credentials.ts'
 export * from './detect.ts'
+export * from './detections.ts'
 export * from './errors.ts'
 export * from './inference.ts'
 export * from './model-card.ts'

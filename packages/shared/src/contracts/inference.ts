@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ContentCredentials } from './content-credentials.ts'
 import { ModelCard } from './model-card.ts'
 
 /**
@@ -87,6 +88,11 @@ export const InferResponse = z.object({
   id: z.string().optional(),
   parameters: Parameters.optional(),
   outputs: z.array(InferOutput),
+  /**
+   * This project's extension: each encoded image's C2PA content credentials, in input order, from runners that read
+   * them (foreign OIP servers omit it; the edge then answers `content_credentials: null`).
+   */
+  content_credentials: z.array(ContentCredentials).optional(),
 })
 export type InferResponse = z.infer<typeof InferResponse>
 

@@ -62,7 +62,16 @@ export async function ensureDbDirectory(url: string): Promise<void> {
 }
 export * from './runners.ts'
 export * from './api-keys.ts'
-export { type DetectionRow, insertDetections } from './detections.ts'
+export {
+  type DetectionRow,
+  type DetectionsCursor,
+  type DetectionsFilter,
+  type DetectionsOwner,
+  decodeDetectionsCursor,
+  encodeDetectionsCursor,
+  insertDetections,
+  listDetections,
+} from './detections.ts'
 export { deriveExperimentState, FINAL_STATES, type FinalState, isFinalState, QUEUED_PROGRESS, UNFINISHED_RUN_STATES } from './experiment-state.ts'
 export {
   cancelExperiment,

@@ -1,4 +1,4 @@
-import type { ExperimentDetail, ExperimentRun, RunMetric } from '@genimage/shared'
+import type { ExperimentDetail, ExperimentRun, RunMetric } from '../contracts/index.ts'
 import {
   describeDegradation,
   isGenImageDataset,
@@ -8,7 +8,7 @@ import {
   publishedPaperRow,
   type PaperTableId,
   type PublishedRow,
-} from '@genimage/shared/genimage'
+} from '../genimage/index.ts'
 import { readingNotes } from './reading-notes.ts'
 import { groupedBarsSvg, heatmapSvg, lineChartSvg } from './svg.ts'
 

@@ -48,8 +48,12 @@ function tableHtml(lines: readonly string[]): string {
   ].join('\n')
 }
 
-/** Renders `markdown` with the SVGs of `files` inlined where the markdown links them (`![alt](name.svg)`). */
-export function experimentReportHtml(title: string, markdown: string, files: Readonly<Record<string, string>>): string {
+/**
+ * The report's markdown as an HTML fragment (no `<html>`, no styles, no scripts), with the SVGs of `files` inlined
+ * where the markdown links them (`![alt](name.svg)`): the body of {@link experimentReportHtml}, and what the web
+ * console shows.
+ */
+export function experimentReportBodyHtml(markdown: string, files: Readonly<Record<string, string>>): string {
   const out: string[] = []
   const lines = markdown.split('\n')
   for (let i = 0; i < lines.length; ) {
@@ -79,6 +83,11 @@ export function experimentReportHtml(title: string, markdown: string, files: Rea
       out.push(`<p>${inline(paragraph.join(' '))}</p>`)
     }
   }
+  return out.join('\n')
+}
+
+/** Renders `markdown` as a self-contained page, with the SVGs of `files` inlined where the markdown links them. */
+export function experimentReportHtml(title: string, markdown: string, files: Readonly<Record<string, string>>): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -93,7 +102,7 @@ figure { margin: 1em 0; overflow-x: auto } figcaption { color: #555; font-size: 
 </style>
 </head>
 <body>
-${out.join('\n')}
+${experimentReportBodyHtml(markdown, files)}
 </body>
 </html>
 `

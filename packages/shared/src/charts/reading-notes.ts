@@ -1,5 +1,5 @@
-import type { ExperimentDetail } from '@genimage/shared'
-import { describeDegradation, isGenImageDataset, paperGeneratorName } from '@genimage/shared/genimage'
+import type { ExperimentDetail } from '../contracts/index.ts'
+import { describeDegradation, isGenImageDataset, paperGeneratorName } from '../genimage/index.ts'
 
 /** Cells with fewer test images than this get a note on their interval width. */
 const SMALL_TEST_SET = 100

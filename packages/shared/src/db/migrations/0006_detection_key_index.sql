@@ -1,0 +1,1 @@
+CREATE INDEX `detections_key_created_idx` ON `detections` (`api_key_id`,`created_at`);
