@@ -72,7 +72,9 @@ async function startTensorflow(): Promise<StartedTfBackend> {
       if (!(await tf.setBackend('tensorflow'))) throw new Error(`setBackend('tensorflow') returned false`)
       return { tf, threads: 0 }
     } catch (error) {
-      errors.push(`${specifier}: ${firstLineOfError(error)}`)
+      // An absent package is the usual case off the GPU image: say so in two words instead of Node's resolver message.
+      const absent = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${specifier}'`)
+      errors.push(`${specifier}: ${absent ? 'not installed' : firstLineOfError(error)}`)
     }
   }
   throw new Error(errors.join('; '))
