@@ -4,21 +4,13 @@ import sharp from 'sharp'
 import { AUTOENCODER_ARCH, ConvAutoencoder, trainAutoencoder, type AutoencoderWeights } from './autoencoder.ts'
 import { cropPixels, sampleRegion, type DecodedPhotoSize } from './crops.ts'
 import { TOOL_FOLDER } from '../state.ts'
-import { SHIPPED_GENERATORS_DIR, trainingPhotosKey, trainingSummary } from './network-cache.ts'
+import { SHIPPED_GENERATORS_DIR, type TrainingPlan, trainingPhotosKey, trainingSummary } from './network-cache.ts'
 import type { PhotoCache } from './photos.ts'
 import { streamFor } from './random.ts'
 import type { Tf } from './tf-runtime.ts'
 
-/** How the autoencoder is trained; part of the cache key. */
-export interface AutoencoderPlan {
-  seed: number
-  size: number
-  steps: number
-  batchSize: number
-  learningRate: number
-  patchSize: number
-  patchCount: number
-}
+/** How the autoencoder is trained; part of the cache key (its architecture is fixed: `AUTOENCODER_ARCH`). */
+export type AutoencoderPlan = TrainingPlan
 
 /** Default plan: about 1.5–2 minutes of training on one wasm thread for 128 px crops. */
 export function defaultAutoencoderPlan(seed: number, size: number, steps = 360): AutoencoderPlan {

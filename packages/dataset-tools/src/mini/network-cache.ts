@@ -14,9 +14,8 @@ import { weightsSha256 } from './tiny-nets.ts'
  */
 export const SHIPPED_GENERATORS_DIR = fileURLToPath(new URL('../../generators/', import.meta.url))
 
-/** How one family's networks are trained; every field is part of the cache key. */
-export interface NetworkPlan {
-  arch: string
+/** How a network is trained on crops of the training photos; every field is part of the cache key. */
+export interface TrainingPlan {
   seed: number
   size: number
   steps: number
@@ -24,6 +23,11 @@ export interface NetworkPlan {
   learningRate: number
   patchSize: number
   patchCount: number
+}
+
+/** How one family's networks are trained: the shared plan and the family's architecture. */
+export interface NetworkPlan extends TrainingPlan {
+  arch: string
 }
 
 /** What `mini.json` records about one family's trained networks. */

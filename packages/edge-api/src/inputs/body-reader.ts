@@ -91,7 +91,7 @@ export async function readBoundedBody(request: Request, options: BodyReadOptions
       reserved += size
       chunks.push(next.value)
     }
-    return { bytes: concat(chunks, reserved), release }
+    return { bytes: concatChunks(chunks, reserved), release }
   } catch (error) {
     reader.cancel().catch(() => {})
     release()
@@ -153,7 +153,8 @@ function clientClosed(): ApiError {
   return new ApiError('client_closed', 'the client closed the connection before the request was answered')
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
+/** The chunks of a body in one buffer of `total` bytes (the only chunk itself when it fills its own buffer). */
+export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
   if (chunks.length === 1 && chunks[0]?.buffer instanceof ArrayBuffer && chunks[0].byteLength === chunks[0].buffer.byteLength) {
     return chunks[0] as Uint8Array<ArrayBuffer>
   }

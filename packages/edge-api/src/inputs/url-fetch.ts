@@ -1,5 +1,6 @@
 import { ApiError } from '../errors.ts'
 import { isIpLiteral, isPublicAddress } from './ip-ranges.ts'
+import { concatChunks } from './body-reader.ts'
 
 /** Resolves a host name to every address it has (A and AAAA). On Node: `node:dns` (see entries/node-resolver.ts). */
 export type ResolveHost = (hostname: string) => Promise<string[]>
@@ -166,11 +167,5 @@ async function readCapped(response: Response, maxBytes: number, deadline: Deadli
   } finally {
     reader.cancel().catch(() => {})
   }
-  const bytes = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return bytes
+  return concatChunks(chunks, total)
 }
