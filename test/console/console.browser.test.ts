@@ -1,11 +1,15 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { DetectionsPage, DetectResponse } from '@genimage/shared'
+import { createApp, createLibsqlStore, RunnerPool } from '@genimage/edge-api'
+import { DATASET_BUILD_MARKER, DetectionsPage, DetectResponse, ExperimentDetail } from '@genimage/shared'
 import { createApiKey, createDb } from '@genimage/shared/db'
+import { serve } from '@hono/node-server'
 import { makeSyntheticDataset } from '@genimage/training/train'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import sharp from 'sharp'
@@ -29,6 +33,8 @@ let browser: Browser
 let page: Page
 let photo: Buffer
 let generated: Buffer
+/** A dataset folder that is still being built (its build marker and nothing else), listed beside `data`. */
+let sets: string
 
 /** `genimage experiment worker` on the same database; resolves once it polls for jobs. */
 function startWorker(): Promise<ChildProcess> {
@@ -81,7 +87,7 @@ beforeAll(async () => {
   data = await makeSyntheticDataset({ generators: ['SD_V1.4', 'GenB'], size: 64, trainPerClass: 16, valPerClass: 8 })
   await handmade
   // The detector the project ships, trained on GenImage-mini: the default model, so answers name that training data.
-  await cp(join(repoRoot, 'models/npr-tiny-mini'), join(work, 'models/npr-tiny-mini'), { recursive: true })
+  await cp(join(repoRoot, 'models/npr-tiny-mini-attribution'), join(work, 'models/npr-tiny-mini-attribution'), { recursive: true })
   const photos = join(repoRoot, 'packages/dataset-tools/photos')
   photo = await readFile(join(photos, (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]!))
   const fake = join(data, 'GenB/val/ai')
@@ -96,24 +102,50 @@ beforeAll(async () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     }),
   ])
-  edge = await startGenimage('edge', { PORT: '0', RUNNER_URLS: runner.url, DATABASE_URL: databaseUrl, MAX_REQUEST_BYTES: String(4 * 1024 * 1024) })
+  sets = join(work, 'sets')
+  await mkdir(join(sets, 'genimage-mini-tiny'), { recursive: true })
+  await writeFile(
+    join(sets, 'genimage-mini-tiny', DATASET_BUILD_MARKER),
+    JSON.stringify({ phase: 'writing images', done: 96, total: 288, updatedAt: new Date().toISOString() }),
+  )
+  edge = await startGenimage('edge', {
+    PORT: '0',
+    RUNNER_URLS: runner.url,
+    DATABASE_URL: databaseUrl,
+    MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+    DATASET_DIRS: `${data},${sets}`,
+  })
   worker = await startWorker()
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  await watchLayoutShifts(page)
+})
+
+/** Records layout shifts not caused by input, as Chromium reports them (the CLS metric), with what moved, from page load on. */
+async function watchLayoutShifts(page: Page): Promise<void> {
   await page.addInitScript(() => {
     // Layout shifts not caused by input, as Chromium reports them (the CLS metric), with what moved.
     const shifts: Array<{ value: number; moved: string[] }> = []
     ;(window as unknown as { __shifts: typeof shifts }).__shifts = shifts
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Array<{ node?: Node }> }>) {
+      type Source = { node?: Node; previousRect: DOMRectReadOnly; currentRect: DOMRectReadOnly }
+      for (const entry of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Source[] }>) {
         if (entry.hadRecentInput) continue
-        const moved = (entry.sources ?? []).map((s) =>
-          s.node instanceof Element ? `${s.node.tagName.toLowerCase()}.${s.node.className}` : String(s.node?.nodeName),
+        const rect = (r: DOMRectReadOnly) => `${Math.round(r.x)},${Math.round(r.y)} ${Math.round(r.width)}×${Math.round(r.height)}`
+        const moved = (entry.sources ?? []).map(
+          (s) =>
+            `${s.node instanceof Element ? `${s.node.tagName.toLowerCase()}.${s.node.className}` : String(s.node?.nodeName)} ${rect(s.previousRect)} → ${rect(s.currentRect)}`,
         )
         shifts.push({ value: entry.value, moved })
       }
     }).observe({ type: 'layout-shift', buffered: true })
   })
-})
+}
+
+/** The layout shift measured on the page so far (sum of the entries), and the entries, for the failure message. */
+async function layoutShift(on: Page): Promise<{ total: number; entries: string }> {
+  const shifts = await on.evaluate(() => (window as unknown as { __shifts: Array<{ value: number; moved: string[] }> }).__shifts)
+  return { total: shifts.reduce((sum, s) => sum + s.value, 0), entries: JSON.stringify(shifts) }
+}
 
 afterAll(async () => {
   await browser?.close()
@@ -135,7 +167,7 @@ describe('the web console in Chromium, against edge + runner + worker processes 
       focused.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''))
     }
     expect(focused).toEqual(expect.arrayContaining(['Models', 'Experiments', 'model-picker', 'image-files']))
-    // Both served models are offered; the deployment default (npr-tiny-mini, its card says so) answers.
+    // Both served models are offered; the deployment default (npr-tiny-mini-attribution, its card says so) answers.
     await expect.poll(() => page.getByLabel('Model').locator('option').count()).toBe(3)
     expect(await page.getByLabel('Model').locator('option').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringMatching(/^npr-residual-handmade/), expect.stringMatching(/^npr-tiny-mini/)]),
@@ -153,14 +185,18 @@ describe('the web console in Chromium, against edge + runner + worker processes 
       expect(await upload(name).locator('.thumb img').getAttribute('src')).toMatch(/^data:image\/png;base64,/)
       await upload(name).getByText('JSON answer and curl').click()
       expect(await upload(name).locator('pre').first().textContent()).toContain(`-F 'image=@${name}'`)
-      expect(JSON.parse((await upload(name).locator('pre').nth(1).textContent()) ?? '').model.name).toBe('npr-tiny-mini')
+      const answer = JSON.parse((await upload(name).locator('pre').nth(1).textContent()) ?? '')
+      expect(answer.model.name).toBe('npr-tiny-mini-attribution')
+      // An attribution model: a bar per mini generator in the answer's order (most likely first), the top 3 in view.
+      const ranked = answer.images[0].generators.map((g: { name: string }) => g.name)
+      expect(ranked).toHaveLength(8)
+      const rows = upload(name).locator('table.attribution tbody th')
+      expect(await rows.allTextContents()).toEqual(ranked)
+      expect(await upload(name).locator('table.attribution tbody th:visible').allTextContents()).toEqual(ranked.slice(0, 3))
       expect(await upload(name).locator('.warning').first().textContent()).toMatch(/Trained on GenImage-mini .*not on GenImage/)
     }
-    const shifts = await page.evaluate(() => (window as unknown as { __shifts: Array<{ value: number; moved: string[] }> }).__shifts)
-    expect(
-      shifts.reduce((sum, s) => sum + s.value, 0),
-      JSON.stringify(shifts),
-    ).toBeLessThan(0.01)
+    const shift = await layoutShift(page)
+    expect(shift.total, shift.entries).toBeLessThan(0.01)
 
     await page.getByLabel('Choose images').setInputFiles([
       { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n') },
@@ -209,6 +245,26 @@ describe('the web console in Chromium, against edge + runner + worker processes 
     expect(csv.length - 1).toBe(aiRows.length)
     for (const d of aiRows) expect(csv.some((line) => line.startsWith(`${d.time},${d.model.name},${d.model.version},ai,${d.ai_generated},`))).toBe(true)
     expect(download.suggestedFilename()).toMatch(/^detections-.*\.csv$/)
+    // At phone width every detection is a card of labelled lines: neither the page nor the table scrolls sideways.
+    await page.getByLabel('Verdict').selectOption('')
+    await page.getByRole('button', { name: 'Apply filters' }).click()
+    await expect.poll(() => rows.count()).toBe(truth.length)
+    await page.setViewportSize({ width: 375, height: 812 })
+    const fit = await page.evaluate(() => {
+      const table = document.querySelector('table.detections')!
+      const box = table.parentElement!
+      const cells = [...table.querySelectorAll('tbody tr:first-child td')].map((td) => td.getBoundingClientRect())
+      return {
+        page: document.documentElement.scrollWidth,
+        table: table.getBoundingClientRect().right,
+        inner: box.scrollWidth - box.clientWidth,
+        stacked: cells.every((cell, i) => i === 0 || cell.top >= cells[i - 1]!.bottom - 1),
+        label: getComputedStyle(table.querySelector('tbody td')!, '::before').content,
+      }
+    })
+    expect(fit).toEqual({ page: 375, table: expect.any(Number), inner: 0, stacked: true, label: '"time"' })
+    expect(fit.table).toBeLessThanOrEqual(375)
+    await page.setViewportSize({ width: 1280, height: 900 })
     await shoot('detections')
   })
 
@@ -229,21 +285,49 @@ describe('the web console in Chromium, against edge + runner + worker processes 
     await shoot('models')
   })
 
-  it('starts a tiny table4 from the form (checked by the API contract first), follows it to 100% and shows its heatmap', async () => {
+  it('starts a tiny table4 on a listed dataset from the form (checked by the API contract first), follows it to 100% and shows its heatmap', async () => {
     await page.goto(`${edge.url}/#/experiments`)
     await page.getByLabel('Protocol').selectOption('table4')
+    // The datasets the stack lists: the ready one is chosen, with its generators ticked; one still building cannot be.
+    const dataset = page.getByLabel('Dataset', { exact: true })
+    await expect.poll(() => dataset.inputValue()).toBe(data)
+    const building = dataset.locator('option', { hasText: 'genimage-mini-tiny' })
+    expect(await building.textContent()).toBe('genimage-mini-tiny — building (writing images 96/288), not ready yet')
+    expect(await building.isDisabled()).toBe(true)
+    expect(await page.getByRole('status').filter({ hasText: 'genimage-mini-tiny is still being built' }).count()).toBe(1)
+    expect(await page.getByRole('group', { name: 'Generators' }).getByRole('checkbox').count()).toBe(2)
+    for (const generator of ['SD_V1.4', 'GenB']) expect(await page.getByRole('checkbox', { name: generator }).isChecked()).toBe(true)
+    expect(await page.getByLabel('Dataset root').count()).toBe(0)
+    // Its build ends: the form offers it and, as the tiny GenImage-mini and the user having chosen nothing, picks it.
+    const tiny = join(sets, 'genimage-mini-tiny')
+    for (const split of ['train', 'val']) {
+      for (const label of ['ai', 'nature']) {
+        await mkdir(join(tiny, 'GAN-tconv', split, label), { recursive: true })
+        await writeFile(join(tiny, 'GAN-tconv', split, label, '0.png'), generated)
+      }
+    }
+    await writeFile(join(tiny, 'mini.json'), '{}')
+    await rm(join(tiny, DATASET_BUILD_MARKER))
+    await expect.poll(() => dataset.inputValue(), { timeout: 10_000 }).toBe(tiny)
+    expect(await dataset.locator('option:checked').textContent()).toBe('genimage-mini-tiny — GenImage-mini, 1 generator, 4 images')
+    expect(await page.getByRole('checkbox', { name: 'GAN-tconv' }).isChecked()).toBe(true)
+    expect(await page.locator('.dataset-field .warning').textContent()).toMatch(/GenImage-mini: .*not GenImage/)
+    // A typed path instead: the same zod contract as the API refuses a relative one before anything is sent.
+    await dataset.selectOption({ label: 'Another folder (type its path)' })
     await page.getByLabel('Dataset root').fill('relative/path')
     await page.getByRole('button', { name: 'Start' }).click()
     // The same zod contract as the API refuses it before anything is sent, with the API's field names.
     expect(await page.getByRole('alert').textContent()).toMatch(/dataRoot: an absolute path, as the runners see it/)
     expect(await page.getByLabel('Dataset root').getAttribute('aria-invalid')).toBe('true')
-    await page.getByLabel('Dataset root').fill(data)
-    await page.getByLabel('Generators').fill('SD_V1.4, GenB')
+    await dataset.selectOption(data)
+    expect(await page.getByLabel('Dataset root').count()).toBe(0)
     await page.getByLabel('Epochs').fill('2')
     await page.getByLabel('Batch size').fill('8')
     await page.getByLabel('Name (optional)').fill('console table 4')
     await page.getByRole('button', { name: 'Start' }).click()
     await page.waitForURL(/#\/experiments\/exp_/)
+    const submitted = ExperimentDetail.parse(await (await fetch(`${edge.url}/v1/experiments/${/exp_[\w-]+/.exec(page.url())?.[0]}`)).json())
+    expect(submitted.spec).toMatchObject({ dataRoot: data, generators: ['GenB', 'SD_V1.4'] })
     const seen: number[] = []
     const percent = page.getByTestId('percent')
     const started = Date.now()
@@ -277,6 +361,64 @@ describe('the web console in Chromium, against edge + runner + worker processes 
     await page.goto(`${edge.url}/#/experiments`)
     await page.getByRole('link', { name: 'console table 4' }).waitFor()
     await shoot('experiments')
+  })
+
+  it('at phone width with URL input on: scores a picked file and an image URL, without layout shift', async () => {
+    // An image host on loopback stands in for the internet: the edge (in this process, URL input on) resolves
+    // `images.example` to a public address and its fetches reach this server; every other name does not resolve.
+    const images: Server = createServer((req, res) => {
+      if (req.url === '/generated.png') res.writeHead(200, { 'content-type': 'image/png' }).end(generated)
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>((done) => images.listen(0, '127.0.0.1', done))
+    const imagePort = (images.address() as AddressInfo).port
+    const db = await createDb(`file:${join(work, 'url-edge.db')}`)
+    const app = createApp({
+      store: createLibsqlStore(db),
+      runners: new RunnerPool([runner.url]),
+      log: () => {},
+      config: { allowUrlInput: true },
+      resolveHost: async (host) => {
+        if (host !== 'images.example') throw new Error(`ENOTFOUND ${host}`)
+        return ['93.184.216.34']
+      },
+      fetchUrl: ((input: RequestInfo | URL, init?: RequestInit) =>
+        fetch(`http://127.0.0.1:${imagePort}${new URL(input instanceof Request ? input.url : String(input)).pathname}`, init)) as typeof fetch,
+    })
+    const server = await new Promise<ReturnType<typeof serve>>((done) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => done(s))
+    })
+    const urlEdge = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const phone = await browser.newPage({ viewport: { width: 375, height: 812 } })
+    await watchLayoutShifts(phone)
+    try {
+      await phone.goto(`${urlEdge}/`)
+      await phone.getByLabel('Choose images').setInputFiles([{ name: 'photo.jpg', mimeType: 'image/jpeg', buffer: photo }])
+      await phone.getByLabel('Image URL').fill('http://images.example/generated.png')
+      await phone.getByRole('button', { name: 'Score URL' }).click()
+      const url = phone.locator('li.upload', { hasText: 'http://images.example/generated.png' })
+      await phone.locator('li.upload[data-state="scored"]', { hasText: 'photo.jpg' }).waitFor()
+      await phone.locator('li.upload[data-state="scored"]', { hasText: 'generated.png' }).waitFor()
+      // The URL's verdict is the one the API gives for the same bytes uploaded.
+      expect(await url.locator('.verdict strong').textContent()).toBe(await apiVerdict(generated, 'generated.png'))
+      await url.getByText('JSON answer and curl').click()
+      expect(await url.locator('pre').first().textContent()).toContain('url=http://images.example/generated.png')
+      const shift = await layoutShift(phone)
+      expect(shift.total, shift.entries).toBeLessThan(0.01)
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375)
+      // A name that does not resolve to a public address is refused, and the console says what that means.
+      await phone.getByLabel('Image URL').fill('http://intranet.local/a.png')
+      await phone.getByRole('button', { name: 'Score URL' }).click()
+      const refused = phone.locator('li.upload[data-state="refused"]', { hasText: 'intranet.local' })
+      await refused.waitFor()
+      expect(await refused.getByRole('alert').textContent()).toMatch(/url_(not_allowed|fetch_failed)/)
+      await phone.screenshot({ path: join(output, 'detect-url-375.png'), fullPage: true })
+    } finally {
+      await phone.close()
+      await new Promise<void>((done) => server.close(() => done()))
+      await new Promise<void>((done) => images.close(() => done()))
+      db.$client.close()
+    }
   })
 
   it('asks for a key once keys are required, refuses a wrong one and works with the right one', async () => {
@@ -329,8 +471,10 @@ describe('the web console in Chromium, against edge + runner + worker processes 
     await page.getByLabel('Name', { exact: true }).fill('ci-bot')
     await page.getByLabel('experiments').check()
     await page.getByRole('button', { name: 'Create key' }).click()
-    const secret = (await page.getByRole('status').locator('pre').textContent())?.trim() ?? ''
-    expect(secret.length).toBeGreaterThan(20)
+    const shown = page.getByRole('status').locator('pre')
+    const secret = (await shown.first().textContent())?.trim() ?? ''
+    expect(secret).toMatch(/^gik_/)
+    expect((await shown.nth(1).textContent())?.trim()).toMatch(/^gcs_[\w-]{43}$/)
     await table.getByText('ci-bot').waitFor()
     expect(await table.locator('tr', { hasText: 'ci-bot' }).textContent()).toMatch(/detect, experiments/)
     expect(await table.textContent()).not.toContain(secret)

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DetectResponse, ErrorResponse, ModelsResponse } from '@genimage/shared'
@@ -7,9 +6,8 @@ import { createDb, type Db, detections } from '@genimage/shared/db'
 import { eq } from 'drizzle-orm'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
+import { handmadeModelAndPhoto, type Started, startGenimage } from '../support/processes.ts'
 
-const photos = join(repoRoot, 'packages/dataset-tools/photos')
 let work: string
 let runner: Started
 let edge: Started
@@ -19,12 +17,7 @@ let png: Buffer
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'genimage-e2e-'))
-  execFileSync(process.execPath, [join(repoRoot, 'packages/cli/bin/genimage.js'), 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], {
-    cwd: repoRoot,
-  })
-  const photo = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]
-  if (!photo) throw new Error(`no shipped photo in ${photos}`)
-  jpeg = await readFile(join(photos, photo))
+  jpeg = (await handmadeModelAndPhoto(work)).photo
   png = await sharp(jpeg).resize(320).png().toBuffer()
   const databaseUrl = `file:${join(work, 'genimage.db')}`
   runner = await startGenimage('runner', { RUNNER_PORT: '0', MODEL_DIR: join(work, 'models'), EXECUTION_PROVIDERS: 'cuda,cpu' })

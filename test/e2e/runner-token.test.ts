@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DetectResponse, ErrorResponse, InferError } from '@genimage/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
+import { handmadeModelAndPhoto, repoRoot, type Started, startGenimage } from '../support/processes.ts'
 
 const TOKEN = 'e2e-runner-token-0123456789abcdef'
 const cli = join(repoRoot, 'packages/cli/bin/genimage.js')
@@ -14,11 +14,7 @@ const started: Started[] = []
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'genimage-runner-token-'))
-  execFileSync(process.execPath, [cli, 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], { cwd: repoRoot })
-  const photos = join(repoRoot, 'packages/dataset-tools/photos')
-  const name = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]
-  if (!name) throw new Error(`no shipped photo in ${photos}`)
-  photo = await readFile(join(photos, name))
+  ;({ photo } = await handmadeModelAndPhoto(work))
 })
 afterAll(async () => {
   for (const process of started.reverse()) await process.stop()

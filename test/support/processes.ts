@@ -1,4 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
@@ -58,4 +60,18 @@ export function startGenimage(command: string, env: Record<string, string>, time
       reject(new Error(`${command} exited with ${code} before listening:\n${stderr}`))
     })
   })
+}
+
+/** The photographs shipped with dataset-tools (real, with their attribution in the same folder). */
+export const shippedPhotos = join(repoRoot, 'packages/dataset-tools/photos')
+
+/**
+ * The fixture most end-to-end tests start from: `genimage models handmade` written to `<work>/models/npr-residual-handmade`
+ * (an honest, untrained statistic, so a runner has a model to serve) and the bytes of the first shipped photograph.
+ */
+export async function handmadeModelAndPhoto(work: string): Promise<{ modelDir: string; photo: Buffer; photoName: string }> {
+  execFileSync(process.execPath, [cli, 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], { cwd: repoRoot })
+  const photoName = (await readdir(shippedPhotos)).filter((f) => f.endsWith('.jpg')).sort()[0]
+  if (!photoName) throw new Error(`no shipped photo in ${shippedPhotos}`)
+  return { modelDir: join(work, 'models'), photo: await readFile(join(shippedPhotos, photoName)), photoName }
 }

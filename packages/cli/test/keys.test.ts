@@ -46,9 +46,12 @@ describe('genimage keys', () => {
     const row = await findApiKeyBySecretHash(db, await hashApiKeySecret(secret))
     db.$client.close()
     expect(row?.scopes).toEqual(['detect', 'experiments'])
+    const callbackSecret = /gcs_[\w-]{43}/.exec(created.out)?.[0]
+    expect(callbackSecret).toBe(row?.callbackSecret)
     const listed = await keys('list')
     expect(listed.out).toContain(`${row?.id}  ${secret.slice(0, 12)}…  moderation`)
     expect(listed.out).not.toContain(secret)
+    expect(listed.out).not.toContain(callbackSecret)
     expect(listed.out).toContain('active')
     expect((await keys('revoke', row?.id as string)).out).toMatch(/revoked key_/)
     expect((await keys('list')).out).toMatch(/revoked \d{4}-/)

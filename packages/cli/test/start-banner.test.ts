@@ -12,7 +12,7 @@ const facts = {
   edgeUrl: 'http://127.0.0.1:8787',
   runnerUrl: 'http://127.0.0.1:8788',
   database: 'file:./data/genimage.db',
-  models: ['npr-tiny-mini'],
+  models: ['npr-tiny-mini-attribution', 'npr-tiny-mini'],
   samplePhoto: 'photo.jpg',
 }
 
@@ -23,6 +23,7 @@ describe('the `genimage start` banner', () => {
     expect(lines).toContain('  curl -s -H "Authorization: Bearer $GENIMAGE_API_KEY" -F image=@photo.jpg http://127.0.0.1:8787/v1/detect')
     expect(lines).toContain('  curl -s -H "Authorization: Bearer $GENIMAGE_API_KEY" http://127.0.0.1:8787/v1/models')
     expect(lines.join('\n')).toMatch(/requires an API key: export GENIMAGE_API_KEY=/)
+    expect(lines).toContain('Serving: npr-tiny-mini-attribution, npr-tiny-mini')
   })
 
   it('prints plain curl commands while no key is needed, saying what to add once one exists', () => {

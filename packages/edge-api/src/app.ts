@@ -4,6 +4,7 @@ import type { AppEnv } from './app-env.ts'
 import { type EdgeConfig, EdgeConfig as EdgeConfigSchema } from './config.ts'
 import { ApiError, errorHandler } from './errors.ts'
 import type { ResolveHost } from './inputs/url-fetch.ts'
+import type { DetectJobs } from './jobs/detect-jobs.ts'
 import { type KeyStore, noKeys } from './keys/api-keys.ts'
 import { EdgeMetrics } from './metrics/edge-metrics.ts'
 import { apiKeyAuth } from './middleware/api-key-auth.ts'
@@ -12,6 +13,7 @@ import { originCheck } from './middleware/origin-check.ts'
 import { keyRateLimit, TokenBuckets } from './middleware/rate-limit.ts'
 import { API_ROUTES, type ApiRoute } from './routes/api-routes.ts'
 import { mountConsole } from './routes/console.ts'
+import type { DatasetCatalog } from './routes/datasets.ts'
 import type { ExperimentStore } from './routes/experiments.ts'
 import type { RunnerPool } from './runners/runner-pool.ts'
 import type { DetectionStore } from './store/detection-store.ts'
@@ -34,10 +36,15 @@ export interface AppDeps {
   metrics?: EdgeMetrics
   /** Experiments and their jobs (e.g. `libsqlExperimentStore(db)`); without it `/v1/experiments` is not served. */
   experiments?: ExperimentStore
+  /** Datasets the runners can read (on Node: `fileDatasetCatalog(DATASET_DIRS)`); without it `/v1/datasets` is not served. */
+  datasets?: DatasetCatalog
+  /** Async detect jobs and their spool (Node entry); without it `?async=true` is 501 `async_not_supported`. */
+  detectJobs?: DetectJobs
 }
 
 /** AppDeps with every default filled in, as the routes see them. */
-export type ResolvedDeps = Required<Omit<AppDeps, 'resolveHost' | 'experiments'>> & Pick<AppDeps, 'resolveHost' | 'experiments'>
+type OptionalDeps = 'resolveHost' | 'experiments' | 'datasets' | 'detectJobs'
+export type ResolvedDeps = Required<Omit<AppDeps, OptionalDeps>> & Pick<AppDeps, OptionalDeps>
 
 export type { AppEnv } from './app-env.ts'
 

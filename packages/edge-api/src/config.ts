@@ -20,6 +20,9 @@ export function inflightByteBudget(memoryBudgetBytes: number): number {
   return Math.max(0, Math.floor((memoryBudgetBytes - EDGE_BASELINE_BYTES) / BYTES_HELD_PER_BODY_BYTE))
 }
 
+/** `host:port`, or `[v6]:port`: one CALLBACK_ALLOWED_HOSTS entry. */
+const HOST_PORT = /^[^\s:[\]]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/
+
 export const EdgeConfig = z
   .object({
     /** Largest multipart request accepted, in bytes (all images together). */
@@ -56,6 +59,16 @@ export const EdgeConfig = z
     maxInflightDetects: z.number().int().positive().default(256),
     /** Most images in one request. */
     maxImagesPerRequest: z.number().int().positive().default(16),
+    // Async detect jobs (issue 17 items 3-4).
+    /**
+     * Largest async detect body (BATCH_MAX_REQUEST_BYTES; up to 1,000 images go to the spool), read under the same
+     * in-flight byte budget as every body, so the budget also caps it.
+     */
+    maxBatchRequestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
     /**
      * A probability at or above this is verdict `ai` (DETECT_THRESHOLD). Unset: the model card's calibrated threshold
      * when it has a calibration, else 0.5.
@@ -94,12 +107,25 @@ export const EdgeConfig = z
      */
     dataRoots: z.array(DataRootPath).min(1).optional(),
     /**
+     * Folders whose GenImage-layout datasets `GET /v1/datasets` lists, each itself or its direct subfolders (DATASET_DIRS,
+     * comma-separated absolute paths; default DATA_ROOTS). `genimage start` sets it to its `data` folder.
+     */
+    datasetDirs: z.array(DataRootPath).min(1).optional(),
+    /**
      * Browser origins allowed to call state-changing routes (ALLOWED_ORIGINS, comma-separated, e.g.
      * `https://console.example.com`). Requests without `Origin` (CLI, servers) and same-origin requests always pass.
      */
     allowedOrigins: z.array(z.string().min(1)).default([]),
     /** A fixed bearer token that may read `/metrics` besides keys with the `metrics` scope (METRICS_TOKEN). */
     metricsToken: z.string().min(16).optional(),
+    // Async detect callbacks (issue 17 item 3).
+    /**
+     * `host:port` pairs a `callback_url` may name although they are private (CALLBACK_ALLOWED_HOSTS, comma-separated):
+     * in-cluster receivers, loopback in tests. Every other callback host must resolve to public addresses only.
+     */
+    callbackAllowedHosts: z.array(z.string().regex(HOST_PORT, 'host:port')).default([]),
+    /** Signs the callbacks of requests made without an API key (CALLBACK_SIGNING_SECRET); keyed requests use their key's. */
+    callbackSigningSecret: z.string().min(32).optional(),
   })
   .refine((c) => inflightByteBudget(c.memoryBudgetBytes) >= c.maxRequestBytes, {
     message: 'memoryBudgetBytes (EDGE_MEMORY_BUDGET_BYTES) leaves no room for one request of maxRequestBytes (MAX_REQUEST_BYTES)',
@@ -117,6 +143,14 @@ const EdgeEnv = z.object({
   /** Bearer token sent to every runner without a `#…` setting of its own, and to runners announced in the database. */
   RUNNER_TOKEN: z.string().min(MIN_RUNNER_TOKEN_LENGTH, `at least ${MIN_RUNNER_TOKEN_LENGTH} characters`).optional(),
   MAX_REQUEST_BYTES: z.coerce.number().int().positive().optional(),
+  BATCH_MAX_REQUEST_BYTES: z.coerce.number().int().positive().optional(),
+  /** The async detect spool folder (default: `spool` beside a `file:` database, else ./data/spool). */
+  SPOOL_DIR: z.string().min(1).optional(),
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().optional(),
   MAX_INFLIGHT_DETECTS: z.coerce.number().int().positive().optional(),
   MAX_REQUEST_PIXELS: z.coerce.number().int().positive().optional(),
@@ -139,8 +173,20 @@ const EdgeEnv = z.object({
     .string()
     .refine((value) => commaList(value).every((root) => DataRootPath.safeParse(root).success), 'comma-separated absolute paths without . or .. segments')
     .optional(),
+  DATASET_DIRS: z
+    .string()
+    .refine((value) => commaList(value).every((dir) => DataRootPath.safeParse(dir).success), 'comma-separated absolute paths without . or .. segments')
+    .optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  CALLBACK_ALLOWED_HOSTS: z
+    .string()
+    .refine((value) => commaList(value).every((entry) => HOST_PORT.test(entry)), 'comma-separated host:port pairs')
+    .optional(),
+  CALLBACK_SIGNING_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CALLBACK_RETRY_BASE_MS: z.coerce.number().int().positive().optional(),
+  CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).optional(),
+  CALLBACK_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
 })
 
 export interface EdgeEnvironment {
@@ -158,6 +204,10 @@ export interface EdgeEnvironment {
   /** How long the edge waits for a runner's answer (RUNNER_TIMEOUT_MS, default 30000); a timeout is slow, not down. */
   runnerTimeoutMs?: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Where async detect images wait (SPOOL_DIR) and the most bytes they may take (SPOOL_MAX_BYTES, default 1 GiB). */
+  spool: { dir: string; maxBytes: number }
+  /** How callbacks are retried and how long one attempt may take (CALLBACK_RETRY_BASE_MS, CALLBACK_MAX_ATTEMPTS, CALLBACK_TIMEOUT_MS). */
+  callbackDelivery: { retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number }
   config: EdgeConfig
 }
 
@@ -188,8 +238,11 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
     breakerThreshold: e.BREAKER_THRESHOLD,
     runnerTimeoutMs: e.RUNNER_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    spool: { dir: e.SPOOL_DIR ?? defaultSpoolDir(e.DATABASE_URL), maxBytes: e.SPOOL_MAX_BYTES },
+    callbackDelivery: { retryBaseMs: e.CALLBACK_RETRY_BASE_MS, maxAttempts: e.CALLBACK_MAX_ATTEMPTS, timeoutMs: e.CALLBACK_TIMEOUT_MS },
     config: EdgeConfig.parse({
       maxRequestBytes: e.MAX_REQUEST_BYTES,
+      maxBatchRequestBytes: e.BATCH_MAX_REQUEST_BYTES,
       maxImagePixels: e.MAX_IMAGE_PIXELS,
       maxInflightDetects: e.MAX_INFLIGHT_DETECTS,
       maxRequestPixels: e.MAX_REQUEST_PIXELS,
@@ -204,8 +257,19 @@ export function edgeEnvironment(env: Record<string, string | undefined>): EdgeEn
       maxExperimentRuns: e.MAX_EXPERIMENT_RUNS,
       maxEventStreamsPerKey: e.MAX_EVENT_STREAMS_PER_KEY,
       dataRoots: e.DATA_ROOTS === undefined ? undefined : commaList(e.DATA_ROOTS),
+      datasetDirs: e.DATASET_DIRS === undefined ? undefined : commaList(e.DATASET_DIRS),
       allowedOrigins: e.ALLOWED_ORIGINS === undefined ? undefined : commaList(e.ALLOWED_ORIGINS),
       metricsToken: e.METRICS_TOKEN,
+      callbackAllowedHosts: e.CALLBACK_ALLOWED_HOSTS === undefined ? undefined : commaList(e.CALLBACK_ALLOWED_HOSTS),
+      callbackSigningSecret: e.CALLBACK_SIGNING_SECRET,
     }),
   }
+}
+
+/** The spool beside a `file:` database (`file:./data/genimage.db` → `./data/spool`); ./data/spool for a database server. */
+function defaultSpoolDir(databaseUrl: string): string {
+  if (!databaseUrl.startsWith('file:') || databaseUrl === 'file::memory:') return './data/spool'
+  const path = databaseUrl.slice('file:'.length).split('?')[0] ?? ''
+  const folder = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : './'
+  return `${folder}spool`
 }

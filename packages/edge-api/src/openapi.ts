@@ -6,8 +6,13 @@ import {
   CreatedApiKey,
   CreateExperimentResponse,
   DetectForm,
+  DetectJobAccepted,
+  DetectJobStatus,
+  DetectUrlBatch,
+  DatasetListResponse,
   DetectionsPage,
   DetectResponse,
+  DETECT_BATCH_MAX_IMAGES,
   ERROR_STATUS,
   type ErrorCode,
   ErrorResponse,
@@ -36,6 +41,9 @@ export function contractSchema(contract: z.ZodType, io: 'input' | 'output' = 'ou
 export const COMPONENTS = {
   DetectForm: { contract: DetectForm, io: 'input' },
   DetectResponse: { contract: DetectResponse },
+  DetectJobAccepted: { contract: DetectJobAccepted },
+  DetectJobStatus: { contract: DetectJobStatus },
+  DetectUrlBatch: { contract: DetectUrlBatch, io: 'input' },
   /** Also inside each DetectResponse image (`content_credentials`); named here so integrations can refer to it. */
   ContentCredentials: { contract: ContentCredentials },
   ModelsResponse: { contract: ModelsResponse },
@@ -49,6 +57,7 @@ export const COMPONENTS = {
   ExperimentListResponse: { contract: ExperimentListResponse },
   CancelExperimentResponse: { contract: CancelExperimentResponse },
   ExperimentProgressEvent: { contract: ExperimentProgressEvent },
+  DatasetListResponse: { contract: DatasetListResponse },
   CreateApiKeyRequest: { contract: CreateApiKeyRequest, io: 'input' },
   CreatedApiKey: { contract: CreatedApiKey },
   ApiKeyListResponse: { contract: ApiKeyListResponse },
@@ -79,9 +88,24 @@ export function detectUploadSchema(config: EdgeConfig): JsonSchema {
         type: 'array',
         maxItems: config.maxImagesPerRequest,
         items: { type: 'string', contentMediaType: 'application/octet-stream' },
-        description: `JPEG, PNG, WebP, GIF, AVIF or TIFF; at most ${config.maxImagePixels} pixels each, ${config.maxRequestBytes} bytes in all`,
+        description:
+          `JPEG, PNG, WebP, GIF, AVIF or TIFF; at most ${config.maxImagePixels} pixels each, ${config.maxRequestBytes} bytes in all. ` +
+          `Async: up to ${DETECT_BATCH_MAX_IMAGES} images (\`image\` parts and repeated \`url\` fields) in ${config.maxBatchRequestBytes} bytes, ` +
+          'and an image refused by its bytes is a failed item of the job, not a refused request',
       },
       ...form.properties,
+      ...asyncDetectFields(),
+    },
+  }
+}
+
+/** The form fields only an async detect reads: more images, several URLs and the callback. */
+function asyncDetectFields(): Record<string, JsonSchema> {
+  return {
+    callback_url: {
+      type: 'string',
+      maxLength: 2048,
+      description: 'async only: where the finished job is POSTed, signed; private hosts only when listed in CALLBACK_ALLOWED_HOSTS',
     },
   }
 }
@@ -102,7 +126,11 @@ function operation(route: ApiRoute, config: EdgeConfig): Record<string, unknown>
     }
   }
   const { request } = route
-  const content = request && ('json' in request ? json(request.json) : { 'multipart/form-data': { schema: request.multipart(config) } })
+  const content =
+    request &&
+    ('multipart' in request
+      ? { 'multipart/form-data': { schema: request.multipart(config) }, ...(request.json ? json(request.json) : {}) }
+      : json(request.json))
   const responses = Object.fromEntries(
     Object.entries(route.responses).map(([status, { description, json: body, content }]) => [
       status,

@@ -103,7 +103,12 @@ async function startWorkerd(bindings: Record<string, string>) {
     .replace('127.0.0.1:8787', `127.0.0.1:${port}`)
     .replace(/bindings = \[[^\]]*\]/, `bindings = [\n    ${text}\n  ]`)
   await writeFile(join(dir, 'edge.capnp'), config)
-  const workerd = spawn(join(process.cwd(), '../../node_modules/.bin/workerd'), ['serve', 'edge.capnp'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  const workerd = spawn(join(process.cwd(), '../../node_modules/.bin/workerd'), ['serve', 'edge.capnp'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: `.bin/workerd` is a Node wrapper around the native binary, and both must stop.
+    detached: true,
+  })
   let output = ''
   workerd.stdout.on('data', (d) => (output += d))
   workerd.stderr.on('data', (d) => (output += d))
@@ -123,7 +128,7 @@ async function startWorkerd(bindings: Record<string, string>) {
     url,
     output: () => output,
     stop: async () => {
-      workerd.kill('SIGTERM')
+      if (workerd.pid !== undefined && workerd.exitCode === null) process.kill(-workerd.pid, 'SIGTERM')
       await exited
     },
   }

@@ -41,12 +41,17 @@ describe('key management over the API', () => {
     const key = CreatedApiKey.parse(await created.json())
     expect(key).toMatchObject({ name: 'moderation', scopes: ['detect'], rate_limit_per_minute: 600, revoked_at: null })
     expect(key.secret.startsWith(key.prefix)).toBe(true)
+    // The callback signing secret is a second secret, shown this once too, never usable as a key.
+    expect(key.callback_secret).toMatch(/^gcs_[A-Za-z0-9_-]{43}$/)
+    expect(key.callback_secret.slice(4)).not.toBe(key.secret.slice(4))
+    expect((await detect(app, key.callback_secret)).status).toBe(401)
     expect((await detect(app, key.secret)).status).toBe(200)
 
     const listed = await app.request('/v1/keys', { headers: bearer(admin.secret) })
     expect(listed.status).toBe(200)
     const text = await listed.text()
     expect(text).not.toContain(key.secret)
+    expect(text).not.toContain(key.callback_secret)
     expect(text).not.toContain(admin.secret)
     expect(text).not.toMatch(/secret|hash/i)
     const { keys } = ApiKeyListResponse.parse(JSON.parse(text))

@@ -25,7 +25,9 @@ describe('GET /openapi.json', () => {
       '/healthz',
       '/metrics',
       '/openapi.json',
+      '/v1/datasets',
       '/v1/detect',
+      '/v1/detect/jobs/{id}',
       '/v1/detections',
       '/v1/experiments',
       '/v1/experiments/{id}',
@@ -46,7 +48,7 @@ describe('GET /openapi.json', () => {
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/\w+/g) ?? []
     for (const ref of refs) expect(doc.components.schemas[ref.split('/').pop() as string]).toBeDefined()
     const detectStatuses = Object.keys(doc.paths['/v1/detect']?.post?.responses ?? {}).sort()
-    expect(detectStatuses).toEqual(['200', '400', '401', '403', '404', '408', '409', '413', '415', '422', '429', '500', '502', '503', '504'])
+    expect(detectStatuses).toEqual(['200', '202', '400', '401', '403', '404', '408', '409', '413', '415', '422', '429', '500', '501', '502', '503', '504'])
   })
 
   it('describes what the edge really answers: live responses validate against the served schemas', async () => {

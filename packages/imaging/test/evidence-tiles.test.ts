@@ -27,8 +27,11 @@ function noise(width: number, height: number): { pixels: Uint8Array; image: Shar
 describe('evidence in the model card', () => {
   it('keeps cards without evidence as they were and fills the defaults of a tiles entry', () => {
     const shipped = ModelCard.parse(JSON.parse(readFileSync(new URL('../../../models/npr-tiny-mini/card.json', import.meta.url), 'utf8')))
-    expect(shipped.input.evidence).toBeUndefined()
-    const input = InputConfig.parse({ ...shipped.input, evidence: { mode: 'tiles', crop: 64, aggregate: { rule: 'mean-top-k', k: 3 } } })
+    // The shipped detectors read 64-px native tiles, centre + grid, at most 16, answering with the mean of all of them.
+    expect(shipped.input.evidence).toEqual({ mode: 'tiles', crop: 64, maxTiles: 16, aggregate: { rule: 'mean-top-k', k: 16 }, downscale: 'never' })
+    const { evidence: _, ...withoutEvidence } = shipped.input
+    expect(InputConfig.parse(withoutEvidence).evidence).toBeUndefined()
+    const input = InputConfig.parse({ ...withoutEvidence, evidence: { mode: 'tiles', crop: 64, aggregate: { rule: 'mean-top-k', k: 3 } } })
     expect(input.evidence).toEqual({ mode: 'tiles', crop: 64, maxTiles: 16, aggregate: { rule: 'mean-top-k', k: 3 }, downscale: 'never' })
     expect(() => InputConfig.parse({ ...shipped.input, evidence: { mode: 'tiles', crop: 64, aggregate: { rule: 'mean-top-k' } } })).toThrow()
   })

@@ -46,6 +46,9 @@ export function registerKeysCommands(program: Command): void {
         console.log(`created ${key.id} "${key.name}" scopes=${key.scopes.join(',')} rate limit=${key.rate_limit_per_minute ?? 'none'}/min`)
         console.log(`\n  ${key.secret}\n`)
         console.log('This secret is shown once; only its sha256 is stored. Send it as `Authorization: Bearer <secret>`.')
+        console.log(
+          `\nCallback signing secret (verifies the Genimage-Signature of this key's async-detect callbacks; also shown once):\n\n  ${key.callback_secret}\n`,
+        )
         console.log('Edges with REQUIRE_API_KEY=auto (the default) require a key from now on, even after every key is revoked.')
       } finally {
         db.$client.close()

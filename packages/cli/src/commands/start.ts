@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startEdge } from '@genimage/edge-api/node'
 import { runnerConfigFromEnv, startRunner } from '@genimage/gpu-runner'
+import { isInsideDataRoots } from '@genimage/shared'
 import type { Command } from 'commander'
 import { keysAtStart, startBanner } from '../start-banner.ts'
+import { ensureTinyDataset, TINY_DATASET_NAME, type TinyDataset } from './tiny-dataset.ts'
 
 /** A real photograph shipped with the project, for the printed curl example. */
 const SAMPLE_PHOTO = 'packages/dataset-tools/photos'
@@ -26,13 +29,17 @@ export function registerStartCommands(program: Command): void {
       const runner = await startRunner(runnerConfigFromEnv(env), {
         claimedWork: { giveBack: async () => trainWorker?.stop() },
       })
-      const edge = await startEdge({ ...env, RUNNER_URLS: env.RUNNER_URLS ?? runner.url })
+      const dataDir = stackDataDir(env, database)
+      // The console lists the datasets of the stack's data folder; the tiny one is built there if missing (no train worker: no need).
+      const edge = await startEdge({ ...env, RUNNER_URLS: env.RUNNER_URLS ?? runner.url, DATASET_DIRS: env.DATASET_DIRS ?? dataDir })
       const models = [...runner.repository.models.keys()]
       const keys = keysAtStart(env.REQUIRE_API_KEY, await anyKeyEverCreated(database, env.DATABASE_AUTH_TOKEN))
       const banner = startBanner({ edgeUrl: edge.url, runnerUrl: runner.url, database, models, keys, samplePhoto: samplePhoto() })
       console.log(banner.join('\n'))
+      const tiny = trainWorker && env.GENIMAGE_TINY_DATASET !== 'false' ? startTinyDataset(dataDir, env.DATA_ROOTS) : undefined
       await untilSignal()
       console.log('stopping…')
+      await tiny?.stop()
       await edge.close()
       await runner.close()
     })
@@ -55,6 +62,35 @@ export function registerStartCommands(program: Command): void {
       await untilSignal()
       await edge.close()
     })
+}
+
+/**
+ * The stack's data folder, an absolute path: GENIMAGE_DATA_DIR, else the folder of a `file:` database (`./data` by
+ * default), else `./data`. The console's experiments form offers the datasets in it.
+ */
+export function stackDataDir(env: NodeJS.ProcessEnv, databaseUrl: string): string {
+  if (env.GENIMAGE_DATA_DIR) return resolve(env.GENIMAGE_DATA_DIR)
+  if (databaseUrl.startsWith('file:') && !databaseUrl.includes(':memory:')) {
+    const path = databaseUrl.slice('file:'.length).split('?')[0]!
+    return dirname(path.startsWith('//') ? fileURLToPath(databaseUrl.split('?')[0]!) : resolve(path))
+  }
+  return resolve('data')
+}
+
+/** Builds the tiny GenImage-mini in the background (or finds it), saying so on stdout; not where DATA_ROOTS leaves it out. */
+function startTinyDataset(dataDir: string, dataRoots: string | undefined): TinyDataset | undefined {
+  const roots = dataRoots
+    ?.split(',')
+    .map((root) => root.trim())
+    .filter(Boolean)
+  if (roots?.length && !isInsideDataRoots(join(dataDir, TINY_DATASET_NAME), roots)) {
+    console.log(`Tiny dataset: not built, ${dataDir} is outside DATA_ROOTS (${roots.join(', ')}); set GENIMAGE_DATA_DIR inside it to have one`)
+    return undefined
+  }
+  const tiny = ensureTinyDataset(dataDir, (line) => console.log(line))
+  if (tiny.reused) console.log(`Tiny dataset: ${tiny.root} (GenImage-mini, built earlier; the experiments form offers it)`)
+  else console.log('The experiments form offers it once it is built (about 15 s); this stack answers meanwhile.')
+  return tiny
 }
 
 function samplePhoto(): string {

@@ -36,6 +36,9 @@ export function DetectPage(props: { config: ConsoleConfig }) {
       .catch((failure: ApiFailure) => setModelsFailure(failure))
   }, [])
 
+  // Attribution bars take room: reserve it when the chosen model (or, with none chosen, any served model) attributes.
+  const expectsAttribution = (models ?? []).some((m) => (!model || m.name === model) && m.labels.some((label) => label !== 'nature' && label !== 'ai'))
+
   const update = (id: number, change: Partial<Upload>) => setUploads((list) => list.map((u) => (u.id === id ? { ...u, ...change } : u)))
 
   const send = async (id: number, part: { file: File } | { url: string }) => {
@@ -146,7 +149,7 @@ export function DetectPage(props: { config: ConsoleConfig }) {
                 <strong>{u.name}</strong>
                 {u.bytes !== undefined && <span class="note"> · {formatBytes(u.bytes)}</span>}
               </p>
-              <div class="result-slot">
+              <div class={expectsAttribution ? 'result-slot with-attribution' : 'result-slot'}>
                 {u.answer ? (
                   <ScoreResult answer={u.answer} />
                 ) : u.failure ? (

@@ -152,17 +152,21 @@ export function DetectionsPage() {
           <tbody>
             {(rows ?? []).map((d) => (
               <tr>
-                <td>{new Date(d.time).toLocaleString()}</td>
-                <td>
+                <td data-label="time">{new Date(d.time).toLocaleString()}</td>
+                <td data-label="model">
                   {d.model.name} <span class="note">{d.model.version}</span>
                 </td>
-                <td class={`verdict ${d.verdict}`}>
+                <td class={`verdict ${d.verdict}`} data-label="verdict">
                   <strong>{d.verdict === 'ai' ? 'AI' : 'real'}</strong>
                 </td>
-                <td class="num">{(100 * d.ai_generated).toFixed(1)}%</td>
-                <td class="num">{d.latency_ms.toFixed(0)} ms</td>
-                <td>{d.key ? (d.key.name ?? d.key.id) : 'anonymous'}</td>
-                <td class="num" title={d.image_sha256}>
+                <td class="num" data-label="AI score">
+                  {(100 * d.ai_generated).toFixed(1)}%
+                </td>
+                <td class="num" data-label="latency">
+                  {d.latency_ms.toFixed(0)} ms
+                </td>
+                <td data-label="key">{d.key ? (d.key.name ?? d.key.id) : 'anonymous'}</td>
+                <td class="num" data-label="image" title={d.image_sha256}>
                   {d.image_bytes} B · {d.image_sha256.slice(0, 8)}
                 </td>
               </tr>

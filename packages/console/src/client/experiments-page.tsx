@@ -1,6 +1,8 @@
-import { CreateExperimentResponse, type ExperimentSummary, ExperimentListResponse } from '@genimage/shared'
+import { CreateExperimentResponse, DatasetListResponse, type DatasetSummary, type ExperimentSummary, ExperimentListResponse } from '@genimage/shared'
 import { useEffect, useState } from 'hono/jsx/dom'
 import { ApiFailure, api } from './api.ts'
+import { DatasetPicker } from './dataset-picker.tsx'
+import { OTHER_DATASET, preferredDataset } from './datasets.ts'
 import { DEFAULT_FORM, type ExperimentFormValues, type SpecIssue, specBody, specIssues } from './experiment-form.ts'
 import { Failure } from './parts.tsx'
 
@@ -75,13 +77,56 @@ const FIELDS: Array<{ name: keyof ExperimentFormValues; label: string; hint?: st
   { name: 'testLimitPerClass', label: 'Test images per generator and class (optional cap)', type: 'number' },
 ]
 
+/** How often the dataset listing is read again while a dataset is still being built. */
+const BUILDING_POLL_MS = 2000
+
+/**
+ * The datasets the stack lists (`GET /v1/datasets`), read again every 2 s while one is building; `datasets` stays
+ * undefined where the edge lists none (no DATASET_DIRS, or an edge without a filesystem) and the form asks for a path.
+ */
+function useDatasets(): { datasets: DatasetSummary[] | undefined } {
+  const [datasets, setDatasets] = useState<DatasetSummary[] | undefined>(undefined)
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let stopped = false
+    const read = () =>
+      api('/v1/datasets', { parse: (b) => DatasetListResponse.parse(b) })
+        .then((answer) => {
+          if (stopped) return
+          setDatasets(answer.datasets.length ? answer.datasets : undefined)
+          if (answer.datasets.some((d) => d.state === 'building')) timer = setTimeout(read, BUILDING_POLL_MS)
+        })
+        .catch(() => {})
+    void read()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }, [])
+  return { datasets }
+}
+
 /** Starts table3/table4/table5: checked with the API's own contract first, then sent; the API's refusal is shown the same way. */
 function ExperimentForm() {
   const [values, setValues] = useState<ExperimentFormValues>(DEFAULT_FORM)
   const [issues, setIssues] = useState<SpecIssue[]>([])
   const [failure, setFailure] = useState<ApiFailure | undefined>(undefined)
   const [sending, setSending] = useState(false)
+  const listing = useDatasets()
+  const [picked, setPicked] = useState<string | undefined>(undefined)
   const set = (name: keyof ExperimentFormValues) => (e: Event) => setValues({ ...values, [name]: (e.target as HTMLInputElement).value })
+  const pick = (value: string, by: 'user' | 'default') => {
+    const dataset = listing.datasets?.find((d) => d.dataRoot === value)
+    setPicked(by === 'user' ? value : undefined)
+    setValues((v) => (dataset ? { ...v, dataRoot: dataset.dataRoot, generators: dataset.generators.map((g) => g.name).join(', ') } : v))
+  }
+  // Until the user picks, the form follows the listing: the tiny GenImage-mini (or the first ready one) once it is ready.
+  const preferred = listing.datasets && preferredDataset(listing.datasets)
+  useEffect(() => {
+    if (picked === undefined && preferred && values.dataRoot !== preferred.dataRoot) pick(preferred.dataRoot, 'default')
+  }, [preferred?.dataRoot, picked])
+  const selected = picked ?? (preferred ? preferred.dataRoot : OTHER_DATASET)
+  const typed = !listing.datasets || selected === OTHER_DATASET
   const submit = async (event: Event) => {
     event.preventDefault()
     setFailure(undefined)
@@ -119,7 +164,20 @@ function ExperimentForm() {
           <option value="table5">Table 5: degraded test images</option>
         </select>
       </div>
-      {FIELDS.map((f) => {
+      {listing.datasets && (
+        <DatasetPicker
+          datasets={listing.datasets}
+          value={selected}
+          generators={values.generators.split(',').map((g) => g.trim())}
+          onPick={(value) => {
+            pick(value, 'user')
+            if (value === OTHER_DATASET) setValues((v) => ({ ...v, dataRoot: '', generators: '' }))
+          }}
+          onGenerators={(names) => setValues((v) => ({ ...v, generators: names.join(', ') }))}
+          problems={[...issueFor('dataRoot'), ...issueFor('generators')].map((p) => `${p.field}: ${p.message}`).join('; ')}
+        />
+      )}
+      {FIELDS.filter((f) => typed || (f.name !== 'dataRoot' && f.name !== 'generators')).map((f) => {
         const problems = issueFor(f.name)
         return (
           <div class="field">
@@ -129,7 +187,10 @@ function ExperimentForm() {
               name={f.name}
               type={f.type ?? 'text'}
               value={values[f.name]}
-              onInput={set(f.name)}
+              onInput={(e: Event) => {
+                if (f.name === 'dataRoot') setPicked(OTHER_DATASET)
+                set(f.name)(e)
+              }}
               aria-invalid={problems.length ? 'true' : undefined}
               aria-describedby={`exp-${f.name}-help`}
             />

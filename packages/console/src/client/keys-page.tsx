@@ -84,9 +84,10 @@ export function KeysPage() {
       {created && (
         <div class="warning" role="status">
           <p>
-            Key <strong>{created.name}</strong> created. Its secret is shown this once; copy it now.
+            Key <strong>{created.name}</strong> created. Its secret and its callback signing secret are shown this once; copy them now.
           </p>
           <CopyBlock label="secret" text={created.secret} />
+          <CopyBlock label="callback signing secret (verifies Genimage-Signature on async-detect callbacks)" text={created.callback_secret} />
         </div>
       )}
       <div class="table-scroll">

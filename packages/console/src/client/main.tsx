@@ -19,12 +19,15 @@ const config: ConsoleConfig = (() => {
 
 type Scope = 'detect' | 'experiments' | 'admin'
 
-/** The pages, each with the key scope its API routes need. */
+/**
+ * The pages, each with the key scope its API routes need. Pages a key may lack come last, so hiding them once the
+ * scopes are known moves no other link.
+ */
 const PAGES: ReadonlyArray<{ path: string; label: string; scope: Scope }> = [
   { path: 'detect', label: 'Detect', scope: 'detect' },
   { path: 'models', label: 'Models', scope: 'detect' },
-  { path: 'experiments', label: 'Experiments', scope: 'experiments' },
   { path: 'detections', label: 'Detections', scope: 'detect' },
+  { path: 'experiments', label: 'Experiments', scope: 'experiments' },
   { path: 'keys', label: 'Keys', scope: 'admin' },
 ]
 

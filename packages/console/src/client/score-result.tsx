@@ -19,27 +19,53 @@ export function ScoreResult(props: { answer: DetectResponse }) {
         </span>
       </p>
       <Bar value={score} marker={answer.threshold} tone={ai ? 'ai' : 'real'} label={`AI score ${pct(score)}, threshold ${pct(answer.threshold)}`} />
-      {image.generators && image.generators.length > 0 && (
-        <table class="attribution">
-          <caption>Most likely generator</caption>
-          <tbody>
-            {image.generators.map((g) => (
-              <tr>
-                <th scope="row">{g.name}</th>
-                <td class="num">{pct(g.probability)}</td>
-                <td class="bar-cell">
-                  <Bar value={g.probability} label={`${g.name} ${pct(g.probability)}`} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {image.generators && image.generators.length > 0 && <Attribution generators={image.generators} />}
       <p class="note">
         {answer.model.name} {answer.model.version} · trained on {answer.model.training_data} · {answer.timings.total_ms.toFixed(0)} ms
       </p>
       {isGenImageMini(answer.model.training_data) && <MiniWarning />}
       {image.out_of_distribution.flagged && <p class="warning">Outside what the model saw in training: {image.out_of_distribution.reasons.join(' ')}</p>}
     </div>
+  )
+}
+
+/** How many generators are shown at once; the detect page reserves their height, so answers never push the page. */
+export const ATTRIBUTION_ROWS_SHOWN = 3
+
+function AttributionRows(props: { generators: readonly { name: string; probability: number }[] }) {
+  return (
+    <tbody>
+      {props.generators.map((g) => (
+        <tr>
+          <th scope="row">{g.name}</th>
+          <td class="num">{pct(g.probability)}</td>
+          <td class="bar-cell">
+            <Bar value={g.probability} label={`${g.name} ${pct(g.probability)}`} />
+          </td>
+        </tr>
+      ))}
+    </tbody>
+  )
+}
+
+/** The most likely generators as bars; the rest behind a disclosure (opened by the user, so it moves nothing unasked). */
+function Attribution(props: { generators: readonly { name: string; probability: number }[] }) {
+  const shown = props.generators.slice(0, ATTRIBUTION_ROWS_SHOWN)
+  const rest = props.generators.slice(ATTRIBUTION_ROWS_SHOWN)
+  return (
+    <>
+      <table class="attribution">
+        <caption>Most likely generator</caption>
+        <AttributionRows generators={shown} />
+      </table>
+      {rest.length > 0 && (
+        <details class="attribution-rest">
+          <summary>the other {rest.length} generators</summary>
+          <table class="attribution">
+            <AttributionRows generators={rest} />
+          </table>
+        </details>
+      )}
+    </>
   )
 }

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { resolveTfBackend, type Tf, type TfBackendName } from '@genimage/training/tf'
@@ -39,25 +38,6 @@ export function packageRoot(name: string): string {
     dir = parent
   }
   return dir
-}
-
-interface LayersModelJson {
-  modelTopology: object
-  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>
-}
-
-/** Loads a tfjs LayersModel (model.json + weight shards) from the file system, without fetch. */
-export async function loadLayersModelFromFile(modelJsonPath: string): Promise<tf.LayersModel> {
-  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as LayersModelJson
-  const shards = await Promise.all(json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(path.join(path.dirname(modelJsonPath), p))))
-  const weights = Buffer.concat(shards)
-  return tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  )
 }
 
 /** Converts a batch of tensors in [0, 255] (NHWC) into 8-bit RGB buffers, rounding and clamping. */

@@ -3,7 +3,9 @@ import type { Hono } from 'hono'
 import { type AppEnv, createApp } from '../app.ts'
 import type { EdgeEnvironment } from '../config.ts'
 import type { ResolveHost } from '../inputs/url-fetch.ts'
+import type { DetectJobs } from '../jobs/detect-jobs.ts'
 import { jsonLogger } from '../middleware/observe.ts'
+import type { DatasetCatalog } from '../routes/datasets.ts'
 import { RunnerPool } from '../runners/runner-pool.ts'
 import { withRunnerTokens } from '../runners/runner-tokens.ts'
 import { libsqlExperimentStore } from '../store/libsql-experiments.ts'
@@ -19,7 +21,7 @@ import { createLibsqlStore } from '../store/libsql-store.ts'
 export function createLibsqlEdgeApp(
   db: Db,
   settings: EdgeEnvironment,
-  urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch; runnerFetch?: typeof fetch } = {},
+  urlInput: { resolveHost?: ResolveHost; fetchUrl?: typeof fetch; runnerFetch?: typeof fetch; datasets?: DatasetCatalog; detectJobs?: DetectJobs } = {},
 ): Hono<AppEnv> {
   const runnerFetch = urlInput.runnerFetch ?? ((input, init) => fetch(input, init))
   const runners = new RunnerPool(settings.runnerUrls, {
@@ -35,6 +37,8 @@ export function createLibsqlEdgeApp(
     experiments: libsqlExperimentStore(db),
     ...(urlInput.resolveHost ? { resolveHost: urlInput.resolveHost } : {}),
     ...(urlInput.fetchUrl ? { fetchUrl: urlInput.fetchUrl } : {}),
+    ...(urlInput.datasets ? { datasets: urlInput.datasets } : {}),
+    ...(urlInput.detectJobs ? { detectJobs: urlInput.detectJobs } : {}),
     log: jsonLogger(settings.logLevel),
     config: settings.config,
   })

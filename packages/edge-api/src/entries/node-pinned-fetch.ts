@@ -42,7 +42,8 @@ function toResponse(res: IncomingMessage): Response {
 /**
  * A `fetch` for `url` inputs on Node and Deno (node:http/https): connects only to addresses `isAllowed`
  * accepts, checked in the connection's own DNS lookup; never follows redirects (the caller does, checking
- * each hop); honours `init.signal`. Only what fetchImageUrl needs: method, headers, no request body.
+ * each hop); honours `init.signal`. Only what the edge's own requests need: method, headers, a string or byte body
+ * (the `url` input fetch and the callback deliverer).
  */
 export function createPinnedFetch(isAllowed: (address: string) => boolean = isPublicAddress): typeof fetch {
   const lookup = allowedOnlyLookup(isAllowed)
@@ -55,6 +56,12 @@ export function createPinnedFetch(isAllowed: (address: string) => boolean = isPu
         resolve(toResponse(res)),
       )
       req.once('error', reject)
-      req.end()
+      const body = init.body
+      if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+        req.destroy()
+        reject(new TypeError('the pinned fetch sends only string or Uint8Array bodies'))
+        return
+      }
+      req.end(body ?? undefined)
     })) as typeof fetch
 }

@@ -1,7 +1,10 @@
 import { serve } from '@hono/node-server'
 import { createDb, ensureDbDirectory } from '@genimage/shared/db'
+import { startEdgeCallbackDeliverer } from '../callbacks/edge-deliverer.ts'
 import { edgeEnvironment } from '../config.ts'
+import { openNodeDetectJobs } from '../jobs/node-detect-jobs.ts'
 import { createLibsqlEdgeApp } from './libsql-app.ts'
+import { fileDatasetCatalog } from './node-datasets.ts'
 import { createPinnedFetch } from './node-pinned-fetch.ts'
 import { createNodeRunnerFetch } from './node-runner-fetch.ts'
 import { nodeResolveHost } from './node-resolver.ts'
@@ -20,7 +23,16 @@ export async function startEdge(env: Record<string, string | undefined> = proces
   await ensureDbDirectory(settings.databaseUrl)
   const db = await createDb(settings.databaseUrl, { authToken: settings.databaseAuthToken })
   const runnerFetch = createNodeRunnerFetch()
-  const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch(), runnerFetch })
+  const datasetDirs = settings.config.datasetDirs ?? settings.config.dataRoots
+  const datasets = datasetDirs && fileDatasetCatalog(datasetDirs)
+  // Async detect (issue 17 items 3-4): images wait in the spool until the worker, started below, scores them.
+  const detectJobs = await openNodeDetectJobs(db, settings, nodeResolveHost)
+  const app = createLibsqlEdgeApp(db, settings, { resolveHost: nodeResolveHost, fetchUrl: createPinnedFetch(), runnerFetch, datasets, detectJobs })
+  await detectJobs.start()
+  const callbacks = startEdgeCallbackDeliverer(db, settings, {
+    resolveHost: nodeResolveHost,
+    fetchFor: (allowPrivate) => createPinnedFetch(allowPrivate ? () => true : undefined),
+  })
   const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
     const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => done(s))
     s.once('error', fail)
@@ -37,7 +49,9 @@ export async function startEdge(env: Record<string, string | undefined> = proces
     url: `http://${settings.host}:${port}`,
     close: () =>
       new Promise<void>((done) => {
-        server.close(() => {
+        server.close(async () => {
+          await callbacks.stop()
+          await detectJobs.close()
           runnerFetch.close()
           db.$client.close()
           done()

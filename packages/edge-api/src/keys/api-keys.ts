@@ -19,6 +19,8 @@ export interface KeyStore {
    * so revoking the last key never makes the API anonymous).
    */
   anyEverCreated(): Promise<boolean>
+  /** The secret that signs this key's async-detect callbacks; undefined when it has none. Without it, no callbacks. */
+  callbackSecret?(keyId: string): Promise<string | undefined>
   /** Creating, listing and revoking keys over the API (`/v1/keys`); a store without it does not serve those routes. */
   manage?: KeyManagement
 }

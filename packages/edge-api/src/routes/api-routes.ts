@@ -1,11 +1,13 @@
-import { type ApiKeyScope, DetectionsQuery, ErrorCode } from '@genimage/shared'
+import { type ApiKeyScope, DetectionsQuery, DetectJobQuery, DetectQuery, ErrorCode } from '@genimage/shared'
 import type { H } from 'hono/types'
 import type { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import type { ResolvedDeps } from '../app.ts'
 import type { EdgeConfig } from '../config.ts'
 import { type ComponentName, detectUploadSchema, openApiDocument, ref } from '../openapi.ts'
+import { listDatasets } from './datasets.ts'
 import { detectHandlers } from './detect.ts'
+import { asyncNotSupported, getDetectJob } from './detect-jobs.ts'
 import { listDetections } from './detections.ts'
 import { cancelExperiment, createExperiment, followExperiment, getExperiment, listExperiments } from './experiments.ts'
 import { adminKeyOnly, createKey, listKeys, revokeKey } from './keys.ts'
@@ -29,7 +31,7 @@ export interface ApiRoute {
   /** Query-string parameters, documented from this contract's input schema. */
   query?: z.ZodType
   /** The request body: a JSON component, or a multipart schema built from the deployment's limits. */
-  request?: { json: ComponentName } | { multipart: (config: EdgeConfig) => Record<string, unknown> }
+  request?: { json: ComponentName } | { multipart: (config: EdgeConfig) => Record<string, unknown>; json?: ComponentName }
   /** Answers other than errors, by status: a JSON component or literal OpenAPI content. */
   responses: Record<string, { description: string; json?: ComponentName; content?: Record<string, unknown> }>
   /** Error codes documented for the route (as `ErrorResponse`, grouped by status). */
@@ -51,18 +53,39 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'detect',
     method: 'POST',
     path: '/v1/detect',
-    summary: 'Score one or more images with one model or several (repeat `model`; scope `detect`)',
+    summary:
+      'Score one or more images with one model or several (repeat `model`; scope `detect`). With `?async=true` or `Prefer: respond-async`: ' +
+      'a job of up to 1,000 images (multipart, or JSON `{ "urls": [...] }`), answered 202 and read at `GET /v1/detect/jobs/{id}`',
     scope: 'detect',
     rateLimited: true,
-    request: { multipart: detectUploadSchema },
+    query: DetectQuery,
+    request: { multipart: detectUploadSchema, json: 'DetectUrlBatch' },
     responses: {
       '200': {
         description: 'scores per image, in upload order; a request naming several models adds `results`, one answer per model in the order named',
         json: 'DetectResponse',
       },
+      '202': {
+        description: 'async: the job is stored and its images spooled; `Location` names `GET /v1/detect/jobs/{id}`',
+        json: 'DetectJobAccepted',
+      },
     },
     errors: DETECT_ERRORS,
     serve: (deps) => detectHandlers(deps),
+  },
+  {
+    operationId: 'getDetectJob',
+    method: 'GET',
+    path: '/v1/detect/jobs/:id',
+    summary:
+      "An async detect job: state, progress and one page of its images; once done, `result` is the sync answer for the page's scored images " +
+      'and `failures` the images that could not be scored (scope `detect`; only the key that made it, or an admin key)',
+    scope: 'detect',
+    rateLimited: true,
+    query: DetectJobQuery,
+    responses: { '200': { description: 'the job and one page of its images', json: 'DetectJobStatus' } },
+    errors: ['invalid_request', 'unauthorized', 'forbidden', 'rate_limited', 'not_found', 'async_not_supported'],
+    serve: ({ detectJobs }) => (detectJobs ? [getDetectJob(detectJobs)] : [asyncNotSupported]),
   },
   {
     operationId: 'listModels',
@@ -153,6 +176,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
     },
     errors: ONE_EXPERIMENT_ERRORS,
     serve: ({ experiments, config, log }) => experiments && [followExperiment(experiments, config, log)],
+  },
+  {
+    operationId: 'listDatasets',
+    method: 'GET',
+    path: '/v1/datasets',
+    summary: 'GenImage-layout datasets under DATASET_DIRS that an experiment may name as `dataRoot`, ready or building (scope `experiments`)',
+    scope: 'experiments',
+    responses: { '200': { description: 'datasets with their generators and image counts', json: 'DatasetListResponse' } },
+    errors: ['unauthorized', 'forbidden', 'not_found', 'internal_error'],
+    serve: ({ datasets, config }) => datasets && [listDatasets(datasets, config)],
   },
   {
     operationId: 'listKeys',

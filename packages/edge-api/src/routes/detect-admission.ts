@@ -1,3 +1,4 @@
+import type { ResolvedDeps } from '../app.ts'
 import { ApiError } from '../errors.ts'
 
 /** The edge's detect admission: each model call of an admitted request holds one of `max` slots. */
@@ -17,5 +18,13 @@ export class AdmissionSlots {
 
   release(count: number): void {
     this.inflight -= count
+  }
+}
+
+/** 404 `model_not_found` (with `details.model`) for the first named model no ready runner serves, before any is scored. */
+export async function requireServed(deps: Pick<ResolvedDeps, 'runners'>, models: string[]): Promise<void> {
+  for (const name of models) {
+    const choice = await deps.runners.pick(name)
+    if (!choice.ok && choice.reason === 'model_not_found') throw new ApiError('model_not_found', choice.message, { details: { model: name } })
   }
 }

@@ -58,6 +58,9 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
     const issue = fields.error.issues[0]
     throw new ApiError('invalid_request', `${issue?.path.join('.')}: ${issue?.message}`)
   }
+  if (textField(parts, 'callback_url') !== undefined) {
+    throw new ApiError('invalid_request', '`callback_url` is for async requests: add `?async=true` (or `Prefer: respond-async`)')
+  }
   const files = parts.filter((part) => part.name === 'image')
   const count = files.length + (fields.data.url === undefined ? 0 : 1)
   if (count === 0) throw new ApiError('missing_image', 'no `image` part (or `url` field) in the form')
@@ -116,7 +119,8 @@ function textField(parts: MultipartPart[], name: string): string | undefined {
 
 const textDecoder = new TextDecoder()
 
-function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<ArrayBuffer>> {
+/** Fetches a `url` input under the SSRF rules and the request limits; `url_not_allowed` when URL input is off. */
+export function fetchUrlInput(url: string, deps: ResolvedDeps): Promise<Uint8Array<ArrayBuffer>> {
   const { config } = deps
   if (!config.allowUrlInput) throw new ApiError('url_not_allowed', 'url input is disabled on this deployment (EDGE_ALLOW_URL_INPUT=true enables it)')
   if (!deps.resolveHost) throw new ApiError('url_not_allowed', 'url input needs a DNS resolver, and this edge runtime has none configured')

@@ -5,10 +5,12 @@ import type { ResolvedDeps } from '../app.ts'
 import { inflightByteBudget } from '../config.ts'
 import { ApiError } from '../errors.ts'
 import { InflightBytes, readBoundedBody } from '../inputs/body-reader.ts'
+import { asyncDetectRequested } from '../jobs/job-request.ts'
 import type { Scores } from '../runners/runner-client.ts'
 import type { RunnerState } from '../runners/runner-state.ts'
 import type { DetectionRecord } from '../store/detection-store.ts'
-import { AdmissionSlots } from './detect-admission.ts'
+import { AdmissionSlots, requireServed } from './detect-admission.ts'
+import { acceptDetectJob } from './detect-jobs.ts'
 import { detectBoundary, readDetectForm, type Upload } from './detect-form.ts'
 import { modelDocsPath } from './models.ts'
 import { calibratedAiProbability, chooseDefaultModel, outOfDistribution, trainingDataLine, verdictThreshold } from './detect-honesty.ts'
@@ -24,8 +26,11 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
   const { config } = deps
   const bodies = new InflightBytes(inflightByteBudget(config.memoryBudgetBytes))
   const slots = new AdmissionSlots(config.maxInflightDetects)
+  // Async jobs are scored by the edge's worker through the same admission slots as requests (see jobs/detect-jobs.ts).
+  deps.detectJobs?.bind(deps, (models, uploads, context, signal) => scoreAdmitted(deps, slots, models, uploads, context, signal))
   return [
     async function detect(c) {
+      if (asyncDetectRequested(c)) return acceptDetectJob(c, deps, bodies)
       const boundary = detectBoundary(c.req.raw)
       const signal = c.req.raw.signal
       const body = await readBoundedBody(c.req.raw, { maxBytes: config.maxRequestBytes, timeoutMs: config.bodyTimeoutMs, budget: bodies, signal }).catch(
@@ -55,8 +60,18 @@ export function detectHandlers(deps: ResolvedDeps): MiddlewareHandler<AppEnv>[] 
   ]
 }
 
+/** Who a scoring is for: the ids its detections rows are recorded under. */
+export interface ScoringContext {
+  requestId: string
+  correlationId: string | null
+  apiKeyId: string | null
+}
+
+/** Scores uploads with the named models under this edge's admission slots (one per model), as a request would. */
+export type AdmittedScorer = (models: string[], uploads: Upload[], context: ScoringContext, signal: AbortSignal) => Promise<ModelAnswer[]>
+
 /** One model's answer to a request: what the top level of a single-model answer holds, and the rows to record. */
-interface ModelAnswer {
+export interface ModelAnswer {
   runner: RunnerState
   model: DetectResponse['model']
   threshold: number
@@ -80,23 +95,8 @@ async function detectAdmitted(
 ) {
   const started = performance.now()
   const { uploads, models } = await readDetectForm(bodyBytes, boundary, deps)
-  let answers: ModelAnswer[]
-  if (models.length <= 1) answers = [await answerWithModel(c, deps, models[0], uploads, started, signal)]
-  else {
-    admitModels(models.length)
-    await requireServed(deps, models)
-    // The first failure cancels the other models' runner calls; the request answers that failure.
-    const failed = new AbortController()
-    const either = AbortSignal.any([signal, failed.signal])
-    answers = await Promise.all(
-      models.map((name) =>
-        answerWithModel(c, deps, name, uploads, started, either).catch((error: unknown) => {
-          failed.abort()
-          throw error
-        }),
-      ),
-    )
-  }
+  const context = { requestId: c.get('requestId'), correlationId: c.get('correlationId') ?? null, apiKeyId: c.get('apiKeyId') ?? null }
+  const answers = await scoreUploads(deps, models, uploads, context, started, signal, admitModels)
   c.set('runner', [...new Set(answers.map((a) => a.runner.name))].join(','))
   await deps.store.recordDetections(answers.flatMap((a) => a.records))
   const [first] = answers as [ModelAnswer, ...ModelAnswer[]]
@@ -122,17 +122,56 @@ async function detectAdmitted(
   return c.json(body)
 }
 
-/** 404 `model_not_found` (with `details.model`) for the first named model no ready runner serves, before any is scored. */
-async function requireServed(deps: ResolvedDeps, models: string[]): Promise<void> {
-  for (const name of models) {
-    const choice = await deps.runners.pick(name)
-    if (!choice.ok && choice.reason === 'model_not_found') throw new ApiError('model_not_found', choice.message, { details: { model: name } })
+/**
+ * Scores uploads with each named model (the default when none is named): one runner call per model, in parallel;
+ * `admitModels` takes the admission slots beyond the first. The answers are not recorded yet.
+ */
+async function scoreUploads(
+  deps: ResolvedDeps,
+  models: string[],
+  uploads: Upload[],
+  context: ScoringContext,
+  started: number,
+  signal: AbortSignal,
+  admitModels: (count: number) => void,
+): Promise<ModelAnswer[]> {
+  if (models.length <= 1) return [await answerWithModel(context, deps, models[0], uploads, started, signal)]
+  admitModels(models.length)
+  await requireServed(deps, models)
+  // The first failure cancels the other models' runner calls; the request answers that failure.
+  const failed = new AbortController()
+  const either = AbortSignal.any([signal, failed.signal])
+  return Promise.all(
+    models.map((name) =>
+      answerWithModel(context, deps, name, uploads, started, either).catch((error: unknown) => {
+        failed.abort()
+        throw error
+      }),
+    ),
+  )
+}
+
+/** {@link scoreUploads} under the admission slots, taking one slot per named model at once (429 `queue_full` when short). */
+async function scoreAdmitted(
+  deps: ResolvedDeps,
+  slots: AdmissionSlots,
+  models: string[],
+  uploads: Upload[],
+  context: ScoringContext,
+  signal: AbortSignal,
+): Promise<ModelAnswer[]> {
+  const held = Math.max(1, models.length)
+  slots.take(held, held)
+  try {
+    return await scoreUploads(deps, models, uploads, context, performance.now(), signal, () => {})
+  } finally {
+    slots.release(held)
   }
 }
 
 /** Scores the uploads with one model (the default when `model` is undefined) and builds its images and detection rows. */
 async function answerWithModel(
-  c: Context<AppEnv>,
+  context: ScoringContext,
   deps: ResolvedDeps,
   model: string | undefined,
   uploads: Upload[],
@@ -140,7 +179,7 @@ async function answerWithModel(
   signal: AbortSignal,
 ): Promise<ModelAnswer> {
   const { config } = deps
-  const requestId = c.get('requestId')
+  const { requestId } = context
   const { runner, metadata, scores } = await scoreWithRetry(deps, model, uploads, requestId, signal)
   const card = metadata.card
   const labels = card?.labels ?? defaultLabels(scores.probabilities[0]?.length ?? 0)
@@ -190,7 +229,7 @@ async function answerWithModel(
   const records: DetectionRecord[] = images.map((image) => ({
     id: image.detection_id,
     requestId,
-    correlationId: c.get('correlationId') ?? null,
+    correlationId: context.correlationId,
     imageSha256: image.sha256,
     imageBytes: image.bytes,
     modelName: metadata.name,
@@ -200,7 +239,7 @@ async function answerWithModel(
     threshold,
     scores: image.scores,
     contentCredentials: image.content_credentials ?? null,
-    apiKeyId: c.get('apiKeyId') ?? null,
+    apiKeyId: context.apiKeyId,
     runner: runner.client.url,
     latencyMs: totalMs,
     createdAt,

@@ -1,5 +1,5 @@
 import type { ApiKeyScope } from '@genimage/shared'
-import { anyApiKeyEverCreated, createApiKey, type Db, findApiKeyBySecretHash, listApiKeys, revokeApiKey } from '@genimage/shared/db'
+import { anyApiKeyEverCreated, createApiKey, type Db, findApiKeyBySecretHash, findCallbackSecret, listApiKeys, revokeApiKey } from '@genimage/shared/db'
 import type { KeyStore } from '../keys/api-keys.ts'
 
 /** KeyStore over the `api_keys` table (keys are created with `npx genimage keys create` or `POST /v1/keys`). */
@@ -11,6 +11,7 @@ export function libsqlKeyStore(db: Db): KeyStore {
       return { id: row.id, name: row.name, scopes: row.scopes as ApiKeyScope[], rateLimitPerMinute: row.rateLimitPerMinute, revokedAt: row.revokedAt }
     },
     anyEverCreated: () => anyApiKeyEverCreated(db),
+    callbackSecret: (keyId) => findCallbackSecret(db, keyId),
     manage: {
       list: () => listApiKeys(db),
       create: (request) =>

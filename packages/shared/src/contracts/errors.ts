@@ -21,6 +21,8 @@ export const ErrorCode = z.enum([
   'internal_error',
   'url_not_allowed',
   'url_fetch_failed',
+  /** A `callback_url` that is not http(s), carries credentials, or reaches a private address not in CALLBACK_ALLOWED_HOSTS. */
+  'callback_url_not_allowed',
   /** The experiment already ended (succeeded or failed): there is nothing left to cancel and its state is kept. */
   'experiment_finished',
   /** The request body did not arrive within the edge's body deadline (BODY_TIMEOUT_MS). */
@@ -31,6 +33,12 @@ export const ErrorCode = z.enum([
   'server_busy',
   /** The client closed the connection before the answer (logged and counted, never seen by the client). */
   'client_closed',
+  /** Async detect (`?async=true`) needs a spool on disk, which this deployment (Deno Deploy, workerd) does not have. */
+  'async_not_supported',
+  /** The edge's spool of async images is at its byte cap (SPOOL_MAX_BYTES); retry after `Retry-After`. */
+  'spool_full',
+  /** An async detect job holds more images than a batch may (1,000). */
+  'batch_too_large',
 ])
 export type ErrorCode = z.infer<typeof ErrorCode>
 
@@ -54,11 +62,15 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   internal_error: 500,
   url_not_allowed: 400,
   url_fetch_failed: 422,
+  callback_url_not_allowed: 400,
   experiment_finished: 409,
   request_timeout: 408,
   runner_timeout: 504,
   server_busy: 503,
   client_closed: 499,
+  async_not_supported: 501,
+  spool_full: 503,
+  batch_too_large: 413,
 }
 
 /** The one JSON error shape of the public API. */

@@ -20,8 +20,13 @@ export const ApiKeySummary = z.object({
 })
 export type ApiKeySummary = z.infer<typeof ApiKeySummary>
 
-/** The answer to creating a key: the only time the secret is shown. */
-export const CreatedApiKey = ApiKeySummary.extend({ secret: z.string() })
+/** The answer to creating a key: the only time the secret and the callback signing secret are shown. */
+export const CreatedApiKey = ApiKeySummary.extend({
+  secret: z.string(),
+  callback_secret: z
+    .string()
+    .describe('signs the async-detect callbacks of this key (`Genimage-Signature`, HMAC-SHA256); keep it on the receiver, it is not shown again'),
+})
 export type CreatedApiKey = z.infer<typeof CreatedApiKey>
 
 /** `POST /v1/keys`: a new key's name, scopes and optional per-minute limit (the same rules as `genimage keys create`). */

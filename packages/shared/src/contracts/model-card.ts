@@ -53,8 +53,24 @@ export const MeasuredAccuracy = z.object({
   accuracy: z.number().min(0).max(1),
   count: z.number().int().nonnegative(),
   perGenerator: z.record(z.string(), z.number().min(0).max(1)).optional(),
+  /** The test-time degradation the images went through (a degradation id such as `jpeg-65`); absent: as stored. */
+  degradation: z.string().optional(),
 })
 export type MeasuredAccuracy = z.infer<typeof MeasuredAccuracy>
+
+/**
+ * How an attribution model's answers spread over its labels on a named split: `counts[i][j]` images whose true
+ * label is `labels[i]` got `labels[j]` as their highest-probability label.
+ */
+export const ConfusionMatrix = z
+  .object({
+    dataset: z.string(),
+    split: z.string(),
+    labels: z.array(z.string()).min(2),
+    counts: z.array(z.array(z.number().int().nonnegative())),
+  })
+  .refine((m) => m.counts.length === m.labels.length && m.counts.every((row) => row.length === m.labels.length), 'counts must be labels × labels')
+export type ConfusionMatrix = z.infer<typeof ConfusionMatrix>
 
 /** An inclusive [min, max] range of a statistic over the training images. */
 export const ValueRange = z.tuple([z.number(), z.number()]).refine(([min, max]) => min <= max, 'min must not exceed max')
@@ -162,6 +178,8 @@ export const ModelCard = z.object({
   provenance: ModelProvenance,
   /** Measured accuracy; empty when nobody measured it (say so rather than guess). */
   metrics: z.array(MeasuredAccuracy).default([]),
+  /** Attribution models: the confusion matrix of their labels on a held-out split; absent: not measured. */
+  confusion: ConfusionMatrix.optional(),
   /**
    * One line every detect answer repeats, naming the training data and what it is not, e.g. "GenImage-mini
    * (128-px crops of 4 toy generators), not real text-to-image generators". Required for new cards

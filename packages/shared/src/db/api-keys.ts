@@ -16,6 +16,14 @@ export function generateApiKeySecret(): string {
   return API_KEY_SECRET_PREFIX + base64.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
 }
 
+/** Every callback signing secret starts with this (a different prefix from key secrets, so the two are never mixed up). */
+export const CALLBACK_SECRET_PREFIX = 'gcs_'
+
+/** A new random callback signing secret: `gcs_` and 32 random bytes in base64url. */
+export function generateCallbackSecret(): string {
+  return CALLBACK_SECRET_PREFIX + generateApiKeySecret().slice(API_KEY_SECRET_PREFIX.length)
+}
+
 /** Hex sha256 of a secret: what is stored and looked up. */
 export async function hashApiKeySecret(secret: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(secret)))
@@ -44,7 +52,8 @@ export interface CreateApiKeyOptions {
 }
 
 /**
- * Creates a key and returns it with its secret — the only time the secret exists; only its sha256 is stored.
+ * Creates a key and returns it with its secret — the only time the secret exists; only its sha256 is stored — and
+ * with its callback signing secret, which is stored as is (signing needs it) but never listed or shown again.
  * @example const key = await createApiKey(db, { name: 'moderation', scopes: ['detect'], rateLimitPerMinute: 600 })
  * @throws Error when the name is empty, a scope is unknown or the rate limit is not a positive integer.
  */
@@ -59,6 +68,7 @@ export async function createApiKey(db: Db, options: CreateApiKeyOptions): Promis
   const limit = options.rateLimitPerMinute
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new Error('rate limit must be a positive whole number of requests per minute')
   const secret = generateApiKeySecret()
+  const callbackSecret = generateCallbackSecret()
   const row: ApiKeyRow = {
     id: `key_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
     name,
@@ -66,11 +76,12 @@ export async function createApiKey(db: Db, options: CreateApiKeyOptions): Promis
     secretHash: await hashApiKeySecret(secret),
     scopes: [...new Set(options.scopes)],
     rateLimitPerMinute: limit ?? null,
+    callbackSecret,
     createdAt: options.now ?? new Date(),
     revokedAt: null,
   }
   await db.insert(apiKeys).values(row)
-  return { ...apiKeySummary(row), secret }
+  return { ...apiKeySummary(row), secret, callback_secret: callbackSecret }
 }
 
 /** Every key, newest first, without secrets. */
@@ -92,6 +103,12 @@ export async function revokeApiKey(db: Db, id: string, now: Date = new Date()): 
 export async function findApiKeyBySecretHash(db: Db, secretHash: string): Promise<ApiKeyRow | undefined> {
   const [row] = await db.select().from(apiKeys).where(eq(apiKeys.secretHash, secretHash)).limit(1)
   return row
+}
+
+/** The callback signing secret of a key; undefined for an unknown key or one made before callbacks existed. */
+export async function findCallbackSecret(db: Db, keyId: string): Promise<string | undefined> {
+  const [row] = await db.select({ secret: apiKeys.callbackSecret }).from(apiKeys).where(eq(apiKeys.id, keyId)).limit(1)
+  return row?.secret ?? undefined
 }
 
 /** How many keys are not revoked. */

@@ -62,6 +62,7 @@ export async function ensureDbDirectory(url: string): Promise<void> {
 }
 export * from './runners.ts'
 export * from './api-keys.ts'
+export * from './callbacks.ts'
 export {
   type DetectionRow,
   type DetectionsCursor,
@@ -107,3 +108,24 @@ export {
   recordedFileStats,
   upsertManifestRecords,
 } from './manifest.ts'
+export {
+  createDetectJob,
+  type DetectJobItemOutcome,
+  type DetectJobItemRow,
+  type DetectJobRow,
+  decodeDetectJobCursor,
+  detectJobsAwaitingCallback,
+  detectJobsToFinish,
+  dueDetectJobItems,
+  encodeDetectJobCursor,
+  finishDetectJob,
+  getDetectJob,
+  markDetectJobCallbackEnqueued,
+  type NewDetectJob,
+  type NewDetectJobItem,
+  nextDetectJobItemDue,
+  postponeDetectJobItems,
+  readDetectJobItems,
+  recordDetectJobItems,
+  spooledDetectJobs,
+} from './detect-jobs.ts'

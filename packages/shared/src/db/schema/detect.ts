@@ -55,6 +55,11 @@ export const apiKeys = sqliteTable('api_keys', {
   secretHash: text('secret_hash').notNull().unique(),
   scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
   rateLimitPerMinute: integer('rate_limit_per_minute'),
+  /**
+   * Signs this key's async-detect callbacks (HMAC-SHA256). Kept as is, since signing needs it, and shown once at
+   * creation like the key's secret; null for keys made before callbacks existed (they cannot ask for callbacks).
+   */
+  callbackSecret: text('callback_secret'),
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
 })
