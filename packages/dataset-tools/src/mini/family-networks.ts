@@ -68,9 +68,10 @@ export async function prepareFamily(family: TrainedFamily, inputs: FamilyInputs)
   const onStep = (done: number, total: number) => inputs.onStep?.(family, done, total)
   const train = async (): Promise<TrainedNetworks> => {
     const patches = await trainingPatches(inputs.photos.cache, inputs.photos.train, { ...plan, stream: family, count: plan.patchCount })
-    if (family === 'latent-diffusion') return trainLatentDenoiser(tf, inputs.autoencoder!.model, patches, plan, randoms, onStep, inputs.signal)
-    if (family === 'pixel-diffusion') return trainPixelDiffusion(tf, patches, plan, randoms, onStep, inputs.signal)
-    return trainGan(tf, patches, plan, randoms, onStep, inputs.signal)
+    const run = { tf, patches, plan, randoms, onStep, signal: inputs.signal }
+    if (family === 'latent-diffusion') return trainLatentDenoiser(run, inputs.autoencoder!.model)
+    if (family === 'pixel-diffusion') return trainPixelDiffusion(run)
+    return trainGan(run)
   }
   if (family === 'latent-diffusion' && !inputs.autoencoder) throw new Error('latent diffusion needs the autoencoder')
   return prepareNetworks({

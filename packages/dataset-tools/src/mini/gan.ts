@@ -1,9 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs'
 import { resizeBicubic } from './crops.ts'
 import type { MiniGenerator } from './generators.ts'
-import type { NetworkPlan, TrainedNetworks } from './network-cache.ts'
-import type { Random } from './random.ts'
-import { fromRgbBuffers, toRgbBuffers, type Tf } from './tf-runtime.ts'
+import type { FamilyTraining, NetworkPlan, TrainedNetworks } from './network-cache.ts'
+import { fromRgbSigned, toRgbBuffers, type Tf } from './tf-runtime.ts'
 import { convSpecs, convTransposeSpecs, type NetworkWeights, noiseFrom, ParamSet, type ParamSpec } from './tiny-nets.ts'
 
 /**
@@ -52,14 +51,7 @@ function discriminate(tf: Tf, d: ParamSet, images: tfjs.Tensor4D): tfjs.Tensor4D
 }
 
 /** Trains generator and discriminator in alternation with Adam (β₁ = 0.5); returns the generator's weights. */
-export async function trainGan(
-  tf: Tf,
-  patches: readonly Buffer[],
-  plan: NetworkPlan,
-  randoms: { init: Random; batches: Random },
-  onStep?: (step: number, total: number) => void,
-  signal?: AbortSignal,
-): Promise<TrainedNetworks> {
+export async function trainGan({ tf, patches, plan, randoms, onStep, signal }: FamilyTraining): Promise<TrainedNetworks> {
   const side = plan.patchSize
   const thumbs = await Promise.all(patches.map((p) => resizeBicubic(p, side, side / 8)))
   const params = ParamSet.create(tf, GAN_ARCH, [...GENERATOR_SPECS, ...DISCRIMINATOR_SPECS], randoms.init)
@@ -70,20 +62,16 @@ export async function trainGan(
     const picks = Array.from({ length: plan.batchSize }, () => randoms.batches.int(0, patches.length - 1))
     const streams = picks.map(() => randoms.batches)
     const [real, thumb, noise] = tf.tidy(() => [
-      fromRgbBuffers(
+      fromRgbSigned(
         picks.map((i) => patches[i]!),
         side,
         side,
-      )
-        .div(127.5)
-        .sub(1) as tfjs.Tensor4D,
-      fromRgbBuffers(
+      ),
+      fromRgbSigned(
         picks.map((i) => thumbs[i]!),
         side / 8,
         side / 8,
-      )
-        .div(127.5)
-        .sub(1) as tfjs.Tensor4D,
+      ),
       noiseFrom(tf, streams, [picks.length, side / 8, side / 8, NOISE_CHANNELS]) as tfjs.Tensor4D,
     ])
     const dLoss = dOptimizer.minimize(
@@ -126,7 +114,7 @@ export function createGanGenerator(tf: Tf, weights: NetworkWeights): MiniGenerat
       const eighth = size / 8
       const thumbs = await Promise.all(crops.map((crop) => resizeBicubic(crop, size, eighth)))
       const output = tf.tidy(() => {
-        const thumb = fromRgbBuffers(thumbs, eighth, eighth).div(127.5).sub(1) as tfjs.Tensor4D
+        const thumb = fromRgbSigned(thumbs, eighth, eighth)
         const noise = noiseFrom(tf, randoms, [crops.length, eighth, eighth, NOISE_CHANNELS]) as tfjs.Tensor4D
         return generate(tf, g, thumb, noise).add(1).mul(127.5) as tfjs.Tensor4D
       })

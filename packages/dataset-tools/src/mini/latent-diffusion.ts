@@ -2,8 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs'
 import { type ConvAutoencoder, LATENT_CHANNELS } from './autoencoder.ts'
 import { type EpsilonModel, epsilonLoss, type SamplerPlan, sample, samplerTimesteps } from './diffusion-schedule.ts'
 import type { MiniGenerator } from './generators.ts'
-import type { NetworkPlan, TrainedNetworks } from './network-cache.ts'
-import type { Random } from './random.ts'
+import type { FamilyTraining, NetworkPlan, TrainedNetworks } from './network-cache.ts'
 import { fromRgbBuffers, toRgbBuffers, type Tf } from './tf-runtime.ts'
 import { convSpecs, denseSpecs, type NetworkWeights, ParamSet, type ParamSpec, timestepEmbedding } from './tiny-nets.ts'
 
@@ -63,13 +62,8 @@ function denoiser(tf: Tf, net: ParamSet): EpsilonModel {
 
 /** Trains the denoiser on latents of `patches` (8-bit RGB, `plan.patchSize`²) encoded by `autoencoder`. */
 export async function trainLatentDenoiser(
-  tf: Tf,
+  { tf, patches, plan, randoms, onStep, signal }: FamilyTraining,
   autoencoder: ConvAutoencoder,
-  patches: readonly Buffer[],
-  plan: NetworkPlan,
-  randoms: { init: Random; batches: Random },
-  onStep?: (step: number, total: number) => void,
-  signal?: AbortSignal,
 ): Promise<TrainedNetworks> {
   const side = plan.patchSize
   const latents = tf.tidy(() => autoencoder.encode(fromRgbBuffers(patches, side, side).div(255) as tfjs.Tensor4D))

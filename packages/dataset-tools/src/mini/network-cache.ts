@@ -4,6 +4,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TOOL_FOLDER } from '../state.ts'
 import type { DecodedPhotoSize } from './crops.ts'
+import type { Random } from './random.ts'
+import type { Tf } from './tf-runtime.ts'
 import type { NetworkWeights } from './tiny-nets.ts'
 import { weightsSha256 } from './tiny-nets.ts'
 
@@ -52,6 +54,16 @@ export interface NetworkRecord {
 }
 
 /** The trained weights of a family, by network name, plus loss history. */
+/** What a family trainer is given: train crops (8-bit RGB, `plan.patchSize`²), its plan, seeded streams, progress, cancellation. */
+export interface FamilyTraining {
+  tf: Tf
+  patches: readonly Buffer[]
+  plan: NetworkPlan
+  randoms: { init: Random; batches: Random }
+  onStep?: (step: number, total: number) => void
+  signal?: AbortSignal
+}
+
 export interface TrainedNetworks {
   weights: Record<string, NetworkWeights>
   losses: number[]

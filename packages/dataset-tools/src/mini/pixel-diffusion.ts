@@ -3,9 +3,8 @@ import { depthToSpace } from './autoencoder.ts'
 import { resizeBicubic } from './crops.ts'
 import { type EpsilonModel, epsilonLoss, type SamplerPlan, sample, samplerTimesteps } from './diffusion-schedule.ts'
 import type { MiniGenerator } from './generators.ts'
-import type { NetworkPlan, TrainedNetworks } from './network-cache.ts'
-import type { Random } from './random.ts'
-import { fromRgbBuffers, toRgbBuffers, type Tf } from './tf-runtime.ts'
+import type { FamilyTraining, NetworkPlan, TrainedNetworks } from './network-cache.ts'
+import { fromRgbBuffers, fromRgbSigned, toRgbBuffers, type Tf } from './tf-runtime.ts'
 import { convSpecs, denseSpecs, type NetworkWeights, ParamSet, type ParamSpec, randomBatch, timestepEmbedding } from './tiny-nets.ts'
 
 /**
@@ -81,14 +80,7 @@ function upsample(tf: Tf, net: ParamSet, x: tfjs.Tensor4D): tfjs.Tensor4D {
  * Trains the UNet on train crops reduced ×4 (`size/4`² RGB) and the up-sampler with L1 loss on aligned windows of
  * (crop reduced ×4 → crop), 16² → 64². `patches` are whole 8-bit RGB crops, `plan.patchSize`² (= the mini size).
  */
-export async function trainPixelDiffusion(
-  tf: Tf,
-  patches: readonly Buffer[],
-  plan: NetworkPlan,
-  randoms: { init: Random; batches: Random },
-  onStep?: (step: number, total: number) => void,
-  signal?: AbortSignal,
-): Promise<TrainedNetworks> {
+export async function trainPixelDiffusion({ tf, patches, plan, randoms, onStep, signal }: FamilyTraining): Promise<TrainedNetworks> {
   const side = plan.patchSize
   const small = await Promise.all(patches.map((p) => resizeBicubic(p, side, side / 4)))
   const unetNet = ParamSet.create(tf, PIXEL_UNET_ARCH, UNET_SPECS, randoms.init)
@@ -99,7 +91,7 @@ export async function trainPixelDiffusion(
   const losses: number[] = []
   const unetOptimizer = tf.train.adam(plan.learningRate)
   for (let step = 0; step < plan.steps && !signal?.aborted; step++) {
-    const batch = randomBatch(tf, small, side / 4, plan.batchSize, randoms.batches)
+    const batch = randomBatch(small, side / 4, plan.batchSize, randoms.batches)
     const loss = unetOptimizer.minimize(() => epsilonLoss(tf, model, batch, randoms.batches), true, unetNet.variables())
     losses.push((await loss!.data())[0]!)
     loss!.dispose()
@@ -160,7 +152,7 @@ export function createPixelDiffusionGenerator(tf: Tf, weights: Record<string, Ne
     async generate(crops, size, randoms) {
       const quarter = size / 4
       const small = await Promise.all(crops.map((crop) => resizeBicubic(crop, size, quarter)))
-      const x0 = tf.tidy(() => fromRgbBuffers(small, quarter, quarter).div(127.5).sub(1) as tfjs.Tensor4D)
+      const x0 = fromRgbSigned(small, quarter, quarter)
       const sampled = sample(tf, model, x0, PIXEL_SAMPLER, randoms)
       x0.dispose()
       const output = tf.tidy(() => upsample(tf, upNet, sampled).add(1).mul(127.5) as tfjs.Tensor4D)

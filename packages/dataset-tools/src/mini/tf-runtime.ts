@@ -50,6 +50,11 @@ export async function toRgbBuffers(batch: tf.Tensor4D): Promise<Buffer[]> {
   return Array.from({ length: count }, (_, i) => Buffer.from(Uint8Array.from(values.subarray(i * size, (i + 1) * size))))
 }
 
+/** Stacks equal-sized 8-bit RGB buffers into a float NHWC batch in [-1, 1], the range the family networks work in. */
+export function fromRgbSigned(images: readonly Buffer[], height: number, width: number): tf.Tensor4D {
+  return tf.tidy(() => fromRgbBuffers(images, height, width).div(127.5).sub(1) as tf.Tensor4D)
+}
+
 /** Stacks equal-sized 8-bit RGB buffers into a float NHWC batch with values in [0, 255]. */
 export function fromRgbBuffers(images: readonly Buffer[], height: number, width: number): tf.Tensor4D {
   const data = new Float32Array(images.length * height * width * 3)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type * as tfjs from '@tensorflow/tfjs'
 import type { Random } from './random.ts'
-import type { Tf } from './tf-runtime.ts'
+import { fromRgbSigned, type Tf } from './tf-runtime.ts'
 
 /** One learned tensor of a small network: a convolution kernel (`[k, k, in, out]`), a dense matrix or a bias. */
 export interface ParamSpec {
@@ -159,8 +159,10 @@ export function weightsSha256(weights: NetworkWeights): string {
 }
 
 /** A batch of `count` patches drawn with `random`, as NHWC floats mapped from [0, 255] to [-1, 1]. */
-export function randomBatch(tf: Tf, patches: readonly Buffer[], side: number, count: number, random: Random): tfjs.Tensor4D {
-  const data = new Float32Array(count * side * side * 3)
-  for (let i = 0; i < count; i++) data.set(patches[random.int(0, patches.length - 1)]!, i * side * side * 3)
-  return tf.tidy(() => tf.tensor4d(data, [count, side, side, 3]).div(127.5).sub(1) as tfjs.Tensor4D)
+export function randomBatch(patches: readonly Buffer[], side: number, count: number, random: Random): tfjs.Tensor4D {
+  return fromRgbSigned(
+    Array.from({ length: count }, () => patches[random.int(0, patches.length - 1)]!),
+    side,
+    side,
+  )
 }
