@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DetectResponse, ErrorResponse } from '@genimage/shared'
@@ -8,9 +7,8 @@ import { eq } from 'drizzle-orm'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTestPki, signImage, tamperJpeg } from '../../packages/gpu-runner/test/content-credentials-fixtures.ts'
-import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
+import { handmadeModelAndPhoto, type Started, startGenimage } from '../support/processes.ts'
 
-const photos = join(repoRoot, 'packages/dataset-tools/photos')
 let work: string
 let runner: Started
 let edge: Started
@@ -20,17 +18,10 @@ let signed: Buffer
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'genimage-e2e-c2pa-'))
-  execFileSync(process.execPath, [join(repoRoot, 'packages/cli/bin/genimage.js'), 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], {
-    cwd: repoRoot,
-  })
+  const shipped = (await handmadeModelAndPhoto(work)).photo
   await mkdir(join(work, 'pki'))
   const pki = await makeTestPki(join(work, 'pki'))
-  const name = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]
-  if (!name) throw new Error(`no shipped photo in ${photos}`)
-  photo = await sharp(await readFile(join(photos, name)))
-    .resize(256)
-    .jpeg({ quality: 90 })
-    .toBuffer()
+  photo = await sharp(shipped).resize(256).jpeg({ quality: 90 }).toBuffer()
   signed = signImage(pki, photo, 'image/jpeg')
   const databaseUrl = `file:${join(work, 'genimage.db')}`
   runner = await startGenimage('runner', { RUNNER_PORT: '0', MODEL_DIR: join(work, 'models'), EXECUTION_PROVIDERS: 'cpu', C2PA_TRUST_ANCHORS: pki.caPath })

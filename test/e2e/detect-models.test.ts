@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DetectResponse, ErrorResponse, MAX_MODELS_PER_REQUEST, ModelCard } from '@genimage/shared'
@@ -8,7 +8,7 @@ import { OnnxGraphBuilder } from '@genimage/shared/onnx'
 import { handmadeInputConfig, writeHandmadeModel } from '@genimage/training/export'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { repoRoot, type Started, startGenimage } from '../support/processes.ts'
+import { firstShippedPhoto, type Started, startGenimage } from '../support/processes.ts'
 
 const ATTRIBUTION_LABELS = ['nature', 'sdv14', 'midjourney', 'biggan']
 
@@ -54,10 +54,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'genimage-e2e-models-'))
   await writeHandmadeModel(join(work, 'models/npr-residual-handmade'), { createdAt: '2026-12-03T00:00:00Z' })
   await writeAttributionModel(join(work, 'models/attribution-fixture'))
-  const photos = join(repoRoot, 'packages/dataset-tools/photos')
-  const photo = (await readdir(photos)).filter((f) => f.endsWith('.jpg')).sort()[0]
-  if (!photo) throw new Error(`no shipped photo in ${photos}`)
-  jpeg = await readFile(join(photos, photo))
+  jpeg = (await firstShippedPhoto()).photo
   const databaseUrl = `file:${join(work, 'genimage.db')}`
   runner = await startGenimage('runner', { RUNNER_PORT: '0', MODEL_DIR: join(work, 'models'), EXECUTION_PROVIDERS: 'cpu' })
   edge = await startGenimage('edge', { PORT: '0', RUNNER_URLS: runner.url, DATABASE_URL: databaseUrl, MAX_REQUEST_BYTES: String(4 * 1024 * 1024) })

@@ -71,7 +71,12 @@ export const shippedPhotos = join(repoRoot, 'packages/dataset-tools/photos')
  */
 export async function handmadeModelAndPhoto(work: string): Promise<{ modelDir: string; photo: Buffer; photoName: string }> {
   execFileSync(process.execPath, [cli, 'models', 'handmade', '--out', join(work, 'models/npr-residual-handmade')], { cwd: repoRoot })
+  return { modelDir: join(work, 'models'), ...(await firstShippedPhoto()) }
+}
+
+/** The first shipped photograph (by name) and its bytes. */
+export async function firstShippedPhoto(): Promise<{ photo: Buffer; photoName: string }> {
   const photoName = (await readdir(shippedPhotos)).filter((f) => f.endsWith('.jpg')).sort()[0]
   if (!photoName) throw new Error(`no shipped photo in ${shippedPhotos}`)
-  return { modelDir: join(work, 'models'), photo: await readFile(join(shippedPhotos, photoName)), photoName }
+  return { photo: await readFile(join(shippedPhotos, photoName)), photoName }
 }
