@@ -15,7 +15,7 @@ import type { AdmittedScorer, ScoringContext } from '../routes/detect.ts'
 import { fetchUrlInput, type Upload } from '../routes/detect-form.ts'
 import { sha256Hex } from '../sha256.ts'
 import { sniffImage } from '../sniff.ts'
-import { imageProblem } from './job-request.ts'
+import { imageProblem } from '../routes/detect-form.ts'
 import type { DetectSpool } from './spool.ts'
 
 /** What scoring a job's images needs: the app's scoring path and where the job's rows and bytes are. */

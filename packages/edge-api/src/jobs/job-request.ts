@@ -1,4 +1,4 @@
-import { DETECT_BATCH_MAX_IMAGES, DetectForm, DetectQuery, DetectUrlBatch, type ErrorCode, MAX_MODELS_PER_REQUEST } from '@genimage/shared'
+import { DETECT_BATCH_MAX_IMAGES, DetectForm, DetectQuery, DetectUrlBatch, type ErrorCode } from '@genimage/shared'
 import type { NewDetectJobItem } from '@genimage/shared/db'
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env.ts'
@@ -9,6 +9,7 @@ import { safeFileName } from '../inputs/file-name.ts'
 import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { sha256Hex } from '../sha256.ts'
 import { sniffImage } from '../sniff.ts'
+import { checkModelCount, imageProblem } from '../routes/detect-form.ts'
 
 /**
  * Whether a `POST /v1/detect` asks to be a job: `?async=true` or `Prefer: respond-async` (RFC 7240). Any other
@@ -143,25 +144,9 @@ function fromMultipart(body: Uint8Array<ArrayBuffer>, contentType: string): RawB
 }
 
 function checkModels(models: string[]): void {
-  if (models.length > MAX_MODELS_PER_REQUEST) {
-    throw new ApiError('invalid_request', `at most ${MAX_MODELS_PER_REQUEST} models per request; this one names ${models.length}`)
-  }
-  const twice = models.find((name, i) => models.indexOf(name) !== i)
-  if (twice !== undefined) throw new ApiError('invalid_request', `model ${JSON.stringify(twice).slice(0, 210)} is named more than once`)
+  checkModelCount(models)
   const parsed = DetectForm.safeParse({ model: models.length > 1 ? models : models[0] })
   if (!parsed.success) throw invalid(parsed.error.issues[0], 'model')
-}
-
-/** Why these bytes cannot be scored, by their first bytes and header alone; undefined when they may be. */
-export function imageProblem(bytes: Uint8Array, config: EdgeConfig): { code: ErrorCode; message: string } | undefined {
-  if (bytes.byteLength === 0) return { code: 'missing_image', message: 'image part is empty' }
-  const sniffed = sniffImage(bytes)
-  if (!sniffed) return { code: 'unsupported_media_type', message: 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF' }
-  const pixels = sniffed.width !== undefined && sniffed.height !== undefined ? sniffed.width * sniffed.height : 0
-  if (pixels > config.maxImagePixels) {
-    return { code: 'image_too_large', message: `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}` }
-  }
-  return undefined
 }
 
 function invalid(issue: { path: PropertyKey[]; message: string } | undefined, field?: string): ApiError {

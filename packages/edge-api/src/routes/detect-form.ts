@@ -1,11 +1,12 @@
-import { DetectForm, MAX_MODELS_PER_REQUEST } from '@genimage/shared'
+import { DetectForm, type ErrorCode, MAX_MODELS_PER_REQUEST } from '@genimage/shared'
 import type { ResolvedDeps } from '../app.ts'
+import type { EdgeConfig } from '../config.ts'
 import { ApiError } from '../errors.ts'
 import { safeFileName } from '../inputs/file-name.ts'
 import { MultipartError, type MultipartPart, multipartBoundary, parseMultipart } from '../inputs/multipart.ts'
 import { fetchImageUrl } from '../inputs/url-fetch.ts'
 import { sha256Hex } from '../sha256.ts'
-import { sniffImage } from '../sniff.ts'
+import { type SniffedImage, sniffImage } from '../sniff.ts'
 
 /** One image of a detect request, checked against the limits and hashed. */
 export interface Upload {
@@ -33,6 +34,30 @@ export function detectBoundary(request: Request): string {
   return boundary
 }
 
+/** More than {@link MAX_MODELS_PER_REQUEST} models, or one named twice: 400 `invalid_request` (sync and async alike). */
+export function checkModelCount(models: readonly string[]): void {
+  if (models.length > MAX_MODELS_PER_REQUEST) {
+    throw new ApiError('invalid_request', `at most ${MAX_MODELS_PER_REQUEST} models per request; this one names ${models.length}`)
+  }
+  const twice = models.find((name, i) => models.indexOf(name) !== i)
+  if (twice !== undefined) throw new ApiError('invalid_request', `model ${JSON.stringify(twice).slice(0, 210)} is named more than once`)
+}
+
+/** Why these bytes cannot be scored, by their first bytes and header alone (empty, not an image, over `maxImagePixels`); undefined when they may be. */
+export function imageProblem(bytes: Uint8Array, config: EdgeConfig): { code: ErrorCode; message: string } | undefined {
+  return problemOf(bytes, sniffImage(bytes), config)
+}
+
+function problemOf(bytes: Uint8Array, sniffed: SniffedImage | undefined, config: EdgeConfig): { code: ErrorCode; message: string } | undefined {
+  if (bytes.byteLength === 0) return { code: 'missing_image', message: 'image part is empty' }
+  if (!sniffed) return { code: 'unsupported_media_type', message: 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF' }
+  const pixels = sniffed.width !== undefined && sniffed.height !== undefined ? sniffed.width * sniffed.height : 0
+  if (pixels > config.maxImagePixels) {
+    return { code: 'image_too_large', message: `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}` }
+  }
+  return undefined
+}
+
 /**
  * Reads the images and the named models of a detect body already in memory. Every image must be JPEG, PNG,
  * WebP, GIF, AVIF or TIFF by its bytes, within `maxImagePixels` by its header, and the request's images together
@@ -48,11 +73,7 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
     throw new ApiError('invalid_request', `multipart body could not be parsed${error instanceof MultipartError ? `: ${error.message}` : ''}`)
   }
   const named = textFields(parts, 'model')
-  if (named.length > MAX_MODELS_PER_REQUEST) {
-    throw new ApiError('invalid_request', `at most ${MAX_MODELS_PER_REQUEST} models per request; this one names ${named.length}`)
-  }
-  const twice = named.find((name, i) => named.indexOf(name) !== i)
-  if (twice !== undefined) throw new ApiError('invalid_request', `model ${JSON.stringify(twice).slice(0, 210)} is named more than once`)
+  checkModelCount(named)
   const fields = DetectForm.safeParse({ model: named.length > 1 ? named : named[0], url: textField(parts, 'url') })
   if (!fields.success) {
     const issue = fields.error.issues[0]
@@ -76,17 +97,11 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
   const uploads: Upload[] = []
   let requestPixels = 0
   for (const [index, { bytes, filename }] of images.entries()) {
-    if (bytes.byteLength === 0) throw new ApiError('missing_image', 'image part is empty', { image: index })
     const sniffed = sniffImage(bytes)
-    if (!sniffed) {
-      throw new ApiError('unsupported_media_type', 'bytes are not JPEG, PNG, WebP, GIF, AVIF or TIFF', { image: index })
-    }
-    const pixels = sniffed.width !== undefined && sniffed.height !== undefined ? sniffed.width * sniffed.height : undefined
-    if (pixels !== undefined && pixels > config.maxImagePixels) {
-      throw new ApiError('image_too_large', `image header claims ${sniffed.width}×${sniffed.height} pixels; the limit is ${config.maxImagePixels}`, {
-        image: index,
-      })
-    }
+    const problem = problemOf(bytes, sniffed, config)
+    if (problem) throw new ApiError(problem.code, problem.message, { image: index })
+    const { width, height } = sniffed ?? {}
+    const pixels = width !== undefined && height !== undefined ? width * height : undefined
     requestPixels += pixels ?? 0
     if (requestPixels > config.maxRequestPixels) {
       throw new ApiError(
@@ -98,7 +113,7 @@ export async function readDetectForm(body: Uint8Array<ArrayBuffer>, boundary: st
     uploads.push({
       bytes,
       sha256: await sha256Hex(bytes),
-      ...(sniffed.width !== undefined && sniffed.height !== undefined ? { width: sniffed.width, height: sniffed.height } : {}),
+      ...(width !== undefined && height !== undefined ? { width, height } : {}),
       ...(filename ? { filename } : {}),
     })
   }
