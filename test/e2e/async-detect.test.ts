@@ -66,7 +66,14 @@ async function jobStatus(id: string, secret = alice, query = ''): Promise<Detect
 }
 
 async function spooledFiles(): Promise<string[]> {
-  return (await readdir(join(work, 'spool', 'jobs'), { recursive: true })).filter((name) => name.includes('/'))
+  // The edge deletes a job's folder right after the job ends, so a listing may meet a folder that is just gone: list again.
+  for (;;) {
+    try {
+      return (await readdir(join(work, 'spool', 'jobs'), { recursive: true })).filter((name) => name.includes('/'))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+  }
 }
 
 describe('async detect end to end: spool, kill -9 of the edge, resume', () => {

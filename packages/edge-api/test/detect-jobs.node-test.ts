@@ -83,7 +83,16 @@ async function edgeWithJobs(
   const app = createApp({ store: createLibsqlStore(db), runners, keys: libsqlKeyStore(db), log: () => {}, detectJobs: jobs, config: options.config ?? {} })
   await jobs.start()
   open.push({ jobs, db })
-  const spooled = async () => (await readdir(join(dir, 'spool', 'jobs'), { recursive: true })).filter((name) => name.includes('/'))
+  // The worker deletes a job's folder right after the job ends, so a listing may meet a folder that is just gone: list again.
+  const spooled = async (): Promise<string[]> => {
+    for (;;) {
+      try {
+        return (await readdir(join(dir, 'spool', 'jobs'), { recursive: true })).filter((name) => name.includes('/'))
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      }
+    }
+  }
   return { app, db, jobs, spooled }
 }
 
